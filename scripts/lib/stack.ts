@@ -1,0 +1,146 @@
+// The embedded local stack: a PostgreSQL cluster with the Supabase bootstrap and migrations,
+// the functions gateway with every edge function, and the job driver. Used by `npm start`
+// (persistent, Supabase's ports) and by `npm test` (throwaway, free ports, durability off).
+
+import { deriveApiKeys, randomSecret } from "../../supabase/local/keys.ts";
+import { type Gateway, startGateway } from "../../supabase/local/gateway.ts";
+import { type JobDriver, startJobDriver } from "../../supabase/local/job-driver.ts";
+import { LocalCluster } from "./cluster.ts";
+import { applyBootstrap, applyMigrations, applySeed } from "./database.ts";
+import { exists, log } from "./proc.ts";
+import { ensureSystemDependencies } from "../setup.ts";
+
+export const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+export interface StackOptions {
+  /** Where the cluster and generated secrets live. */
+  stateDir: string;
+  dbPort: number;
+  apiPort: number;
+  /** Throwaway cluster: durability off. */
+  fast?: boolean;
+  /** Use this database instead of an embedded cluster (e.g. one from `supabase start`). */
+  externalDbUrl?: string;
+  seed?: boolean;
+  /** Extra environment for every function process. */
+  functionEnv?: Record<string, string>;
+  jobDriver?: boolean;
+}
+
+export interface StackInfo {
+  apiUrl: string;
+  functionsUrl: string;
+  dbUrl: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  jwtSecret: string;
+}
+
+export interface Stack extends StackInfo {
+  functions: string[];
+  gateway: Gateway;
+  driver: JobDriver | null;
+  cluster: LocalCluster | null;
+  close(opts?: { stopDatabase?: boolean }): Promise<void>;
+}
+
+interface Secrets {
+  jwtSecret: string;
+  dbPassword: string;
+}
+
+async function loadOrCreateSecrets(stateDir: string): Promise<Secrets> {
+  const path = `${stateDir}/secrets.json`;
+  if (await exists(path)) return JSON.parse(await Deno.readTextFile(path));
+  const secrets: Secrets = { jwtSecret: randomSecret(40), dbPassword: "postgres" };
+  await Deno.mkdir(stateDir, { recursive: true });
+  await Deno.writeTextFile(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  await Deno.mkdir(opts.stateDir, { recursive: true });
+  const secrets = await loadOrCreateSecrets(opts.stateDir);
+  let cluster: LocalCluster | null = null;
+  let dbUrl: string;
+  let fresh = false;
+
+  if (opts.externalDbUrl) {
+    dbUrl = opts.externalDbUrl;
+    log(`using the database at SUPABASE_DB_URL (no embedded cluster, no bootstrap)`);
+  } else {
+    await ensureSystemDependencies(opts.stateDir);
+    cluster = new LocalCluster({
+      dataDir: `${opts.stateDir}/db`,
+      port: opts.dbPort,
+      fast: opts.fast,
+      password: secrets.dbPassword,
+    });
+    fresh = await cluster.init();
+    await cluster.start();
+    dbUrl = cluster.url;
+    await applyBootstrap(dbUrl);
+  }
+  await applyMigrations(dbUrl);
+  if (fresh && opts.seed) await applySeed(dbUrl);
+
+  const { anonKey, serviceRoleKey } = await deriveApiKeys(secrets.jwtSecret);
+  const apiUrl = `http://127.0.0.1:${opts.apiPort}`;
+  const gateway = await startGateway({
+    port: opts.apiPort,
+    root,
+    jwtSecret: secrets.jwtSecret,
+    functionEnv: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+      SUPABASE_URL: apiUrl,
+      SUPABASE_DB_URL: dbUrl,
+      SUPABASE_ANON_KEY: anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
+      ...opts.functionEnv,
+    },
+  });
+  const driver = opts.jobDriver === false ? null : await startJobDriver({
+    dbUrl,
+    workerUrl: `${apiUrl}/functions/v1/jobs-worker`,
+    serviceRoleKey,
+  });
+
+  return {
+    apiUrl,
+    functionsUrl: `${apiUrl}/functions/v1`,
+    dbUrl,
+    anonKey,
+    serviceRoleKey,
+    jwtSecret: secrets.jwtSecret,
+    functions: gateway.functions,
+    gateway,
+    driver,
+    cluster,
+    async close(closeOpts = {}) {
+      await driver?.close();
+      await gateway.close();
+      if (closeOpts.stopDatabase !== false) await cluster?.stop();
+    },
+  };
+}
+
+export function statusBlock(info: StackInfo, extra: Record<string, string> = {}): string {
+  const rows: [string, string][] = [
+    ["API URL", info.apiUrl],
+    ["Functions URL", info.functionsUrl],
+    ["DB URL", info.dbUrl],
+    ["anon key", info.anonKey],
+    ["service_role key", info.serviceRoleKey],
+    ...Object.entries(extra),
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padStart(width)}: ${v}`).join("\n");
+}
+
+/** What the CLI needs to find the running stack. Written by `npm start`, git-ignored. */
+export async function writeStackInfo(path: string, info: StackInfo & Record<string, unknown>): Promise<void> {
+  const { jwtSecret: _omit, ...rest } = info;
+  await Deno.writeTextFile(path, JSON.stringify(rest, null, 2), { mode: 0o600 });
+}

@@ -1,0 +1,178 @@
+// Every test suite of the project, run against one throwaway stack: database lint, pgTAP,
+// Deno lint/fmt/check, Deno tests (unit and integration over HTTP), and a clean-clone run.
+// Prints a summary and a final "N passed, M failed" line; returns the exit code.
+
+import { root, startStack } from "./stack.ts";
+import { log, run } from "./proc.ts";
+import { supabaseBin } from "./database.ts";
+
+interface StepResult {
+  name: string;
+  passed: number;
+  failed: number;
+  seconds: number;
+  note?: string;
+}
+
+const deno = Deno.execPath();
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function timed(name: string, fn: () => Promise<Omit<StepResult, "name" | "seconds">>): Promise<StepResult> {
+  const t0 = performance.now();
+  log(`── ${name}`);
+  try {
+    const r = await fn();
+    return { name, ...r, seconds: (performance.now() - t0) / 1000 };
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    return { name, passed: 0, failed: 1, seconds: (performance.now() - t0) / 1000, note: "crashed" };
+  }
+}
+
+/** A check that either passes or fails as a whole (lint, fmt, type check). */
+async function check(cmd: string, args: string[], env?: Record<string, string>) {
+  const r = await run(cmd, args, { cwd: root, allowFailure: true, env: { ...Deno.env.toObject(), ...env } });
+  const out = (r.stdout + r.stderr).trim();
+  if (r.code !== 0) console.error(out.split("\n").slice(-60).join("\n"));
+  return { passed: r.code === 0 ? 1 : 0, failed: r.code === 0 ? 0 : 1 };
+}
+
+/** Streams a test runner's output and returns it for counting. */
+async function stream(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: root,
+    env: { ...Deno.env.toObject(), ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  const dec = new TextDecoder();
+  const pump = async (s: ReadableStream<Uint8Array>, w: typeof Deno.stdout) => {
+    for await (const chunk of s) {
+      out += dec.decode(chunk, { stream: true });
+      await w.write(chunk);
+    }
+  };
+  await Promise.all([pump(child.stdout, Deno.stdout), pump(child.stderr, Deno.stderr)]);
+  const { code } = await child.status;
+  return { code, out };
+}
+
+function tsFiles(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(`${root}/${dir}`)) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory && !["node_modules", ".local", "dist"].includes(e.name)) walk(p);
+      else if (e.isFile && e.name.endsWith(".ts")) out.push(p);
+    }
+  };
+  walk("supabase");
+  walk("scripts");
+  return out;
+}
+
+export async function runAllSuites(filters: string[]): Promise<number> {
+  const stateDir = `${root}/.local/test-${Date.now()}-${Deno.pid}`;
+  const apiPort = freePort();
+  const results: StepResult[] = [];
+  const wanted = (name: string) => filters.length === 0 || filters.some((f) => name.includes(f));
+
+  log(`starting a throwaway stack in ${stateDir}`);
+  const stack = await startStack({ stateDir, dbPort: freePort(), apiPort, fast: true, seed: true });
+  const dbUrl = new URL(stack.dbUrl);
+  const env = {
+    SUPABASE_URL: stack.apiUrl,
+    SUPABASE_DB_URL: stack.dbUrl,
+    SUPABASE_ANON_KEY: stack.anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey,
+    SUPABASE_JWT_SECRET: stack.jwtSecret,
+    SWITCHBOARD_TEST: "1",
+  };
+
+  try {
+    if (wanted("db lint")) {
+      results.push(
+        await timed("db lint (supabase db lint, plpgsql_check)", () =>
+          check(supabaseBin, ["db", "lint", "--db-url", stack.dbUrl, "--schema", "public,private", "--fail-on", "warning"])),
+      );
+    }
+    if (wanted("pgtap")) {
+      results.push(await timed("pgTAP (pg_prove supabase/tests)", async () => {
+        const r = await stream("pg_prove", ["--ext", ".sql", "-r", "supabase/tests"], {
+          PGHOST: dbUrl.hostname,
+          PGPORT: dbUrl.port,
+          PGUSER: "postgres",
+          PGPASSWORD: decodeURIComponent(dbUrl.password),
+          PGDATABASE: "postgres",
+        });
+        const total = Number(r.out.match(/Tests=(\d+)/)?.[1] ?? 0);
+        const failed = [...r.out.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((a, m) => a + Number(m[1]), 0);
+        const failedAll = r.code !== 0 && failed === 0 ? 1 : failed;
+        return { passed: total - failed, failed: failedAll };
+      }));
+    }
+    if (wanted("deno lint")) results.push(await timed("deno lint", () => check(deno, ["lint", "--quiet"])));
+    if (wanted("deno fmt")) results.push(await timed("deno fmt --check", () => check(deno, ["fmt", "--check", "--quiet"])));
+    if (wanted("deno check")) {
+      results.push(await timed("deno check", () => check(deno, ["check", "--quiet", ...tsFiles()])));
+    }
+    if (wanted("deno test")) {
+      results.push(await timed("deno test", async () => {
+        const r = await stream(deno, ["test", "--allow-all", "--no-prompt", "supabase/", "scripts/"], env);
+        const m = r.out.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+        const passed = Number(m?.[1] ?? 0);
+        const failed = Number(m?.[2] ?? 0);
+        return { passed, failed: r.code !== 0 && failed === 0 ? 1 : failed };
+      }));
+    }
+  } finally {
+    await stack.close();
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+  }
+
+  if (wanted("clean clone") && !Deno.env.get("SWITCHBOARD_NESTED")) {
+    results.push(await timed("clean clone: git clone + npm test", () => cleanCloneTest()));
+  }
+
+  const passed = results.reduce((a, r) => a + r.passed, 0);
+  const failed = results.reduce((a, r) => a + r.failed, 0);
+  console.log("\nsuite                                          passed  failed   seconds");
+  for (const r of results) {
+    console.log(
+      `${r.name.padEnd(46)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${r.seconds.toFixed(1).padStart(8)}${
+        r.note ? `  (${r.note})` : ""
+      }`,
+    );
+  }
+  console.log(`\n${passed} passed, ${failed} failed`);
+  return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+/** CI's own situation: the committed tree, cloned into an empty folder beside shared/, must pass. */
+async function cleanCloneTest() {
+  const head = await run("git", ["rev-parse", "--verify", "HEAD"], { cwd: root, allowFailure: true });
+  if (head.code !== 0) return { passed: 0, failed: 1, note: "no commit to clone" };
+  const dir = `${root}/../.switchboard-clean-clone-${Deno.pid}`;
+  try {
+    await run("git", ["clone", "--quiet", root, dir]);
+    const r = await run("npm", ["test"], {
+      cwd: dir,
+      allowFailure: true,
+      env: { ...Deno.env.toObject(), SWITCHBOARD_NESTED: "1", npm_config_prefer_offline: "true" },
+    });
+    const last = (r.stdout.trim().split("\n").pop() ?? "").trim();
+    log(`clean clone: ${last}`);
+    if (r.code !== 0) console.error((r.stdout + r.stderr).split("\n").slice(-40).join("\n"));
+    return { passed: r.code === 0 ? 1 : 0, failed: r.code === 0 ? 0 : 1 };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}

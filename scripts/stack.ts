@@ -1,0 +1,45 @@
+// `npm start` and `npm test`.
+//   start: the product on its embedded stack, in the foreground until Ctrl-C; data persists
+//          under .local/dev.
+//   test:  a throwaway stack on free ports, then every suite; ends with "N passed, M failed".
+
+import { root, startStack, statusBlock, writeStackInfo } from "./lib/stack.ts";
+import { log } from "./lib/proc.ts";
+import { runAllSuites } from "./lib/suites.ts";
+
+async function start() {
+  const external = Deno.env.get("SUPABASE_DB_URL");
+  const stack = await startStack({
+    stateDir: `${root}/.local/dev`,
+    dbPort: Number(Deno.env.get("SWITCHBOARD_DB_PORT") ?? 54322),
+    apiPort: Number(Deno.env.get("SWITCHBOARD_API_PORT") ?? 54321),
+    externalDbUrl: external,
+    seed: true,
+  });
+  await writeStackInfo(`${root}/.local/stack.json`, { ...stack, functions: stack.functions });
+  console.log(`\nSwitchboard is running.\n\n${statusBlock(stack, { "Functions": stack.functions.join(", ") })}\n`);
+  console.log(`Try: curl ${stack.functionsUrl}/health\n     npx switchboard status\nPress Ctrl-C to stop.`);
+
+  const stop = async () => {
+    log("stopping…");
+    await stack.close();
+    await Deno.remove(`${root}/.local/stack.json`).catch(() => {});
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await new Promise(() => {}); // until a signal
+}
+
+async function test() {
+  const code = await runAllSuites(Deno.args.slice(1));
+  Deno.exit(code);
+}
+
+const command = Deno.args[0];
+if (command === "start") await start();
+else if (command === "test") await test();
+else {
+  console.error("usage: stack.ts <start|test>");
+  Deno.exit(2);
+}

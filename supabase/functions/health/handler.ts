@@ -1,0 +1,54 @@
+// The health function: is the database reachable, and is the job worker keeping up?
+// Public (verify_jwt = false) and free of secrets, so load balancers and `switchboard status` can use it.
+
+import type { Sql } from "../_shared/db.ts";
+import { errorResponse, json } from "../_shared/http.ts";
+
+export interface HealthDeps {
+  sql: Sql;
+  /** A worker that has not run for this long while jobs are ready is reported as stalled. */
+  workerStaleAfterSeconds: number;
+  version: string;
+}
+
+export async function handler(req: Request, deps: HealthDeps): Promise<Response> {
+  if (req.method !== "GET" && req.method !== "HEAD") return errorResponse(405, "method_not_allowed", "Use GET.");
+  const started = performance.now();
+  let row;
+  try {
+    [row] = await deps.sql`
+      select
+        (select count(*) from private.jobs where status = 'queued' and run_at <= now())::int as ready,
+        (select count(*) from private.jobs where status = 'queued' and run_at > now())::int as scheduled,
+        (select count(*) from private.jobs where status = 'running')::int as running,
+        (select count(*) from private.jobs where status = 'dead')::int as dead,
+        (select extract(epoch from now() - min(run_at)) from private.jobs
+          where status = 'queued' and run_at <= now())::float8 as oldest_ready_seconds,
+        (select last_run_at from private.worker_heartbeats where worker = 'jobs-worker') as worker_last_run_at,
+        (select last_error from private.worker_heartbeats where worker = 'jobs-worker') as worker_last_error`;
+  } catch (err) {
+    return json({
+      status: "down",
+      database: { ok: false, error: err instanceof Error ? err.message : String(err) },
+      version: deps.version,
+    }, 503);
+  }
+  const dbLatencyMs = Math.round((performance.now() - started) * 10) / 10;
+  const lastRun: Date | null = row.worker_last_run_at;
+  const sinceRun = lastRun ? (Date.now() - lastRun.getTime()) / 1000 : null;
+  const stalled = row.ready > 0 && (row.oldest_ready_seconds ?? 0) > deps.workerStaleAfterSeconds &&
+    (sinceRun === null || sinceRun > deps.workerStaleAfterSeconds);
+  const workerStatus = stalled ? "stalled" : row.worker_last_error ? "erroring" : lastRun ? "ok" : "idle";
+  return json({
+    status: workerStatus === "ok" || workerStatus === "idle" ? "ok" : "degraded",
+    database: { ok: true, latency_ms: dbLatencyMs },
+    worker: {
+      status: workerStatus,
+      last_run_at: lastRun?.toISOString() ?? null,
+      last_error: row.worker_last_error,
+      jobs: { ready: row.ready, scheduled: row.scheduled, running: row.running, dead: row.dead },
+      oldest_ready_seconds: row.oldest_ready_seconds === null ? null : Math.round(row.oldest_ready_seconds),
+    },
+    version: deps.version,
+  });
+}

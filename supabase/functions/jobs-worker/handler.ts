@@ -1,0 +1,87 @@
+// The jobs-worker function: drains the queue in batches within a time budget, dispatching each
+// job to the handler registered for its kind. Invoked by pg_cron + pg_net in production and by
+// the local stack's LISTEN/NOTIFY driver; many invocations may run at once (skip locked).
+
+import { z } from "zod";
+import type { Sql } from "../_shared/db.ts";
+import { errorResponse, json } from "../_shared/http.ts";
+import { type BatchSummary, enqueueJob, type JobHandler, runJobBatch } from "../_shared/jobs.ts";
+import type { Logger } from "../_shared/log.ts";
+
+export interface WorkerDeps {
+  sql: Sql;
+  handlers: Record<string, JobHandler>;
+  log: Logger;
+  /** Identifies this invocation in job rows and heartbeats. */
+  workerName: string;
+  batchSize: number;
+  visibilitySeconds: number;
+  /** Stop claiming new batches after this long, so the invocation ends before its platform limit. */
+  timeBudgetMs: number;
+  now?: () => number;
+}
+
+const bodySchema = z.object({
+  limit: z.number().int().min(1).max(500).optional(),
+  time_budget_ms: z.number().int().min(0).max(300_000).optional(),
+}).strict();
+
+export async function handler(req: Request, deps: WorkerDeps): Promise<Response> {
+  if (req.method !== "POST") return errorResponse(405, "method_not_allowed", "Use POST to run the worker.");
+  let body: unknown = {};
+  const text = await req.text();
+  if (text.trim() !== "") {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return errorResponse(400, "malformed_json", "The request body is not valid JSON.");
+    }
+  }
+  const parsed = bodySchema.safeParse(body);
+  if (!parsed.success) {
+    return errorResponse(400, "invalid_body", "Unexpected worker options.", parsed.error.issues.map((i) => i.message));
+  }
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const budget = parsed.data.time_budget_ms ?? deps.timeBudgetMs;
+  const total: BatchSummary & { batches: number } = { claimed: 0, completed: 0, retried: 0, dead: 0, lost: 0, batches: 0 };
+  let lastError: string | null = null;
+
+  // Housekeeping rides on the queue itself: one purge per day, whoever runs first.
+  if (deps.handlers["jobs.purge_completed"]) {
+    const day = new Date(started).toISOString().slice(0, 10);
+    await enqueueJob(deps.sql, { kind: "jobs.purge_completed", idempotencyKey: `jobs.purge_completed:${day}` });
+  }
+
+  try {
+    do {
+      const batch = await runJobBatch({
+        sql: deps.sql,
+        handlers: deps.handlers,
+        log: deps.log,
+        worker: deps.workerName,
+        limit: parsed.data.limit ?? deps.batchSize,
+        visibilitySeconds: deps.visibilitySeconds,
+      });
+      total.batches++;
+      total.claimed += batch.claimed;
+      total.completed += batch.completed;
+      total.retried += batch.retried;
+      total.dead += batch.dead;
+      total.lost += batch.lost;
+      if (batch.claimed === 0) break;
+    } while (now() - started < budget);
+  } catch (err) {
+    lastError = err instanceof Error ? err.message : String(err);
+    deps.log.error("worker run failed", { error: lastError });
+  }
+
+  await deps.sql`
+    insert into private.worker_heartbeats (worker, last_run_at, last_claimed, last_error)
+    values ('jobs-worker', now(), ${total.claimed}, ${lastError})
+    on conflict (worker) do update set last_run_at = excluded.last_run_at, last_claimed = excluded.last_claimed,
+      last_error = excluded.last_error`.catch(() => {});
+
+  if (lastError) return errorResponse(500, "worker_failed", `The worker could not drain the queue: ${lastError}`, total);
+  return json({ ...total, duration_ms: now() - started });
+}
