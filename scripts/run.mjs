@@ -19,8 +19,9 @@ function npmInstallNeeded() {
 
 if (npmInstallNeeded()) {
   console.error("[switchboard] installing npm dependencies (once)");
-  const args = existsSync(lock) ? ["ci", "--no-audit", "--no-fund"] : ["install", "--no-audit", "--no-fund"];
-  const r = spawnSync("npm", args, { cwd: root, stdio: "inherit" });
+  // `npm install`, not `npm ci`: npm 11 writes lock files without the other platforms' optional
+  // binaries (deno, supabase), which `npm ci` then refuses as out of sync.
+  const r = spawnSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 

@@ -109,7 +109,9 @@ export async function ensureSystemDependencies(workDir: string): Promise<void> {
   for (const r of requirements) {
     if (!(await r.present())) throw new Error(`${r.what} is still missing after installing ${r.aptPackages.join(" ")}`);
   }
-  if (!(await exists(`${SHARE}/extension/vector.control`))) throw new Error("pgvector build did not install vector.control");
+  if (!(await exists(`${SHARE}/extension/vector.control`))) {
+    throw new Error("pgvector build did not install vector.control");
+  }
 }
 
 if (import.meta.main) {

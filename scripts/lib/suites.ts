@@ -44,7 +44,11 @@ async function check(cmd: string, args: string[], env?: Record<string, string>) 
 }
 
 /** Streams a test runner's output and returns it for counting. */
-async function stream(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
+async function stream(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string }> {
   const child = new Deno.Command(cmd, {
     args,
     cwd: root,
@@ -100,38 +104,60 @@ export async function runAllSuites(filters: string[]): Promise<number> {
   try {
     if (wanted("db lint")) {
       results.push(
-        await timed("db lint (supabase db lint, plpgsql_check)", () =>
-          check(supabaseBin, ["db", "lint", "--db-url", stack.dbUrl, "--schema", "public,private", "--fail-on", "warning"])),
+        await timed(
+          "db lint (supabase db lint, plpgsql_check)",
+          () =>
+            check(supabaseBin, [
+              "db",
+              "lint",
+              "--db-url",
+              stack.dbUrl,
+              "--schema",
+              "public,private",
+              "--fail-on",
+              "warning",
+            ]),
+        ),
       );
     }
     if (wanted("pgtap")) {
-      results.push(await timed("pgTAP (pg_prove supabase/tests)", async () => {
-        const r = await stream("pg_prove", ["--ext", ".sql", "-r", "supabase/tests"], {
-          PGHOST: dbUrl.hostname,
-          PGPORT: dbUrl.port,
-          PGUSER: "postgres",
-          PGPASSWORD: decodeURIComponent(dbUrl.password),
-          PGDATABASE: "postgres",
-        });
-        const total = Number(r.out.match(/Tests=(\d+)/)?.[1] ?? 0);
-        const failed = [...r.out.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((a, m) => a + Number(m[1]), 0);
-        const failedAll = r.code !== 0 && failed === 0 ? 1 : failed;
-        return { passed: total - failed, failed: failedAll };
-      }));
+      results.push(
+        await timed("pgTAP (pg_prove supabase/tests)", async () => {
+          const r = await stream("pg_prove", ["--ext", ".sql", "-r", "supabase/tests"], {
+            PGHOST: dbUrl.hostname,
+            PGPORT: dbUrl.port,
+            PGUSER: "postgres",
+            PGPASSWORD: decodeURIComponent(dbUrl.password),
+            PGDATABASE: "postgres",
+          });
+          // pg_prove prints its totals whatever happens; a crash before them counts as a failure.
+          const total = Number(r.out.match(/Tests=(\d+)/)?.[1] ?? 0);
+          const failed = [...r.out.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((a, m) => a + Number(m[1]), 0);
+          const failedAll = r.code !== 0 && failed === 0 ? 1 : failed;
+          return { passed: total - failed, failed: failedAll };
+        }),
+      );
     }
     if (wanted("deno lint")) results.push(await timed("deno lint", () => check(deno, ["lint", "--quiet"])));
-    if (wanted("deno fmt")) results.push(await timed("deno fmt --check", () => check(deno, ["fmt", "--check", "--quiet"])));
+    if (wanted("deno fmt")) {
+      results.push(await timed("deno fmt --check", () => check(deno, ["fmt", "--check", "--quiet"])));
+    }
     if (wanted("deno check")) {
       results.push(await timed("deno check", () => check(deno, ["check", "--quiet", ...tsFiles()])));
     }
     if (wanted("deno test")) {
-      results.push(await timed("deno test", async () => {
-        const r = await stream(deno, ["test", "--allow-all", "--no-prompt", "supabase/", "scripts/"], env);
-        const m = r.out.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
-        const passed = Number(m?.[1] ?? 0);
-        const failed = Number(m?.[2] ?? 0);
-        return { passed, failed: r.code !== 0 && failed === 0 ? 1 : failed };
-      }));
+      results.push(
+        await timed("deno test", async () => {
+          const r = await stream(deno, ["test", "--allow-all", "--no-prompt", "supabase/", "scripts/"], {
+            ...env,
+            NO_COLOR: "1",
+          });
+          const m = r.out.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+          const passed = Number(m?.[1] ?? 0);
+          const failed = Number(m?.[2] ?? 0);
+          return { passed, failed: r.code !== 0 && failed === 0 ? 1 : failed };
+        }),
+      );
     }
   } finally {
     await stack.close();
@@ -147,9 +173,9 @@ export async function runAllSuites(filters: string[]): Promise<number> {
   console.log("\nsuite                                          passed  failed   seconds");
   for (const r of results) {
     console.log(
-      `${r.name.padEnd(46)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${r.seconds.toFixed(1).padStart(8)}${
-        r.note ? `  (${r.note})` : ""
-      }`,
+      `${r.name.padEnd(46)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${
+        r.seconds.toFixed(1).padStart(8)
+      }${r.note ? `  (${r.note})` : ""}`,
     );
   }
   console.log(`\n${passed} passed, ${failed} failed`);

@@ -116,56 +116,63 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   await Promise.all([...processes.values()].map((p) => waitForPort(p.port, p.child, p.name)));
 
-  const server = Deno.serve({ port: opts.port, hostname: opts.hostname ?? "127.0.0.1", onListen: () => {} }, async (req) => {
-    const url = new URL(req.url);
-    for (const route of opts.extraRoutes ?? []) {
-      if (url.pathname === route.prefix || url.pathname.startsWith(`${route.prefix}/`)) return await route.handler(req);
-    }
-    const match = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
-    if (!match) {
-      return new Response(JSON.stringify({ message: "no route matched" }), {
-        status: 404,
-        headers: { "content-type": "application/json" },
-      });
-    }
-    const fn = processes.get(match[1]);
-    if (!fn) {
-      return new Response(JSON.stringify({ code: "NOT_FOUND", message: "Requested function was not found" }), {
-        status: 404,
-        headers: { "content-type": "application/json" },
-      });
-    }
-    // Preflight requests carry no credentials; Supabase lets them through to the function.
-    if (fn.verifyJwt && req.method !== "OPTIONS") {
-      const auth = req.headers.get("authorization");
-      if (!auth) return unauthorized("Missing authorization header");
-      const m = auth.match(/^Bearer\s+(\S+)$/i);
-      if (!m) return unauthorized("Invalid JWT");
-      const result = await verifyJwt(m[1], opts.jwtSecret);
-      if (!result.ok) return unauthorized("Invalid JWT");
-    }
-    const headers = new Headers(req.headers);
-    for (const h of HOP_BY_HOP) headers.delete(h);
-    if (!headers.has("x-request-id")) headers.set("x-request-id", crypto.randomUUID());
-    const target = `http://127.0.0.1:${fn.port}/${fn.name}${match[2] ?? ""}${url.search}`;
-    try {
-      const res = await fetch(target, {
-        method: req.method,
-        headers,
-        body: req.body,
-        redirect: "manual",
-      });
-      const out = new Headers(res.headers);
-      for (const h of HOP_BY_HOP) out.delete(h);
-      return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
-    } catch (err) {
-      log(`gateway: ${fn.name} unreachable: ${err instanceof Error ? err.message : err}`);
-      return new Response(JSON.stringify({ code: "BOOT_ERROR", message: "Function failed to respond" }), {
-        status: 502,
-        headers: { "content-type": "application/json" },
-      });
-    }
-  });
+  const server = Deno.serve(
+    { port: opts.port, hostname: opts.hostname ?? "127.0.0.1", onListen: () => {} },
+    async (req) => {
+      const url = new URL(req.url);
+      for (const route of opts.extraRoutes ?? []) {
+        if (url.pathname === route.prefix || url.pathname.startsWith(`${route.prefix}/`)) {
+          return await route.handler(
+            req,
+          );
+        }
+      }
+      const match = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
+      if (!match) {
+        return new Response(JSON.stringify({ message: "no route matched" }), {
+          status: 404,
+          headers: { "content-type": "application/json" },
+        });
+      }
+      const fn = processes.get(match[1]);
+      if (!fn) {
+        return new Response(JSON.stringify({ code: "NOT_FOUND", message: "Requested function was not found" }), {
+          status: 404,
+          headers: { "content-type": "application/json" },
+        });
+      }
+      // Preflight requests carry no credentials; Supabase lets them through to the function.
+      if (fn.verifyJwt && req.method !== "OPTIONS") {
+        const auth = req.headers.get("authorization");
+        if (!auth) return unauthorized("Missing authorization header");
+        const m = auth.match(/^Bearer\s+(\S+)$/i);
+        if (!m) return unauthorized("Invalid JWT");
+        const result = await verifyJwt(m[1], opts.jwtSecret);
+        if (!result.ok) return unauthorized("Invalid JWT");
+      }
+      const headers = new Headers(req.headers);
+      for (const h of HOP_BY_HOP) headers.delete(h);
+      if (!headers.has("x-request-id")) headers.set("x-request-id", crypto.randomUUID());
+      const target = `http://127.0.0.1:${fn.port}/${fn.name}${match[2] ?? ""}${url.search}`;
+      try {
+        const res = await fetch(target, {
+          method: req.method,
+          headers,
+          body: req.body,
+          redirect: "manual",
+        });
+        const out = new Headers(res.headers);
+        for (const h of HOP_BY_HOP) out.delete(h);
+        return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
+      } catch (err) {
+        log(`gateway: ${fn.name} unreachable: ${err instanceof Error ? err.message : err}`);
+        return new Response(JSON.stringify({ code: "BOOT_ERROR", message: "Function failed to respond" }), {
+          status: 502,
+          headers: { "content-type": "application/json" },
+        });
+      }
+    },
+  );
 
   return {
     url: `http://${opts.hostname ?? "127.0.0.1"}:${opts.port}`,

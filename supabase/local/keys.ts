@@ -26,7 +26,12 @@ export async function deriveApiKeys(jwtSecret: string): Promise<{ anonKey: strin
 /** A user access token with the claims Supabase Auth puts in its JWTs. */
 export async function signUserToken(
   jwtSecret: string,
-  user: { id: string; email?: string | null; app_metadata?: Record<string, unknown>; user_metadata?: Record<string, unknown> },
+  user: {
+    id: string;
+    email?: string | null;
+    app_metadata?: Record<string, unknown>;
+    user_metadata?: Record<string, unknown>;
+  },
   opts: { expiresInSeconds?: number; sessionId?: string; issuer?: string } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);

@@ -223,19 +223,24 @@ as $$
 $$;
 
 -- Wakes local workers as soon as the enqueuing transaction commits (NOTIFY is transactional,
--- so a rolled-back enqueue wakes nobody).
+-- so a rolled-back enqueue wakes nobody). Only when rows were really inserted: an enqueue that
+-- hit an existing idempotency key must not wake anyone, or a worker that enqueues would wake
+-- itself forever.
 create function private.notify_jobs_enqueued()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  perform pg_notify('switchboard_jobs', 'enqueued');
+  if exists (select 1 from new_jobs) then
+    perform pg_notify('switchboard_jobs', 'enqueued');
+  end if;
   return null;
 end
 $$;
 
 create trigger jobs_notify_enqueued after insert on private.jobs
+  referencing new table as new_jobs
   for each statement execute function private.notify_jobs_enqueued();
 
 -- ═══ production scheduling ═══════════════════════════════════════════════════════════════════

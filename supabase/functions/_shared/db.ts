@@ -23,9 +23,15 @@ export async function withRls<T>(
   claims: Record<string, unknown> & { role?: string },
   fn: (tx: TransactionSql) => Promise<T>,
 ): Promise<T> {
-  const role = claims.role === "service_role" ? "service_role" : claims.role === "authenticated" ? "authenticated" : "anon";
+  const role = claims.role === "service_role"
+    ? "service_role"
+    : claims.role === "authenticated"
+    ? "authenticated"
+    : "anon";
   return await sql.begin(async (tx) => {
-    await tx`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+    await tx`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${
+      JSON.stringify(claims)
+    }, true)`;
     return await fn(tx);
   }) as T;
 }

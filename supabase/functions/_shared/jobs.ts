@@ -80,7 +80,9 @@ export async function claimJobs(sql: Sql, opts: ClaimOptions): Promise<Job[]> {
 export async function completeJobs(sql: Sql, jobs: Pick<Job, "id" | "lease">[]): Promise<number> {
   if (jobs.length === 0) return 0;
   const [row] = await sql`
-    select private.complete_jobs(${sql.array(jobs.map((j) => j.id))}::bigint[], ${sql.array(jobs.map((j) => j.lease))}::uuid[]) as n`;
+    select private.complete_jobs(${sql.array(jobs.map((j) => j.id))}::bigint[], ${
+    sql.array(jobs.map((j) => j.lease))
+  }::uuid[]) as n`;
   return row.n as number;
 }
 
@@ -141,12 +143,13 @@ export async function runJobBatch(opts: RunBatchOptions): Promise<BatchSummary> 
   await Promise.all(jobs.map(async (job) => {
     const log = opts.log.child({ job_id: job.id, kind: job.kind, attempt: job.attempts });
     const controller = new AbortController();
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          controller.abort();
+          // Reject before aborting: a handler that returns on abort must not win the race.
           reject(new Error(`handler timed out after ${jobTimeoutMs} ms`));
+          controller.abort();
         }, jobTimeoutMs);
       });
       await Promise.race([opts.handlers[job.kind](job, { sql: opts.sql, log, signal: controller.signal }), timeout]);

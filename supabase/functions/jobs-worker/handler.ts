@@ -3,6 +3,7 @@
 // the local stack's LISTEN/NOTIFY driver; many invocations may run at once (skip locked).
 
 import { z } from "zod";
+import { isServiceRole } from "../_shared/auth.ts";
 import type { Sql } from "../_shared/db.ts";
 import { errorResponse, json } from "../_shared/http.ts";
 import { type BatchSummary, enqueueJob, type JobHandler, runJobBatch } from "../_shared/jobs.ts";
@@ -28,6 +29,13 @@ const bodySchema = z.object({
 
 export async function handler(req: Request, deps: WorkerDeps): Promise<Response> {
   if (req.method !== "POST") return errorResponse(405, "method_not_allowed", "Use POST to run the worker.");
+  if (!isServiceRole(req)) {
+    return errorResponse(
+      403,
+      "forbidden",
+      "Only the service_role key may run the worker (pg_cron or the stack runner).",
+    );
+  }
   let body: unknown = {};
   const text = await req.text();
   if (text.trim() !== "") {
@@ -44,7 +52,14 @@ export async function handler(req: Request, deps: WorkerDeps): Promise<Response>
   const now = deps.now ?? Date.now;
   const started = now();
   const budget = parsed.data.time_budget_ms ?? deps.timeBudgetMs;
-  const total: BatchSummary & { batches: number } = { claimed: 0, completed: 0, retried: 0, dead: 0, lost: 0, batches: 0 };
+  const total: BatchSummary & { batches: number } = {
+    claimed: 0,
+    completed: 0,
+    retried: 0,
+    dead: 0,
+    lost: 0,
+    batches: 0,
+  };
   let lastError: string | null = null;
 
   // Housekeeping rides on the queue itself: one purge per day, whoever runs first.
@@ -82,6 +97,8 @@ export async function handler(req: Request, deps: WorkerDeps): Promise<Response>
     on conflict (worker) do update set last_run_at = excluded.last_run_at, last_claimed = excluded.last_claimed,
       last_error = excluded.last_error`.catch(() => {});
 
-  if (lastError) return errorResponse(500, "worker_failed", `The worker could not drain the queue: ${lastError}`, total);
+  if (lastError) {
+    return errorResponse(500, "worker_failed", `The worker could not drain the queue: ${lastError}`, total);
+  }
   return json({ ...total, duration_ms: now() - started });
 }

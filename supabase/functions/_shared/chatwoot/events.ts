@@ -65,7 +65,7 @@ const ISO_HAS_ZONE = /(Z|[+-]\d{2}:?\d{2})$/i;
 /**
  * Turn any Chatwoot timestamp into a Date (ms precision), or null when it means "not set".
  * - number: unix seconds, int (`created_at`, `last_activity_at`, `waiting_since`; `0` means null) or float
- *   (`updated_at`, e.g. 1776695040.33 → …040.330 Z);
+ *   (`updated_at`, e.g. 1776695040.33 → …040.330 Z; sub-millisecond digits are truncated, as Rails does);
  * - string: ISO-8601 (message `created_at`, contact_inbox times; a zone-less ISO string is read as UTC, as Rails
  *   writes UTC), JS `Date.toString()` (widget), or a string of digits (unix seconds);
  * - Date: passed through if valid. Anything unreadable gives null rather than an Invalid Date.
@@ -98,8 +98,10 @@ export function chatwootTimestamp(value: unknown): Date | null {
 
 function fromUnixSeconds(seconds: number): Date | null {
   if (!Number.isFinite(seconds) || seconds <= 0) return null;
-  // Round, not truncate: 1776693731.468 * 1000 is 1776693731467.9998 in binary floating point.
-  return validDate(Math.round(seconds * 1000));
+  // Truncate to the millisecond like Rails' ISO-8601 output (`xmlschema(3)`), so a float updated_at and the ISO
+  // string of the same instant give the same Date. Going through whole microseconds (exact below 2^53) keeps binary
+  // float noise (…467.99999 for …468) from truncating a millisecond away.
+  return validDate(Math.floor(Math.round(seconds * 1e6) / 1000));
 }
 
 function validDate(ms: number): Date | null {
@@ -148,6 +150,7 @@ export const KNOWN_FILE_TYPES = [
   "ig_story",
   "embed",
 ] as const;
+// `string & {}` keeps editor completion for the known names while still admitting any string.
 // deno-lint-ignore ban-types
 export type AttachmentFileType = (typeof KNOWN_FILE_TYPES)[number] | (string & {});
 

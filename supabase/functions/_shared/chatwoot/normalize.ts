@@ -5,6 +5,7 @@
 // no account at all, and a payload's own `account.id` is only a cross-check (see `payloadAccountId`).
 
 import {
+  type AttachmentFileType,
   type ChangedAttributes,
   type ChatwootAttachment,
   type ChatwootContact,
@@ -127,7 +128,7 @@ export interface AttachmentRecord {
   account_id: number;
   attachment_id: number;
   message_id: number;
-  file_type: string;
+  file_type: AttachmentFileType;
   content_type: string | null;
   extension: string | null;
   /** Redirect URL to storage (or the external URL); null when empty. */
@@ -527,7 +528,10 @@ export function isNewerMessageVersion(candidate: MessageVersion, stored: Message
   return candidate.fingerprint !== stored.fingerprint;
 }
 
-/** sent < failed < delivered < read: a status never moves down (a retried message heals once delivered). */
+/**
+ * Rank for merging `status` on its own: unknown (0) < sent < failed < delivered < read. Store the higher of the
+ * stored and incoming ranks, so a status never moves back (a failed-then-retried message heals once delivered).
+ */
 export function messageStatusRank(status: MessageStatus | null | undefined): number {
   switch (status) {
     case "sent":

@@ -1,0 +1,43 @@
+// What integration tests need from the stack `npm test` starts: its URLs and keys. Failing
+// loudly when absent keeps a test from passing by quietly testing nothing.
+
+export interface TestStack {
+  dbUrl: string;
+  apiUrl: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  jwtSecret: string;
+}
+
+export function testStack(): TestStack {
+  const get = (name: string) => {
+    const v = Deno.env.get(name);
+    if (!v) throw new Error(`${name} is not set: run integration tests through \`npm test\`, which starts the stack`);
+    return v;
+  };
+  return {
+    dbUrl: get("SUPABASE_DB_URL"),
+    apiUrl: get("SUPABASE_URL"),
+    anonKey: get("SUPABASE_ANON_KEY"),
+    serviceRoleKey: get("SUPABASE_SERVICE_ROLE_KEY"),
+    jwtSecret: get("SUPABASE_JWT_SECRET"),
+  };
+}
+
+export function uniqueKind(prefix = "test"): string {
+  return `${prefix}.${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | null | undefined | false>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await probe();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,125 @@
+// The worker function with injected dependencies against the real database, and the deployed
+// one behind the local gateway woken by LISTEN/NOTIFY.
+
+import assert from "node:assert/strict";
+import { deriveApiKeys } from "../../local/keys.ts";
+import { connect } from "../_shared/db.ts";
+import { enqueueJob } from "../_shared/jobs.ts";
+import { createMemoryLogger } from "../_shared/log.ts";
+import { testStack, uniqueKind, waitFor } from "../_shared/testing/env.ts";
+import { handler, type WorkerDeps } from "./handler.ts";
+
+const stack = testStack();
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+function request(token: string | null, body = "{}", method = "POST") {
+  return new Request("http://local/jobs-worker", {
+    method,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    body: method === "GET" ? undefined : body,
+  });
+}
+
+function deps(sql: ReturnType<typeof connect>, handlers: WorkerDeps["handlers"]): WorkerDeps {
+  return {
+    sql,
+    handlers,
+    log: createMemoryLogger(),
+    workerName: "test-worker",
+    batchSize: 5,
+    visibilitySeconds: 30,
+    timeBudgetMs: 5_000,
+  };
+}
+
+Deno.test("the worker drains every ready job of its kinds in batches and reports what it did", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const kind = uniqueKind();
+    for (let i = 0; i < 12; i++) await enqueueJob(sql, { kind, idempotencyKey: `${kind}:${i}`, payload: { i } });
+    const seen: number[] = [];
+    const res = await handler(
+      request(stack.serviceRoleKey),
+      deps(sql, { [kind]: (job) => Promise.resolve(void seen.push(job.payload.i as number)) }),
+    );
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.claimed, 12);
+    assert.equal(body.completed, 12);
+    assert.ok(body.batches >= 3, "batch size 5 means at least three batches");
+    assert.deepEqual(seen.sort((a, b) => a - b), [...Array(12).keys()]);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("the worker refuses anything but a POST from the service role, and bad options", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const d = deps(sql, {});
+    assert.equal((await handler(request(stack.serviceRoleKey, "", "GET"), d)).status, 405);
+    const anon = await handler(request(stack.anonKey), d);
+    assert.equal(anon.status, 403);
+    assert.match((await anon.json()).error.message, /service_role/);
+    assert.equal((await handler(request(null), d)).status, 403);
+    const malformed = await handler(request(stack.serviceRoleKey, "{nope"), d);
+    assert.equal(malformed.status, 400);
+    assert.equal((await malformed.json()).error.code, "malformed_json");
+    const unknown = await handler(request(stack.serviceRoleKey, '{"limit": 0}'), d);
+    assert.equal(unknown.status, 400);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("end to end: an enqueued job is run by the deployed worker, woken by NOTIFY", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    // jobs.purge_completed is a real registered kind; a fresh key makes a fresh job.
+    const id = await enqueueJob(sql, {
+      kind: "jobs.purge_completed",
+      idempotencyKey: `purge-e2e:${crypto.randomUUID()}`,
+    });
+    const done = await waitFor(
+      async () => {
+        const [row] = await sql`select status::text from private.jobs where id = ${id}`;
+        return row.status === "completed" ? row : null;
+      },
+      "the worker to complete the job",
+      20_000,
+    );
+    assert.equal(done.status, "completed");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("through the gateway: health is public and reports the database and the worker", opts, async () => {
+  const res = await fetch(`${stack.apiUrl}/functions/v1/health`);
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.database.ok, true);
+  assert.ok(["ok", "idle"].includes(body.worker.status), `worker status ${body.worker.status}`);
+  assert.equal(typeof body.worker.jobs.dead, "number");
+});
+
+Deno.test("through the gateway: the worker needs a valid JWT, and the service role", opts, async () => {
+  const url = `${stack.apiUrl}/functions/v1/jobs-worker`;
+  const none = await fetch(url, { method: "POST", body: "{}" });
+  assert.equal(none.status, 401);
+  await none.body?.cancel();
+  const forged = (await deriveApiKeys("some-other-secret-of-at-least-32-chars")).serviceRoleKey;
+  const bad = await fetch(url, { method: "POST", body: "{}", headers: { authorization: `Bearer ${forged}` } });
+  assert.equal(bad.status, 401);
+  await bad.body?.cancel();
+  const anon = await fetch(url, { method: "POST", body: "{}", headers: { authorization: `Bearer ${stack.anonKey}` } });
+  assert.equal(anon.status, 403, "anon passes the gateway but not the worker's own check");
+  await anon.body?.cancel();
+  const ok = await fetch(url, {
+    method: "POST",
+    body: '{"time_budget_ms": 0}',
+    headers: { authorization: `Bearer ${stack.serviceRoleKey}` },
+  });
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
+});
