@@ -2,7 +2,7 @@
 // Entry point for npm scripts and the `switchboard` bin: makes sure the npm dependencies
 // (Deno and the Supabase CLI ship as npm packages) are installed, then runs the TypeScript
 // tool under Deno. Usage: node scripts/run.mjs <stack|bench|cli> [args…]
-import { spawnSync, spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,7 +31,14 @@ if (!scripts[tool]) {
   console.error(`usage: run.mjs <${Object.keys(scripts).join("|")}> [args…]`);
   process.exit(2);
 }
-const child = spawn(deno, ["run", "--allow-all", "--no-prompt", `--config=${join(root, "deno.json")}`, join(root, scripts[tool]), ...rest], {
+const child = spawn(deno, [
+  "run",
+  "--allow-all",
+  "--no-prompt",
+  `--config=${join(root, "deno.json")}`,
+  join(root, scripts[tool]),
+  ...rest,
+], {
   cwd: process.cwd(),
   stdio: "inherit",
   env: { ...process.env, SWITCHBOARD_ROOT: root },

@@ -71,7 +71,7 @@ export async function startJobDriver(opts: JobDriverOptions): Promise<JobDriver>
     } catch (err) {
       if (!closed) log(`job driver: ${err instanceof Error ? err.message : err}`);
     }
-  }, opts.tickMs ?? 1000);
+  }, opts.tickMs ?? 250);
   wake();
 
   return {

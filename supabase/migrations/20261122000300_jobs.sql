@@ -100,30 +100,33 @@ begin
    where j.status = 'running' and j.locked_until < now() and j.attempts >= j.max_attempts
      and (p_kinds is null or j.kind = any (p_kinds));
 
+  -- Each candidate set takes its row locks in the same scan that applies the limit, so
+  -- concurrent workers skip past each other's rows instead of all picking the same head and
+  -- coming back empty.
   return query
-  with ready as (
-    select c.id from (
-      (select q.id, q.run_at from private.jobs q
-        where q.status = 'queued' and q.run_at <= now() and (p_kinds is null or q.kind = any (p_kinds))
-        order by q.run_at, q.id limit p_limit)
-      union all
-      (select r.id, r.locked_until from private.jobs r
-        where r.status = 'running' and r.locked_until < now() and (p_kinds is null or r.kind = any (p_kinds))
-        order by r.locked_until limit p_limit)
-    ) c
-    order by c.run_at
+  with expired as (
+    select r.id from private.jobs r
+    where r.status = 'running' and r.locked_until < now() and (p_kinds is null or r.kind = any (p_kinds))
+    order by r.locked_until
     limit p_limit
-  ), locked as (
-    select j.id from private.jobs j
-    where j.id in (select ready.id from ready)
-      and (j.status = 'queued' or (j.status = 'running' and j.locked_until < now()))
     for update skip locked
+  ), queued as (
+    select q.id from private.jobs q
+    where q.status = 'queued' and q.run_at <= now() and (p_kinds is null or q.kind = any (p_kinds))
+    order by q.run_at, q.id
+    limit p_limit
+    for update skip locked
+  ), picked as (
+    select e.id from expired e
+    union all
+    select q.id from queued q
+    limit p_limit
   )
   update private.jobs j
      set status = 'running', attempts = j.attempts + 1, locked_by = p_worker,
          locked_until = now() + p_visibility, lease = gen_random_uuid(), updated_at = now()
-    from locked
-   where j.id = locked.id
+    from picked
+   where j.id = picked.id
   returning j.*;
 end
 $$;
@@ -222,17 +225,28 @@ as $$
   select count(*)::integer from gone
 $$;
 
--- Wakes local workers as soon as the enqueuing transaction commits (NOTIFY is transactional,
--- so a rolled-back enqueue wakes nobody). Only when rows were really inserted: an enqueue that
--- hit an existing idempotency key must not wake anyone, or a worker that enqueues would wake
--- itself forever.
+-- Wakes local workers when the enqueuing transaction commits (NOTIFY is transactional, so a
+-- rolled-back enqueue wakes nobody). At most one enqueuer per 100 ms notifies: NOTIFY takes a
+-- global lock at commit that would serialise every enqueuer, and a worker woken a moment ago
+-- is still draining (the driver re-runs it while it finds work and ticks for the rest).
+-- `skip locked` means a concurrent enqueuer never waits on the one that is notifying.
+create unlogged table private.job_wakeups (
+  singleton boolean primary key default true constraint job_wakeups_singleton check (singleton),
+  last_notified_at timestamptz not null default '-infinity'
+);
+insert into private.job_wakeups default values;
+
 create function private.notify_jobs_enqueued()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  if exists (select 1 from new_jobs) then
+  perform 1 from private.job_wakeups w
+   where w.last_notified_at < clock_timestamp() - interval '100 milliseconds'
+   for update skip locked;
+  if found then
+    update private.job_wakeups set last_notified_at = clock_timestamp();
     perform pg_notify('switchboard_jobs', 'enqueued');
   end if;
   return null;
@@ -240,8 +254,8 @@ end
 $$;
 
 create trigger jobs_notify_enqueued after insert on private.jobs
-  referencing new table as new_jobs
-  for each statement execute function private.notify_jobs_enqueued();
+  for each row when (new.status = 'queued' and new.run_at <= now())
+  execute function private.notify_jobs_enqueued();
 
 -- ═══ production scheduling ═══════════════════════════════════════════════════════════════════
 -- On a hosted project the worker function is driven by pg_cron + pg_net. Created only when both

@@ -173,3 +173,39 @@ export async function runJobBatch(opts: RunBatchOptions): Promise<BatchSummary> 
   summary.lost += succeeded.length - completed;
   return summary;
 }
+
+export interface DrainOptions extends RunBatchOptions {
+  /** Stop claiming new batches after this long. */
+  timeBudgetMs: number;
+  /** After a partial batch, wait this long so the next claim takes a fuller batch: under load a
+   * worker that re-claims at once runs one job per transaction pair and falls behind. */
+  lingerMs?: number;
+  /** Return as soon as a claim finds nothing (an invocation); false keeps polling (a daemon). */
+  exitWhenIdle?: boolean;
+  shouldStop?: () => boolean;
+  now?: () => number;
+}
+
+export type DrainSummary = BatchSummary & { batches: number };
+
+/** Runs batches until the queue is empty (or the budget is spent), the jobs-worker's loop. */
+export async function drainQueue(opts: DrainOptions): Promise<DrainSummary> {
+  const now = opts.now ?? Date.now;
+  const started = now();
+  const limit = opts.limit ?? 10;
+  const linger = opts.lingerMs ?? 20;
+  const total: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, lost: 0, batches: 0 };
+  while (!opts.shouldStop?.()) {
+    const batch = await runJobBatch({ ...opts, limit });
+    total.batches++;
+    total.claimed += batch.claimed;
+    total.completed += batch.completed;
+    total.retried += batch.retried;
+    total.dead += batch.dead;
+    total.lost += batch.lost;
+    if (batch.claimed === 0 && opts.exitWhenIdle !== false) break;
+    if (now() - started >= opts.timeBudgetMs) break;
+    if (batch.claimed < limit && linger > 0) await new Promise((r) => setTimeout(r, linger));
+  }
+  return total;
+}

@@ -226,13 +226,22 @@ Deno.test("NOTIFY wakes listeners on commit and not on rollback", opts, async ()
       );
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(seen.length, 0, "a rolled-back enqueue notifies nobody");
+    await new Promise((r) => setTimeout(r, 150)); // past the 100 ms notification window
     const before = seen.length;
     await enqueueJob(sql, { kind, idempotencyKey: `${kind}:dup` });
     for (let i = 0; i < 150 && seen.length === before; i++) await new Promise((r) => setTimeout(r, 20));
     const afterFirst = seen.length;
+    await new Promise((r) => setTimeout(r, 150));
     await enqueueJob(sql, { kind, idempotencyKey: `${kind}:dup` });
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(seen.length, afterFirst, "an enqueue that hits an existing key notifies nobody");
+    const burst = seen.length;
+    await Promise.all([...Array(20).keys()].map((i) => enqueueJob(sql, { kind, idempotencyKey: `${kind}:burst${i}` })));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(
+      seen.length - burst <= 2,
+      `a burst of 20 enqueues sends at most a couple of wake-ups, got ${seen.length - burst}`,
+    );
     assert.ok(afterFirst > before, "a committed enqueue notifies");
     await listener.unlisten();
   } finally {

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { isServiceRole } from "../_shared/auth.ts";
 import type { Sql } from "../_shared/db.ts";
 import { errorResponse, json } from "../_shared/http.ts";
-import { type BatchSummary, enqueueJob, type JobHandler, runJobBatch } from "../_shared/jobs.ts";
+import { drainQueue, type DrainSummary, enqueueJob, type JobHandler } from "../_shared/jobs.ts";
 import type { Logger } from "../_shared/log.ts";
 
 export interface WorkerDeps {
@@ -19,6 +19,8 @@ export interface WorkerDeps {
   visibilitySeconds: number;
   /** Stop claiming new batches after this long, so the invocation ends before its platform limit. */
   timeBudgetMs: number;
+  /** Pause after a partial batch so the next claim is fuller (see drainQueue). */
+  lingerMs?: number;
   now?: () => number;
 }
 
@@ -51,15 +53,7 @@ export async function handler(req: Request, deps: WorkerDeps): Promise<Response>
   }
   const now = deps.now ?? Date.now;
   const started = now();
-  const budget = parsed.data.time_budget_ms ?? deps.timeBudgetMs;
-  const total: BatchSummary & { batches: number } = {
-    claimed: 0,
-    completed: 0,
-    retried: 0,
-    dead: 0,
-    lost: 0,
-    batches: 0,
-  };
+  let total: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, lost: 0, batches: 0 };
   let lastError: string | null = null;
 
   // Housekeeping rides on the queue itself: one purge per day, whoever runs first.
@@ -69,23 +63,17 @@ export async function handler(req: Request, deps: WorkerDeps): Promise<Response>
   }
 
   try {
-    do {
-      const batch = await runJobBatch({
-        sql: deps.sql,
-        handlers: deps.handlers,
-        log: deps.log,
-        worker: deps.workerName,
-        limit: parsed.data.limit ?? deps.batchSize,
-        visibilitySeconds: deps.visibilitySeconds,
-      });
-      total.batches++;
-      total.claimed += batch.claimed;
-      total.completed += batch.completed;
-      total.retried += batch.retried;
-      total.dead += batch.dead;
-      total.lost += batch.lost;
-      if (batch.claimed === 0) break;
-    } while (now() - started < budget);
+    total = await drainQueue({
+      sql: deps.sql,
+      handlers: deps.handlers,
+      log: deps.log,
+      worker: deps.workerName,
+      limit: parsed.data.limit ?? deps.batchSize,
+      visibilitySeconds: deps.visibilitySeconds,
+      timeBudgetMs: parsed.data.time_budget_ms ?? deps.timeBudgetMs,
+      lingerMs: deps.lingerMs,
+      now,
+    });
   } catch (err) {
     lastError = err instanceof Error ? err.message : String(err);
     deps.log.error("worker run failed", { error: lastError });

@@ -10,6 +10,7 @@ const config = loadConfig(baseConfigSchema.extend({
   JOBS_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   JOBS_VISIBILITY_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   JOBS_TIME_BUDGET_MS: z.coerce.number().int().min(0).max(300_000).default(20_000),
+  JOBS_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(20),
   JOBS_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
 }));
 const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
@@ -25,5 +26,6 @@ Deno.serve((req) =>
     batchSize: config.JOBS_BATCH_SIZE,
     visibilitySeconds: config.JOBS_VISIBILITY_SECONDS,
     timeBudgetMs: config.JOBS_TIME_BUDGET_MS,
+    lingerMs: config.JOBS_LINGER_MS,
   })
 );

@@ -1,0 +1,15 @@
+// `npm run bench:<name>`: benchmarks, apart from tests. Each prints ratios against a baseline
+// measured in the same run and saves its figures under .local/bench/.
+
+import { benchQueue } from "./bench/queue.ts";
+
+const benches: Record<string, () => Promise<void>> = {
+  queue: benchQueue,
+};
+
+const name = Deno.args[0];
+if (!benches[name]) {
+  console.error(`usage: bench.ts <${Object.keys(benches).join("|")}>`);
+  Deno.exit(2);
+}
+await benches[name]();

@@ -1,0 +1,60 @@
+// Shared pieces of the benchmarks: a throwaway database at the project's schema (or the one in
+// SUPABASE_DB_URL), percentiles, and a printed table. Benchmarks never gate CI.
+
+import { LocalCluster } from "../lib/cluster.ts";
+import { applyBootstrap, applyMigrations } from "../lib/database.ts";
+import { ensureSystemDependencies } from "../setup.ts";
+import { root } from "../lib/stack.ts";
+
+export interface BenchDatabase {
+  url: string;
+  close(): Promise<void>;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** A fresh cluster with default durability (fsync on), migrated; removed on close. */
+export async function benchDatabase(): Promise<BenchDatabase> {
+  const external = Deno.env.get("SUPABASE_DB_URL");
+  if (external) return { url: external, close: async () => {} };
+  const dir = `${root}/.local/bench-${Date.now()}`;
+  await ensureSystemDependencies(`${root}/.local`);
+  const cluster = new LocalCluster({ dataDir: `${dir}/db`, port: freePort() });
+  await cluster.init();
+  await cluster.start();
+  await applyBootstrap(cluster.url);
+  await applyMigrations(cluster.url);
+  return {
+    url: cluster.url,
+    async close() {
+      await cluster.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function printTable(rows: Record<string, string | number>[]): void {
+  const cols = Object.keys(rows[0]);
+  const fmt = (v: string | number) => typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v;
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => fmt(r[c]).length)));
+  console.log(cols.map((c, i) => c.padEnd(widths[i])).join("  "));
+  for (const r of rows) console.log(cols.map((c, i) => fmt(r[c]).padEnd(widths[i])).join("  "));
+}
+
+export async function saveResult(name: string, result: unknown): Promise<string> {
+  await Deno.mkdir(`${root}/.local/bench`, { recursive: true });
+  const path = `${root}/.local/bench/${name}.json`;
+  await Deno.writeTextFile(path, JSON.stringify(result, null, 2));
+  return path;
+}

@@ -1,0 +1,61 @@
+// The `switchboard` command-line interface (`npx switchboard …`). Each command lives in
+// scripts/cli/<topic>.ts; this file only dispatches and turns errors into exit codes.
+
+import { CliError, createContext } from "./cli/context.ts";
+import { jobsCommand } from "./cli/jobs.ts";
+import { statusCommand } from "./cli/status.ts";
+import { storesCommand } from "./cli/stores.ts";
+
+const USAGE = `usage: switchboard <command>
+
+  status                                  stack URLs, database and worker health
+  stores create --slug s --name n [--domain d] [--support-email e] [--owner-email e]
+  stores list
+  jobs list [--status queued|running|completed|dead] [--kind k] [--limit n]
+  jobs dead                               dead-lettered jobs with their last error
+  jobs replay <id…> | --all-dead [--kind k]
+
+Connects to SUPABASE_DB_URL / SUPABASE_URL when set, else to the running \`npm start\` stack.`;
+
+export async function main(args: string[], out: (line: string) => void = console.log): Promise<number> {
+  const [command, ...rest] = args;
+  if (!command || command === "help" || command === "--help" || command === "-h") {
+    out(USAGE);
+    return command ? 0 : 2;
+  }
+  const ctx = createContext(out);
+  try {
+    if (command === "status") await statusCommand(ctx);
+    else if (command === "stores") await storesCommand(ctx, rest);
+    else if (command === "jobs") await jobsCommand(ctx, rest);
+    else throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
+    return 0;
+  } catch (err) {
+    if (err instanceof CliError) {
+      console.error(`switchboard: ${err.message}`);
+      return err.exitCode;
+    }
+    if (
+      err instanceof TypeError &&
+      /parseArgs|Unknown option|ERR_PARSE_ARGS/.test(String((err as { code?: string }).code ?? err.message))
+    ) {
+      console.error(`switchboard: ${err.message}`);
+      return 2;
+    }
+    const e = err as { code?: string; message?: string };
+    if (e?.code === "ECONNREFUSED") {
+      console.error(
+        `switchboard: cannot reach the database at ${
+          ctx.dbUrl.replace(/:[^:@/]+@/, ":****@")
+        }. Is \`npm start\` running?`,
+      );
+      return 1;
+    }
+    console.error(`switchboard: ${e?.message ?? err}`);
+    return 1;
+  } finally {
+    await ctx.sql.end({ timeout: 2 });
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

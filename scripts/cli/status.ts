@@ -1,0 +1,32 @@
+// `switchboard status`: where the stack is, and what its health endpoint says.
+
+import { CliContext, CliError } from "./context.ts";
+
+export async function statusCommand(ctx: CliContext): Promise<void> {
+  ctx.out(`API URL: ${ctx.apiUrl}`);
+  ctx.out(`DB URL:  ${ctx.dbUrl.replace(/:[^:@/]+@/, ":****@")}`);
+  let health;
+  try {
+    const res = await fetch(`${ctx.apiUrl}/functions/v1/health`, { signal: AbortSignal.timeout(5000) });
+    health = await res.json();
+  } catch (err) {
+    throw new CliError(
+      `the functions gateway at ${ctx.apiUrl} did not answer (${
+        err instanceof Error ? err.message : err
+      }). Is \`npm start\` running?`,
+    );
+  }
+  ctx.out(`status:  ${health.status}`);
+  ctx.out(
+    `database: ${health.database?.ok ? `ok (${health.database.latency_ms} ms)` : `down: ${health.database?.error}`}`,
+  );
+  if (health.worker) {
+    const j = health.worker.jobs;
+    ctx.out(
+      `worker:  ${health.worker.status}, last run ${
+        health.worker.last_run_at ?? "never"
+      }; jobs ready ${j.ready}, scheduled ${j.scheduled}, running ${j.running}, dead ${j.dead}`,
+    );
+  }
+  if (health.status !== "ok") throw new CliError("the stack is not healthy");
+}

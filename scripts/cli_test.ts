@@ -1,0 +1,73 @@
+// The CLI against the test stack's database: what an operator types, what they see.
+
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { main } from "./cli.ts";
+import { testStack } from "../supabase/functions/_shared/testing/env.ts";
+
+const stack = testStack();
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function cli(...args: string[]) {
+  const lines: string[] = [];
+  const code = await main(args, (l) => lines.push(l));
+  return { code, out: lines.join("\n") };
+}
+
+Deno.test("stores create then list shows the store with its owner", opts, async () => {
+  const slug = `cli-${crypto.randomUUID().slice(0, 8)}`;
+  const created = await cli(
+    "stores",
+    "create",
+    "--slug",
+    slug,
+    "--name",
+    "CLI Store",
+    "--owner-email",
+    "ana@acme.test",
+  );
+  assert.equal(created.code, 0, created.out);
+  assert.match(created.out, new RegExp(`created store ${slug}`));
+  const listed = await cli("stores", "list");
+  const line = listed.out.split("\n").find((l) => l.startsWith(slug));
+  assert.ok(line, `the list shows ${slug}`);
+  assert.match(line!, /CLI Store\s+active\s+1\s/);
+  const again = await cli("stores", "create", "--slug", slug, "--name", "Again");
+  assert.equal(again.code, 1, "a duplicate slug is refused");
+  const bad = await cli("stores", "create", "--slug", "Not A Slug", "--name", "x");
+  assert.equal(bad.code, 1, "an invalid slug is refused");
+  const missing = await cli("stores", "create", "--name", "no slug");
+  assert.equal(missing.code, 2, "a missing flag is a usage error");
+});
+
+Deno.test("jobs dead lists a dead-lettered job and replay re-queues it", opts, async () => {
+  const sql = postgres(stack.dbUrl, { max: 1, onnotice: () => {} });
+  try {
+    const kind = `test.cli${crypto.randomUUID().slice(0, 8)}`;
+    const [{ id }] = await sql`select private.enqueue_job(${kind}, '{}', ${kind}, null, now(), 1)::text as id`;
+    const [job] =
+      await sql`select lease::text from private.claim_jobs('cli-test', 1, interval '60 seconds', array[${kind}])`;
+    await sql`select private.fail_job(${id}::bigint, ${job.lease}::uuid, 'Chatwoot answered 500')`;
+    const dead = await cli("jobs", "dead", "--kind", kind);
+    assert.equal(dead.code, 0);
+    assert.match(dead.out, new RegExp(`${id}\\s+${kind.replace(".", "\\.")}\\s+dead\\s+1/1`));
+    assert.match(dead.out, /Chatwoot answered 500/);
+    const replayed = await cli("jobs", "replay", id);
+    assert.equal(replayed.code, 0, replayed.out);
+    assert.match(replayed.out, /replayed 1 job/);
+    const [row] = await sql`select status::text, attempts from private.jobs where id = ${id}`;
+    assert.deepEqual({ ...row }, { status: "queued", attempts: 0 });
+    const twice = await cli("jobs", "replay", id);
+    assert.equal(twice.code, 1, "a queued job cannot be replayed again");
+    assert.equal((await cli("jobs", "replay", "abc")).code, 2);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("status reports the stack's health", opts, async () => {
+  const r = await cli("status");
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /database: ok/);
+  assert.match(r.out, /worker:/);
+});
