@@ -17,6 +17,23 @@ async function asPostgres(cmd: string, args: string[], opts: { allowFailure?: bo
   return await run(cmd, args, opts);
 }
 
+/** initdb and the server run as `postgres`, which must be able to reach the data directory.
+ * A checkout under a private folder (mktemp -d is mode 700) would stop it, so add the traverse
+ * bit (never read) to the ancestors that lack it, and say so. */
+async function ensureTraversable(dir: string) {
+  const r = await run("runuser", ["-u", "postgres", "--", "test", "-x", dir], { allowFailure: true });
+  if (r.code === 0) return;
+  const parts = dir.split("/").filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const p = `/${parts.slice(0, i).join("/")}`;
+    const st = await Deno.stat(p);
+    if (st.mode !== null && (st.mode & 0o001) === 0) {
+      log(`granting others traverse (o+x) on ${p} so the postgres user can reach the cluster`);
+      await Deno.chmod(p, (st.mode & 0o7777) | 0o001);
+    }
+  }
+}
+
 export class LocalCluster {
   constructor(readonly opts: ClusterOptions) {}
 
@@ -29,6 +46,7 @@ export class LocalCluster {
     const { dataDir } = this.opts;
     if (await exists(`${dataDir}/PG_VERSION`)) return false;
     await Deno.mkdir(dataDir, { recursive: true });
+    if (Deno.uid() === 0) await ensureTraversable(dataDir);
     const pwfile = `${dataDir}.pw`;
     await Deno.writeTextFile(pwfile, `${this.opts.password ?? "postgres"}\n`);
     if (Deno.uid() === 0) {
