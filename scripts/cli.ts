@@ -1,6 +1,7 @@
 // The `switchboard` command-line interface (`npx switchboard …`). Each command lives in
 // scripts/cli/<topic>.ts; this file only dispatches and turns errors into exit codes.
 
+import { accountsCommand } from "./cli/accounts.ts";
 import { CliError, createContext } from "./cli/context.ts";
 import { jobsCommand } from "./cli/jobs.ts";
 import { statusCommand } from "./cli/status.ts";
@@ -14,6 +15,11 @@ const USAGE = `usage: switchboard <command>
   jobs list [--status queued|running|completed|dead] [--kind k] [--limit n]
   jobs dead                               dead-lettered jobs with their last error
   jobs replay <id…> | --all-dead [--kind k]
+  accounts link --store s --chatwoot-url u --account-id n --api-token t [--webhook-secret s] [--accept-unsigned]
+                                          link an existing Chatwoot account; registers its webhook
+  accounts secret --store s --webhook-secret s
+                                          store the secret of a webhook registered by hand
+  accounts list                           linked accounts, last delivery, reconciliation cursor
 
 Connects to SUPABASE_DB_URL / SUPABASE_URL when set, else to the running \`npm start\` stack.`;
 
@@ -28,6 +34,7 @@ export async function main(args: string[], out: (line: string) => void = console
     if (command === "status") await statusCommand(ctx);
     else if (command === "stores") await storesCommand(ctx, rest);
     else if (command === "jobs") await jobsCommand(ctx, rest);
+    else if (command === "accounts") await accountsCommand(ctx, rest);
     else throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
     return 0;
   } catch (err) {

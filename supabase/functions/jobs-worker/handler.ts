@@ -63,6 +63,8 @@ export async function handler(req: Request, deps: WorkerDeps): Promise<Response>
   }
 
   try {
+    // Periodic work is scheduled here too: due reconciliations become jobs (once, whoever runs).
+    if (deps.handlers["chatwoot.reconcile"]) await deps.sql`select private.enqueue_due_reconciliations()`;
     total = await drainQueue({
       sql: deps.sql,
       handlers: deps.handlers,

@@ -2,17 +2,36 @@
 // this worker, so a deployment that lacks a handler leaves those jobs queued (visible in the
 // admin app) instead of dead-lettering work it cannot do.
 
+import type { Sql } from "../_shared/db.ts";
 import type { JobHandler } from "../_shared/jobs.ts";
+import { postgresRateLimiter } from "../_shared/chatwoot/rate_limit.ts";
+import { reconcileJobHandler } from "../_shared/chatwoot/reconcile.ts";
 
 export function purgeCompletedJobs(retentionDays: number): JobHandler {
   return async (_job, { sql, log }) => {
     const [row] = await sql`select private.purge_completed_jobs(make_interval(days => ${retentionDays})) as n`;
-    log.info("purged completed jobs", { deleted: row.n, retention_days: retentionDays });
+    const [ledger] = await sql`
+      with gone as (delete from private.chatwoot_deliveries where received_at < now() - make_interval(days => ${retentionDays})
+                    and outcome not in ('unknown_event', 'rejected') returning 1)
+      select count(*)::int as n from gone`;
+    log.info("purged completed jobs and old delivery records", {
+      jobs: row.n,
+      deliveries: ledger.n,
+      retention_days: retentionDays,
+    });
   };
 }
 
-export function jobHandlers(opts: { retentionDays: number }): Record<string, JobHandler> {
+export interface HandlerOptions {
+  sql: Sql;
+  retentionDays: number;
+  chatwootRequestsPerMinute: number;
+}
+
+export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
+  const limiter = postgresRateLimiter(opts.sql, { perMinute: opts.chatwootRequestsPerMinute });
   return {
     "jobs.purge_completed": purgeCompletedJobs(opts.retentionDays),
+    "chatwoot.reconcile": reconcileJobHandler({ sql: opts.sql, limiter }),
   };
 }

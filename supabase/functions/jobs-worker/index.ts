@@ -12,10 +12,15 @@ const config = loadConfig(baseConfigSchema.extend({
   JOBS_TIME_BUDGET_MS: z.coerce.number().int().min(0).max(300_000).default(20_000),
   JOBS_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(20),
   JOBS_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  CHATWOOT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(3000),
 }));
 const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
 const log = createLogger({ fn: "jobs-worker" });
-const handlers = jobHandlers({ retentionDays: config.JOBS_RETENTION_DAYS });
+const handlers = jobHandlers({
+  sql,
+  retentionDays: config.JOBS_RETENTION_DAYS,
+  chatwootRequestsPerMinute: config.CHATWOOT_REQUESTS_PER_MINUTE,
+});
 
 Deno.serve((req) =>
   handler(req, {

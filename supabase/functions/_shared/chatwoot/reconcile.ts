@@ -1,0 +1,199 @@
+// Reconciliation: Chatwoot delivers account webhooks once and never retries, so a periodic job
+// per linked account pulls the conversations active since its cursor, and their messages,
+// through the Application API, and applies them with the same idempotent ingestion as webhooks.
+// Delivery ids are derived from each item's state, so re-reading an unchanged item is a no-op.
+
+import { z } from "zod";
+import type { Sql } from "../db.ts";
+import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs.ts";
+import { chatwootTimestamp, conversationSchema, MESSAGE_TYPES, parseChatwootEvent } from "./events.ts";
+import { normalizeChatwootEvent, normalizeConversation } from "./normalize.ts";
+import { ChatwootClient, ChatwootError, listConversations, listMessages } from "./client.ts";
+import { conversationRow, ingestDelivery, type IngestOutcome, mirrorRows } from "./ingest.ts";
+import type { RateLimiter } from "./rate_limit.ts";
+
+export interface ReconcileDeps {
+  sql: Sql;
+  limiter: RateLimiter;
+  fetch?: typeof fetch;
+  /** Clock skew and in-flight margin: the cursor is set this far before the run started. */
+  overlapMs?: number;
+  /** Safety valve for a first run against a large account. */
+  maxPages?: number;
+  maxMessagePagesPerConversation?: number;
+}
+
+export interface ReconcileResult {
+  conversations: number;
+  messages: number;
+  applied: number;
+  unchanged: number;
+  skipped: number;
+}
+
+const jobPayload = z.object({ account_ref: z.uuid() });
+
+/** A REST message (`_message.json.jbuilder`: integer message_type and created_at) as the
+ * message_created event Chatwoot would have sent, so one normaliser serves both paths. */
+export function restMessageAsEvent(
+  message: Record<string, unknown>,
+  conversation: Record<string, unknown>,
+  accountId: number,
+): unknown {
+  const type = typeof message.message_type === "number" ? MESSAGE_TYPES[message.message_type] : message.message_type;
+  return {
+    ...message,
+    event: "message_created",
+    message_type: type,
+    account: { id: accountId, name: null },
+    inbox: { id: message.inbox_id ?? conversation.inbox_id, name: null },
+    conversation,
+  };
+}
+
+/** REST conversations name their channel in meta.channel; webhook payloads at the top level. */
+export function restConversation(c: Record<string, unknown>): Record<string, unknown> {
+  const meta = (c.meta ?? {}) as Record<string, unknown>;
+  return { ...c, channel: c.channel ?? meta.channel ?? null };
+}
+
+async function loadAccount(sql: Sql, accountRef: string) {
+  const [row] = await sql`
+    select a.id, a.store_id, a.chatwoot_url, a.account_id, s.api_token, c.synced_until
+    from public.chatwoot_accounts a
+    join private.chatwoot_account_secrets s on s.account_ref = a.id
+    left join public.chatwoot_sync_cursors c on c.account_ref = a.id
+    where a.id = ${accountRef}`;
+  return row as
+    | {
+      id: string;
+      store_id: string;
+      chatwoot_url: string;
+      account_id: number;
+      api_token: string | null;
+      synced_until: Date | null;
+    }
+    | undefined;
+}
+
+export async function reconcileAccount(deps: ReconcileDeps, accountRef: string): Promise<ReconcileResult> {
+  const account = await loadAccount(deps.sql, accountRef);
+  if (!account) throw new PermanentFailure(`Chatwoot account ${accountRef} is no longer linked`);
+  if (!account.api_token) {
+    throw new PermanentFailure(`Chatwoot account ${accountRef} has no API token to reconcile with`);
+  }
+  const client = new ChatwootClient({
+    baseUrl: account.chatwoot_url,
+    token: account.api_token,
+    limiter: deps.limiter,
+    fetch: deps.fetch,
+  });
+  const startedAt = Date.now();
+  const since = account.synced_until?.getTime() ?? null;
+  const result: ReconcileResult = { conversations: 0, messages: 0, applied: 0, unchanged: 0, skipped: 0 };
+  const count = (o: IngestOutcome) => {
+    if (o === "applied") result.applied++;
+    else if (o === "stale" || o === "duplicate") result.unchanged++;
+    else result.skipped++;
+  };
+
+  const maxPages = deps.maxPages ?? 40;
+  pages: for (let page = 1; page <= maxPages; page++) {
+    const { conversations } = await listConversations(client, account.account_id, { page });
+    if (conversations.length === 0) break;
+    for (const raw of conversations) {
+      const c = restConversation(raw);
+      const activity = chatwootTimestamp(c.last_activity_at)?.getTime() ?? 0;
+      // Sorted by last activity: once past the cursor, everything further is already mirrored.
+      if (since !== null && activity < since) break pages;
+      const parsed = conversationSchema.safeParse(c);
+      if (!parsed.success) {
+        result.skipped++;
+        continue;
+      }
+      result.conversations++;
+      const conv = normalizeConversation(parsed.data, account.account_id);
+      count(
+        await ingestDelivery(deps.sql, {
+          accountRef,
+          deliveryId: `reconcile:conversation:${conv.display_id}:${conv.version}`,
+          event: "reconcile.conversation",
+          rows: { conversation: conversationRow(conv) },
+        }),
+      );
+      await reconcileMessages(deps, client, account.account_id, accountRef, c, since, result, count);
+    }
+  }
+
+  await deps.sql`
+    update public.chatwoot_sync_cursors
+       set synced_until = to_timestamp(${(startedAt - (deps.overlapMs ?? 120_000)) / 1000}), last_run_at = now(),
+           last_result = ${deps.sql.json(result as never)}, last_error = null
+     where account_ref = ${accountRef}`;
+  return result;
+}
+
+async function reconcileMessages(
+  deps: ReconcileDeps,
+  client: ChatwootClient,
+  accountId: number,
+  accountRef: string,
+  conversation: Record<string, unknown>,
+  since: number | null,
+  result: ReconcileResult,
+  count: (o: IngestOutcome) => void,
+) {
+  let before: number | undefined;
+  const maxPages = deps.maxMessagePagesPerConversation ?? 10;
+  for (let page = 0; page < maxPages; page++) {
+    const messages = await listMessages(client, accountId, conversation.id as number, { before });
+    if (messages.length === 0) return;
+    let reachedCursor = false;
+    for (const m of messages) {
+      const created = chatwootTimestamp(m.created_at)?.getTime() ?? 0;
+      if (since !== null && created < since) reachedCursor = true;
+      const parsed = parseChatwootEvent(restMessageAsEvent(m, conversation, accountId));
+      if (!parsed.ok) {
+        result.skipped++;
+        continue;
+      }
+      const n = normalizeChatwootEvent(parsed.event, accountId);
+      if (!n.message) continue;
+      result.messages++;
+      // The conversation is applied on its own above; a message carries only itself here.
+      const rows = mirrorRows(n);
+      delete rows.conversation;
+      count(
+        await ingestDelivery(deps.sql, {
+          accountRef,
+          deliveryId: `reconcile:message:${n.message.message_id}:${n.message.version.fingerprint}`,
+          event: "reconcile.message",
+          rows,
+        }),
+      );
+    }
+    // Older pages only matter while we are still after the cursor (or on a first run).
+    if (reachedCursor || messages.length < 20) return;
+    before = Math.min(...messages.map((m) => m.id as number));
+  }
+}
+
+/** The `chatwoot.reconcile` job: transient Chatwoot trouble retries, a revoked token dead-letters. */
+export function reconcileJobHandler(deps: ReconcileDeps): JobHandler {
+  return async (job: Job, ctx) => {
+    const payload = jobPayload.safeParse(job.payload);
+    if (!payload.success) throw new PermanentFailure(`invalid reconcile payload: ${payload.error.message}`);
+    try {
+      const r = await reconcileAccount(deps, payload.data.account_ref);
+      ctx.log.info("reconciled", { account_ref: payload.data.account_ref, ...r });
+    } catch (err) {
+      if (err instanceof ChatwootError) {
+        await deps.sql`update public.chatwoot_sync_cursors set last_error = ${err.message}, last_run_at = now()
+                       where account_ref = ${payload.data.account_ref}`;
+        if (err.kind === "rate_limited") throw new RetryLater(err.message, err.retryAfterMs ?? undefined);
+        if (!err.transient) throw new PermanentFailure(err.message);
+      }
+      throw err;
+    }
+  };
+}
