@@ -71,3 +71,31 @@ Deno.test("status reports the stack's health", opts, async () => {
   assert.match(r.out, /database: ok/);
   assert.match(r.out, /worker:/);
 });
+
+Deno.test("accounts link registers the webhook and prints its URL; accounts list shows the link", opts, async () => {
+  const { provisionSandboxAccount, sandboxEnv } = await import("../supabase/functions/_shared/testing/chatwoot.ts");
+  const env = sandboxEnv();
+  const cw = await provisionSandboxAccount(env);
+  const slug = `cli-${crypto.randomUUID().slice(0, 8)}`;
+  assert.equal((await cli("stores", "create", "--slug", slug, "--name", "Linked")).code, 0);
+  const r = await cli(
+    "accounts",
+    "link",
+    "--store",
+    slug,
+    "--chatwoot-url",
+    env.url,
+    "--account-id",
+    String(cw.accountId),
+    "--api-token",
+    cw.token,
+  );
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /webhook URL: http:\/\/127\.0\.0\.1:\d+\/functions\/v1\/chatwoot-webhook\/[A-Za-z0-9_-]{43}/);
+  assert.match(r.out, /webhook created in Chatwoot \(id \d+\), signed/);
+  assert.ok(!r.out.includes(cw.token), "the API token is never printed");
+  const list = await cli("accounts", "list");
+  assert.match(list.out, new RegExp(`${slug}\\s+${env.url.replace(/[.:/]/g, "\\$&")}\\s+${cw.accountId}\\s+true`));
+  const bad = await cli("accounts", "link", "--store", slug);
+  assert.equal(bad.code, 2, "missing flags are a usage error");
+});

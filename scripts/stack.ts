@@ -15,6 +15,10 @@ async function start() {
     apiPort: Number(Deno.env.get("SWITCHBOARD_API_PORT") ?? 54321),
     externalDbUrl: external,
     seed: true,
+    chatwoot: {
+      port: Number(Deno.env.get("SWITCHBOARD_CHATWOOT_PORT") ?? 3000),
+      persistPath: `${root}/.local/dev/chatwoot-sandbox.json`,
+    },
   });
   await writeStackInfo(`${root}/.local/stack.json`, { ...stack, functions: stack.functions });
   console.log(`\nSwitchboard is running.\n\n${statusBlock(stack, { "Functions": stack.functions.join(", ") })}\n`);

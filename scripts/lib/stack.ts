@@ -9,6 +9,7 @@ import { LocalCluster } from "./cluster.ts";
 import { applyBootstrap, applyMigrations, applySeed } from "./database.ts";
 import { exists, log } from "./proc.ts";
 import { ensureSystemDependencies } from "../setup.ts";
+import { type RunningSandbox, startSandbox } from "../chatwoot-sandbox/server.ts";
 
 export const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -25,6 +26,8 @@ export interface StackOptions {
   /** Extra environment for every function process. */
   functionEnv?: Record<string, string>;
   jobDriver?: boolean;
+  /** The Chatwoot sandbox: its port, and where its state persists (omit for in-memory). */
+  chatwoot?: { port: number; persistPath?: string; log?: boolean };
 }
 
 export interface StackInfo {
@@ -34,9 +37,12 @@ export interface StackInfo {
   anonKey: string;
   serviceRoleKey: string;
   jwtSecret: string;
+  chatwootUrl?: string;
+  chatwootPlatformToken?: string;
 }
 
 export interface Stack extends StackInfo {
+  chatwoot: RunningSandbox | null;
   functions: string[];
   gateway: Gateway;
   driver: JobDriver | null;
@@ -86,6 +92,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   const { anonKey, serviceRoleKey } = await deriveApiKeys(secrets.jwtSecret);
   const apiUrl = `http://127.0.0.1:${opts.apiPort}`;
+  const chatwoot = opts.chatwoot
+    ? await startSandbox({
+      port: opts.chatwoot.port,
+      persistPath: opts.chatwoot.persistPath,
+      log: opts.chatwoot.log ? (e) => console.log(JSON.stringify({ service: "chatwoot-sandbox", ...e })) : undefined,
+    })
+    : null;
   const gateway = await startGateway({
     port: opts.apiPort,
     root,
@@ -98,6 +111,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       SUPABASE_DB_URL: dbUrl,
       SUPABASE_ANON_KEY: anonKey,
       SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
+      ...(chatwoot ? { CHATWOOT_URL: chatwoot.url } : {}),
       ...opts.functionEnv,
     },
   });
@@ -114,6 +128,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     anonKey,
     serviceRoleKey,
     jwtSecret: secrets.jwtSecret,
+    chatwootUrl: chatwoot?.url,
+    chatwootPlatformToken: chatwoot?.sandbox.platformToken,
+    chatwoot,
     functions: gateway.functions,
     gateway,
     driver,
@@ -121,6 +138,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     async close(closeOpts = {}) {
       await driver?.close();
       await gateway.close();
+      await chatwoot?.close();
       if (closeOpts.stopDatabase !== false) await cluster?.stop();
     },
   };
@@ -133,6 +151,10 @@ export function statusBlock(info: StackInfo, extra: Record<string, string> = {})
     ["DB URL", info.dbUrl],
     ["anon key", info.anonKey],
     ["service_role key", info.serviceRoleKey],
+    ...(info.chatwootUrl ? [["Chatwoot sandbox", info.chatwootUrl] as [string, string]] : []),
+    ...(info.chatwootPlatformToken
+      ? [["Chatwoot platform token", info.chatwootPlatformToken] as [string, string]]
+      : []),
     ...Object.entries(extra),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -141,6 +163,8 @@ export function statusBlock(info: StackInfo, extra: Record<string, string> = {})
 
 /** What the CLI needs to find the running stack. Written by `npm start`, git-ignored. */
 export async function writeStackInfo(path: string, info: StackInfo & Record<string, unknown>): Promise<void> {
-  const { jwtSecret: _omit, ...rest } = info;
+  const { jwtSecret: _omit, chatwoot: _c, gateway: _g, driver: _d, cluster: _cl, close: _close, ...rest } = info as
+    & StackInfo
+    & Record<string, unknown>;
   await Deno.writeTextFile(path, JSON.stringify(rest, null, 2), { mode: 0o600 });
 }

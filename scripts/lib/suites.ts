@@ -90,7 +90,14 @@ export async function runAllSuites(filters: string[]): Promise<number> {
   const wanted = (name: string) => filters.length === 0 || filters.some((f) => name.includes(f));
 
   log(`starting a throwaway stack in ${stateDir}`);
-  const stack = await startStack({ stateDir, dbPort: freePort(), apiPort, fast: true, seed: true });
+  const stack = await startStack({
+    stateDir,
+    dbPort: freePort(),
+    apiPort,
+    fast: true,
+    seed: true,
+    chatwoot: { port: freePort() },
+  });
   const dbUrl = new URL(stack.dbUrl);
   const env = {
     SUPABASE_URL: stack.apiUrl,
@@ -98,6 +105,8 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     SUPABASE_ANON_KEY: stack.anonKey,
     SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey,
     SUPABASE_JWT_SECRET: stack.jwtSecret,
+    CHATWOOT_URL: stack.chatwootUrl!,
+    CHATWOOT_PLATFORM_TOKEN: stack.chatwootPlatformToken!,
     SWITCHBOARD_TEST: "1",
   };
 
