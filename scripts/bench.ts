@@ -2,9 +2,11 @@
 // measured in the same run and saves its figures under .local/bench/.
 
 import { benchQueue } from "./bench/queue.ts";
+import { benchWebhooks } from "./bench/webhooks.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   queue: benchQueue,
+  webhooks: benchWebhooks,
 };
 
 const name = Deno.args[0];

@@ -29,6 +29,9 @@ interface FunctionProcess {
 export interface Gateway {
   url: string;
   functions: string[];
+  /** Where a function's own process listens, behind the gateway (for benchmarks that want to
+   * separate the stand-in gateway's cost from the function's). */
+  functionOrigin(name: string): string | null;
   close(): Promise<void>;
 }
 
@@ -177,6 +180,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   return {
     url: `http://${opts.hostname ?? "127.0.0.1"}:${opts.port}`,
     functions: [...processes.keys()],
+    functionOrigin: (name) => {
+      const p = processes.get(name);
+      return p ? `http://127.0.0.1:${p.port}/${name}` : null;
+    },
     async close() {
       for (const p of processes.values()) {
         try {

@@ -88,7 +88,7 @@ create table public.chatwoot_conversations (
   version bigint not null,
   mirrored_at timestamptz not null default now(),
   primary key (account_ref, display_id)
-);
+) with (fillfactor = 90);
 
 create table public.chatwoot_messages (
   account_ref uuid not null references public.chatwoot_accounts (id) on delete cascade,
@@ -160,7 +160,9 @@ create table public.chatwoot_sync_cursors (
 create index chatwoot_accounts_store_id_idx on public.chatwoot_accounts (store_id);
 create index chatwoot_contacts_store_id_idx on public.chatwoot_contacts (store_id);
 create index chatwoot_contacts_phone_idx on public.chatwoot_contacts (account_ref, phone_number) where phone_number is not null;
-create index chatwoot_conversations_store_activity_idx on public.chatwoot_conversations (store_id, last_activity_at desc);
+-- Only store_id (not last_activity_at, which changes on every message) so conversation updates
+-- can stay heap-only: ingestion rewrites this row for nearly every delivery.
+create index chatwoot_conversations_store_id_idx on public.chatwoot_conversations (store_id);
 create index chatwoot_messages_store_id_idx on public.chatwoot_messages (store_id);
 create index chatwoot_messages_conversation_idx on public.chatwoot_messages (account_ref, conversation_display_id, created_at);
 create index chatwoot_attachments_store_id_idx on public.chatwoot_attachments (store_id);
@@ -217,14 +219,26 @@ begin
   if not found then
     return 'duplicate';
   end if;
-  update public.chatwoot_accounts set last_delivery_at = now() where id = p_account_ref;
+  -- At most once a minute: every delivery of an account would otherwise queue on this one row.
+  update public.chatwoot_accounts set last_delivery_at = now()
+   where id = p_account_ref and (last_delivery_at is null or last_delivery_at < now() - interval '1 minute');
   if p_outcome is not null then
     return p_outcome; -- recorded (unknown event, rejected, noise, ignored): nothing to apply
   end if;
 
   -- contact: a versioned event (contact_updated) wins over an older one; an unversioned copy
-  -- (inside a message or conversation event) only fills in a contact not seen before.
-  if jsonb_typeof(p_records -> 'contact') = 'object' then
+  -- (inside a message or conversation event) only fills in a contact not seen before, without
+  -- locking the row (a burst of messages from one contact must not queue on it).
+  if jsonb_typeof(p_records -> 'contact') = 'object' and p_records -> 'contact' ->> 'source_updated_at' is null then
+    insert into public.chatwoot_contacts
+    select r.account_ref, r.contact_id, r.store_id, r.name, r.email, r.phone_number, r.identifier,
+           coalesce(r.custom_attributes, '{}'), coalesce(r.additional_attributes, '{}'), r.blocked, null, now()
+    from jsonb_populate_record(null::public.chatwoot_contacts,
+           (p_records -> 'contact') || jsonb_build_object('account_ref', p_account_ref, 'store_id', v_store)) r
+    on conflict (account_ref, contact_id) do nothing;
+    get diagnostics v_n = row_count;
+    v_changed := v_changed + v_n;
+  elsif jsonb_typeof(p_records -> 'contact') = 'object' then
     insert into public.chatwoot_contacts as c
     select r.account_ref, r.contact_id, r.store_id, r.name, r.email, r.phone_number, r.identifier,
            coalesce(r.custom_attributes, '{}'), coalesce(r.additional_attributes, '{}'), r.blocked,
@@ -236,8 +250,7 @@ begin
       identifier = excluded.identifier, custom_attributes = excluded.custom_attributes,
       additional_attributes = excluded.additional_attributes, blocked = coalesce(excluded.blocked, c.blocked),
       source_updated_at = excluded.source_updated_at, mirrored_at = now()
-    where excluded.source_updated_at is not null
-      and (c.source_updated_at is null or excluded.source_updated_at > c.source_updated_at);
+    where c.source_updated_at is null or excluded.source_updated_at > c.source_updated_at;
     get diagnostics v_n = row_count;
     v_changed := v_changed + v_n;
   end if;

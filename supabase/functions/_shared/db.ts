@@ -6,12 +6,24 @@ import postgres from "postgres";
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
 
+/** Prepared statements save a parse per query, but Supabase's transaction pooler (port 6543)
+ * cannot keep them: on unless the URL points at the pooler or DB_PREPARE=false. */
+function preparedStatementsAllowed(url: string): boolean {
+  const flag = Deno.env.get("DB_PREPARE");
+  if (flag !== undefined) return flag !== "false";
+  try {
+    return new URL(url).port !== "6543";
+  } catch {
+    return false;
+  }
+}
+
 export function connect(url: string, opts: { max?: number; applicationName?: string } = {}): Sql {
   return postgres(url, {
     max: opts.max ?? 5,
     idle_timeout: 20,
     connect_timeout: 10,
-    prepare: false, // Supabase's transaction pooler (port 6543) does not keep prepared statements
+    prepare: preparedStatementsAllowed(url),
     onnotice: () => {},
     connection: { application_name: opts.applicationName ?? "switchboard" },
   });
