@@ -141,7 +141,9 @@ export async function benchWebhooks() {
     apiPort: freePort(),
     seed: false,
     jobDriver: true,
-    functionEnv: Deno.env.get("WEBHOOK_DB_POOL_SIZE") ? { WEBHOOK_DB_POOL_SIZE: Deno.env.get("WEBHOOK_DB_POOL_SIZE")! } : {},
+    functionEnv: Deno.env.get("WEBHOOK_DB_POOL_SIZE")
+      ? { WEBHOOK_DB_POOL_SIZE: Deno.env.get("WEBHOOK_DB_POOL_SIZE")! }
+      : {},
   });
   const sql = connect(stack.dbUrl, { max: 4 });
   try {
