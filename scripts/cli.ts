@@ -10,8 +10,10 @@ import { storesCommand } from "./cli/stores.ts";
 const USAGE = `usage: switchboard <command>
 
   status                                  stack URLs, database and worker health
-  stores create --slug s --name n [--domain d] [--support-email e] [--owner-email e]
-  stores list
+  stores create --slug s --name n [--domain d] [--support-email e] [--owner-email e] [--chatwoot auto|manual]
+                                          a store; auto provisions its Chatwoot account (Platform API)
+  stores list                             stores with their Chatwoot state and failure reason
+  stores reprovision <slug>               retry provisioning a failed store from its checkpoints
   jobs list [--status queued|running|completed|dead] [--kind k] [--limit n]
   jobs dead                               dead-lettered jobs with their last error
   jobs replay <id…> | --all-dead [--kind k]

@@ -77,7 +77,7 @@ Deno.test("accounts link registers the webhook and prints its URL; accounts list
   const env = sandboxEnv();
   const cw = await provisionSandboxAccount(env);
   const slug = `cli-${crypto.randomUUID().slice(0, 8)}`;
-  assert.equal((await cli("stores", "create", "--slug", slug, "--name", "Linked")).code, 0);
+  assert.equal((await cli("stores", "create", "--slug", slug, "--name", "Linked", "--chatwoot", "manual")).code, 0);
   const r = await cli(
     "accounts",
     "link",

@@ -6,7 +6,7 @@
 import { root, startStack, statusBlock, writeStackInfo } from "./lib/stack.ts";
 import { log } from "./lib/proc.ts";
 import { runAllSuites } from "./lib/suites.ts";
-import { linkDemoStores } from "./lib/demo.ts";
+import { demoTraffic } from "./lib/demo.ts";
 
 async function start() {
   const external = Deno.env.get("SUPABASE_DB_URL");
@@ -21,7 +21,7 @@ async function start() {
       persistPath: `${root}/.local/dev/chatwoot-sandbox.json`,
     },
   });
-  await linkDemoStores(stack).catch((err) => log(`demo data skipped: ${err instanceof Error ? err.message : err}`));
+  await demoTraffic(stack).catch((err) => log(`demo data skipped: ${err instanceof Error ? err.message : err}`));
   await writeStackInfo(`${root}/.local/stack.json`, { ...stack, functions: stack.functions });
   console.log(`\nSwitchboard is running.\n\n${statusBlock(stack, { "Functions": stack.functions.join(", ") })}\n`);
   console.log(`Try: curl ${stack.functionsUrl}/health\n     npx switchboard status\nPress Ctrl-C to stop.`);

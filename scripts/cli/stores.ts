@@ -7,7 +7,8 @@ export async function storesCommand(ctx: CliContext, args: string[]): Promise<vo
   const [sub, ...rest] = args;
   if (sub === "create") return await createStore(ctx, rest);
   if (sub === "list") return await listStores(ctx);
-  throw new CliError("usage: switchboard stores <create|list>", 2);
+  if (sub === "reprovision") return await reprovision(ctx, rest);
+  throw new CliError("usage: switchboard stores <create|list|reprovision>", 2);
 }
 
 async function createStore(ctx: CliContext, args: string[]) {
@@ -19,12 +20,17 @@ async function createStore(ctx: CliContext, args: string[]) {
       domain: { type: "string" },
       "support-email": { type: "string" },
       "owner-email": { type: "string" },
+      chatwoot: { type: "string", default: "auto" },
     },
     strict: true,
   });
+  if (values.chatwoot !== "auto" && values.chatwoot !== "manual") {
+    throw new CliError("--chatwoot must be auto (provision an account) or manual (link one with accounts link)", 2);
+  }
   if (!values.slug || !values.name) {
     throw new CliError(
-      "usage: switchboard stores create --slug <slug> --name <name> [--domain d] [--support-email e] [--owner-email e]",
+      "usage: switchboard stores create --slug <slug> --name <name> [--domain d] [--support-email e] " +
+        "[--owner-email e] [--chatwoot auto|manual]",
       2,
     );
   }
@@ -36,8 +42,9 @@ async function createStore(ctx: CliContext, args: string[]) {
       ownerId = user.id;
     }
     const [row] = await tx`
-      insert into public.stores (slug, name, domain, support_email)
-      values (${values.slug!}, ${values.name!}, ${values.domain ?? null}, ${values["support-email"] ?? null})
+      insert into public.stores (slug, name, domain, support_email, chatwoot_provisioning)
+      values (${values.slug!}, ${values.name!}, ${values.domain ?? null}, ${values["support-email"] ?? null},
+              ${values.chatwoot!})
       returning id, slug, name, domain, support_email, status`;
     if (ownerId) {
       await tx`insert into public.store_members (store_id, user_id, role) values (${row.id}, ${ownerId}, 'owner')`;
@@ -50,12 +57,31 @@ async function createStore(ctx: CliContext, args: string[]) {
     throw err;
   });
   ctx.out(`created store ${store.slug} (${store.id})`);
+  if (values.chatwoot === "auto") ctx.out("its Chatwoot account is being provisioned: see `switchboard stores list`");
 }
 
 async function listStores(ctx: CliContext) {
   const rows = await ctx.sql`
-    select s.slug, s.name, s.status, s.domain, count(m.user_id)::int as members, s.id
-    from public.stores s left join public.store_members m on m.store_id = s.id
-    group by s.id order by s.slug`;
-  ctx.out(table(rows, ["slug", "name", "status", "domain", "members", "id"]));
+    select s.slug, s.name, s.status, s.domain, count(m.user_id)::int as members,
+           case when s.chatwoot_provisioning = 'manual' then
+             case when a.id is null then 'manual (not linked)' else 'linked' end
+           else coalesce(p.state, 'none') end as chatwoot, p.account_id, p.failure_reason, s.id
+    from public.stores s
+    left join public.store_members m on m.store_id = s.id
+    left join public.chatwoot_provisioning p on p.store_id = s.id
+    left join public.chatwoot_accounts a on a.store_id = s.id
+    group by s.id, p.store_id, a.id order by s.slug`;
+  ctx.out(table(rows, ["slug", "name", "status", "members", "chatwoot", "account_id", "failure_reason"]));
+}
+
+async function reprovision(ctx: CliContext, args: string[]) {
+  const slug = args[0];
+  if (!slug) throw new CliError("usage: switchboard stores reprovision <slug>", 2);
+  const [store] = await ctx.sql`select id, chatwoot_provisioning from public.stores where slug = ${slug}`;
+  if (!store) throw new CliError(`no store with slug "${slug}"`);
+  if (store.chatwoot_provisioning !== "auto") {
+    throw new CliError(`store ${slug} is linked by hand (manual); re-run \`switchboard accounts link\` instead`);
+  }
+  const [job] = await ctx.sql`select private.request_chatwoot_reprovision(${store.id}) as id`;
+  ctx.out(`re-provisioning ${slug} (job ${job.id}); it resumes from the steps already recorded`);
 }

@@ -1,15 +1,12 @@
-// Demo data for `npm start`: seeded stores without a Chatwoot account get one in the Chatwoot
-// sandbox (Platform API, then linked like any existing account), and a little WhatsApp and
-// widget traffic, so the mirror and the job queue have something to show. Idempotent.
+// Demo data for `npm start`: the seeded stores are provisioned in the Chatwoot sandbox by the
+// real provisioner (a job, like any new store); once they are active this adds a WhatsApp inbox
+// and a little traffic, so the mirror has something to show. Idempotent.
 
 import { connect } from "../../supabase/functions/_shared/db.ts";
-import { ChatwootClient } from "../../supabase/functions/_shared/chatwoot/client.ts";
-import { linkChatwootAccount } from "../../supabase/functions/_shared/chatwoot/accounts.ts";
 import { log } from "./proc.ts";
 
 interface DemoStack {
   dbUrl: string;
-  functionsUrl: string;
   chatwootUrl?: string;
   chatwootPlatformToken?: string;
 }
@@ -25,62 +22,48 @@ async function call(base: string, token: string, method: string, path: string, b
   return json;
 }
 
-export async function linkDemoStores(stack: DemoStack): Promise<void> {
+const DEMO = [
+  { slug: "acme", inboxPhone: "+5215500001111", from: "+5511987654321", name: "María López" },
+  { slug: "globex", inboxPhone: "+14155550199", from: "+14155550123", name: "Sam Rivera" },
+];
+
+export async function demoTraffic(stack: DemoStack, timeoutMs = 60_000): Promise<void> {
   if (!stack.chatwootUrl || !stack.chatwootPlatformToken) return;
-  const base = stack.chatwootUrl;
-  const platform = stack.chatwootPlatformToken;
   const sql = connect(stack.dbUrl, { max: 2 });
   try {
-    const stores = await sql`
-      select s.slug, s.name, s.domain from public.stores s
-      where s.slug in ('acme', 'globex') and not exists (select 1 from public.chatwoot_accounts a where a.store_id = s.id)`;
-    for (const store of stores) {
-      const account = await call(base, platform, "POST", "/platform/api/v1/accounts", { name: store.name });
-      const user = await call(base, platform, "POST", "/platform/api/v1/users", {
-        name: `${store.name} admin`,
-        email: `admin@${store.slug}.chatwoot.test`,
-        password: `Demo-${crypto.randomUUID()}!1a`,
+    const deadline = Date.now() + timeoutMs;
+    for (const demo of DEMO) {
+      let row;
+      while (Date.now() < deadline) {
+        [row] = await sql`
+          select p.state, p.account_id, s.admin_api_token from public.stores st
+          join public.chatwoot_provisioning p on p.store_id = st.id
+          left join private.chatwoot_provisioning_secrets s on s.store_id = st.id
+          where st.slug = ${demo.slug}`;
+        if (!row || row.state === "active" || row.state === "failed") break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      if (!row || row.state !== "active") {
+        log(`demo: ${demo.slug} is not provisioned (${row?.state ?? "no record"}); skipping its traffic`);
+        continue;
+      }
+      const api = `/api/v1/accounts/${row.account_id}`;
+      const inboxes = await call(stack.chatwootUrl, row.admin_api_token, "GET", `${api}/inboxes`);
+      if (inboxes.payload.some((i: { channel_type: string }) => i.channel_type === "Channel::Whatsapp")) continue;
+      const whatsapp = await call(stack.chatwootUrl, row.admin_api_token, "POST", `${api}/inboxes`, {
+        name: "WhatsApp",
+        channel: { type: "whatsapp", phone_number: demo.inboxPhone, provider: "whatsapp_cloud" },
       });
-      await call(base, platform, "POST", `/platform/api/v1/accounts/${account.id}/account_users`, {
-        user_id: user.id,
-        role: "administrator",
-      });
-      const { access_token: token } = await call(base, platform, "POST", `/platform/api/v1/users/${user.id}/token`);
-      const api = `/api/v1/accounts/${account.id}`;
-      const whatsapp = await call(base, token, "POST", `${api}/inboxes`, {
-        name: `${store.name} WhatsApp`,
-        channel: {
-          type: "whatsapp",
-          phone_number: store.slug === "acme" ? "+5215500001111" : "+14155550199",
-          provider: "whatsapp_cloud",
-        },
-      });
-      await call(base, token, "POST", `${api}/inboxes`, {
-        name: `${store.name} website`,
-        channel: { type: "web_widget", website_url: `https://${store.domain ?? `${store.slug}.test`}` },
-      });
-      await linkChatwootAccount(sql, new ChatwootClient({ baseUrl: base, token }), {
-        storeSlug: store.slug,
-        chatwootUrl: base,
-        accountId: account.id,
-        apiToken: token,
-        functionsUrl: stack.functionsUrl,
-      });
-      const from = store.slug === "acme" ? "+5511987654321" : "+14155550123";
-      await call(base, platform, "POST", "/_sandbox/traffic/whatsapp", {
-        inbox_id: whatsapp.id,
-        from,
-        name: store.slug === "acme" ? "María López" : "Sam Rivera",
-        kind: "text",
-        text: "Hola, ¿tienen envío a Monterrey?",
-      });
-      await call(base, platform, "POST", "/_sandbox/traffic/whatsapp", {
-        inbox_id: whatsapp.id,
-        from,
-        kind: "voice",
-        transcription: "Quisiera saber el horario de la tienda",
-      });
-      log(`demo: store ${store.slug} linked to Chatwoot sandbox account ${account.id}, with WhatsApp traffic`);
+      const traffic = (body: Record<string, unknown>) =>
+        call(stack.chatwootUrl!, stack.chatwootPlatformToken!, "POST", "/_sandbox/traffic/whatsapp", {
+          inbox_id: whatsapp.id,
+          from: demo.from,
+          name: demo.name,
+          ...body,
+        });
+      await traffic({ kind: "text", text: "Hola, ¿tienen envío a Monterrey?" });
+      await traffic({ kind: "voice", transcription: "Quisiera saber el horario de la tienda" });
+      log(`demo: ${demo.slug} is active in the Chatwoot sandbox (account ${row.account_id}); sent WhatsApp traffic`);
     }
   } finally {
     await sql.end();

@@ -111,7 +111,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       SUPABASE_DB_URL: dbUrl,
       SUPABASE_ANON_KEY: anonKey,
       SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
-      ...(chatwoot ? { CHATWOOT_URL: chatwoot.url } : {}),
+      ...(chatwoot ? { CHATWOOT_URL: chatwoot.url, CHATWOOT_PLATFORM_TOKEN: chatwoot.sandbox.platformToken } : {}),
       ...opts.functionEnv,
     },
   });

@@ -6,6 +6,7 @@ import type { Sql } from "../_shared/db.ts";
 import type { JobHandler } from "../_shared/jobs.ts";
 import { postgresRateLimiter } from "../_shared/chatwoot/rate_limit.ts";
 import { reconcileJobHandler } from "../_shared/chatwoot/reconcile.ts";
+import { provisioningJobHandlers } from "../chatwoot-account-manager/provisioner.ts";
 
 export function purgeCompletedJobs(retentionDays: number): JobHandler {
   return async (_job, { sql, log }) => {
@@ -26,6 +27,11 @@ export interface HandlerOptions {
   sql: Sql;
   retentionDays: number;
   chatwootRequestsPerMinute: number;
+  /** Self-hosted Chatwoot with a Platform API, for provisioning; null disables it (jobs fail clearly). */
+  chatwootUrl: string | null;
+  chatwootPlatformToken: string | null;
+  /** Public base of this deployment's functions (the webhook URL Chatwoot posts to). */
+  functionsUrl: string;
 }
 
 export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
@@ -33,5 +39,12 @@ export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
   return {
     "jobs.purge_completed": purgeCompletedJobs(opts.retentionDays),
     "chatwoot.reconcile": reconcileJobHandler({ sql: opts.sql, limiter }),
+    ...provisioningJobHandlers({
+      sql: opts.sql,
+      limiter,
+      chatwootUrl: opts.chatwootUrl,
+      platformToken: opts.chatwootPlatformToken,
+      functionsUrl: opts.functionsUrl,
+    }),
   };
 }

@@ -12,6 +12,9 @@ const config = loadConfig(baseConfigSchema.extend({
   JOBS_TIME_BUDGET_MS: z.coerce.number().int().min(0).max(300_000).default(20_000),
   JOBS_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(20),
   JOBS_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  CHATWOOT_URL: z.url().optional(),
+  CHATWOOT_PLATFORM_TOKEN: z.string().min(8).optional(),
+  SWITCHBOARD_PUBLIC_FUNCTIONS_URL: z.url().optional(),
   CHATWOOT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(3000),
 }));
 const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
@@ -20,6 +23,9 @@ const handlers = jobHandlers({
   sql,
   retentionDays: config.JOBS_RETENTION_DAYS,
   chatwootRequestsPerMinute: config.CHATWOOT_REQUESTS_PER_MINUTE,
+  chatwootUrl: config.CHATWOOT_URL ?? null,
+  chatwootPlatformToken: config.CHATWOOT_PLATFORM_TOKEN ?? null,
+  functionsUrl: config.SWITCHBOARD_PUBLIC_FUNCTIONS_URL ?? `${config.SUPABASE_URL.replace(/\/+$/, "")}/functions/v1`,
 });
 
 Deno.serve((req) =>

@@ -91,6 +91,8 @@ export async function linkChatwootAccount(sql: Sql, client: ChatwootClient, inpu
   }
 
   const accountRef = await sql.begin(async (tx) => {
+    // A linked store's account is managed by hand from now on: never auto-provisioned over it.
+    await tx`update public.stores set chatwoot_provisioning = 'manual' where id = ${store.id}`;
     const [account] = await tx`
       insert into public.chatwoot_accounts (store_id, chatwoot_url, account_id, accepts_unsigned)
       values (${store.id}, ${chatwootUrl}, ${input.accountId}, ${input.acceptsUnsigned ?? false})

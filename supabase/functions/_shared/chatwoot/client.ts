@@ -80,11 +80,21 @@ export class ChatwootClient {
   private readonly fetchFn: typeof fetch;
   private readonly limiter: RateLimiter;
 
+  /** Requests that must not be sent twice go over connections that are never reused: Deno's
+   * fetch silently resends a request whose kept-alive connection turns out to be dead, which
+   * for a POST could create a second account or inbox without anyone knowing. */
+  private readonly freshConnections: Deno.HttpClient | null;
+
   constructor(private readonly opts: ChatwootClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
     this.host = new URL(this.baseUrl).host;
     this.fetchFn = opts.fetch ?? fetch;
     this.limiter = opts.limiter ?? unlimited;
+    this.freshConnections = opts.fetch ? null : Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+  }
+
+  close(): void {
+    this.freshConnections?.close();
   }
 
   async request<S extends z.ZodType>(method: string, path: string, ro: RequestOptions<S>): Promise<z.infer<S>> {
@@ -110,7 +120,8 @@ export class ChatwootClient {
           },
           body: ro.body === undefined ? undefined : JSON.stringify(ro.body),
           signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
-        });
+          ...(idempotent || !this.freshConnections ? {} : { client: this.freshConnections }),
+        } as RequestInit);
       } catch (err) {
         this.opts.onAttempt?.({ method, path, status: null, waitedMs });
         const timedOut = err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError");

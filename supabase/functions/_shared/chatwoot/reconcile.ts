@@ -88,6 +88,19 @@ export async function reconcileAccount(deps: ReconcileDeps, accountRef: string):
     limiter: deps.limiter,
     fetch: deps.fetch,
   });
+  try {
+    return await pull(deps, client, account, accountRef);
+  } finally {
+    client.close();
+  }
+}
+
+async function pull(
+  deps: ReconcileDeps,
+  client: ChatwootClient,
+  account: { account_id: number; synced_until: Date | null },
+  accountRef: string,
+): Promise<ReconcileResult> {
   const startedAt = Date.now();
   const since = account.synced_until?.getTime() ?? null;
   const result: ReconcileResult = { conversations: 0, messages: 0, applied: 0, unchanged: 0, skipped: 0 };

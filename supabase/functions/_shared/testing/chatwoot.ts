@@ -34,7 +34,8 @@ export async function insertLinkedAccount(
   const secret = opts.secret === undefined ? crypto.randomUUID().replaceAll("-", "").slice(0, 24) : opts.secret;
   const accountId = opts.accountId ?? 3;
   return await sql.begin(async (tx) => {
-    const [store] = await tx`insert into public.stores (slug, name) values (${slug}, 'Test store') returning id`;
+    const [store] = await tx`insert into public.stores (slug, name, chatwoot_provisioning)
+                             values (${slug}, 'Test store', 'manual') returning id`;
     const [account] = await tx`
       insert into public.chatwoot_accounts (store_id, chatwoot_url, account_id, accepts_unsigned)
       values (${store.id}, ${`https://${slug}.chatwoot.test`}, ${accountId}, ${opts.acceptsUnsigned ?? false})
@@ -191,6 +192,7 @@ export async function createSandboxWhatsAppInbox(env: SandboxEnv, accountId: num
 
 export async function newStore(sql: Sql): Promise<{ id: string; slug: string }> {
   const slug = `t-${crypto.randomUUID().slice(0, 12)}`;
-  const [row] = await sql`insert into public.stores (slug, name) values (${slug}, 'Sandbox store') returning id`;
+  const [row] = await sql`insert into public.stores (slug, name, chatwoot_provisioning)
+                          values (${slug}, 'Sandbox store', 'manual') returning id`;
   return { id: row.id, slug };
 }
