@@ -6,6 +6,7 @@ import { CliError, createContext } from "./cli/context.ts";
 import { jobsCommand } from "./cli/jobs.ts";
 import { statusCommand } from "./cli/status.ts";
 import { storesCommand } from "./cli/stores.ts";
+import { widgetCommand } from "./cli/widget.ts";
 
 const USAGE = `usage: switchboard <command>
 
@@ -22,6 +23,7 @@ const USAGE = `usage: switchboard <command>
   accounts secret --store s --webhook-secret s
                                           store the secret of a webhook registered by hand
   accounts list                           linked accounts, last delivery, reconciliation cursor
+  widget --store s [--identifier id]      the widget snippet, and the identifier_hash for setUser
 
 Connects to SUPABASE_DB_URL / SUPABASE_URL when set, else to the running \`npm start\` stack.`;
 
@@ -37,6 +39,7 @@ export async function main(args: string[], out: (line: string) => void = console
     else if (command === "stores") await storesCommand(ctx, rest);
     else if (command === "jobs") await jobsCommand(ctx, rest);
     else if (command === "accounts") await accountsCommand(ctx, rest);
+    else if (command === "widget") await widgetCommand(ctx, rest);
     else throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
     return 0;
   } catch (err) {
