@@ -1,10 +1,12 @@
 // `npm run bench:<name>`: benchmarks, apart from tests. Each prints ratios against a baseline
 // measured in the same run and saves its figures under .local/bench/.
 
+import { benchProvisioning } from "./bench/provisioning.ts";
 import { benchQueue } from "./bench/queue.ts";
 import { benchWebhooks } from "./bench/webhooks.ts";
 
 const benches: Record<string, () => Promise<void>> = {
+  provisioning: benchProvisioning,
   queue: benchQueue,
   webhooks: benchWebhooks,
 };

@@ -2,6 +2,7 @@
 // scripts/cli/<topic>.ts; this file only dispatches and turns errors into exit codes.
 
 import { accountsCommand } from "./cli/accounts.ts";
+import { archiveCommand } from "./cli/archive.ts";
 import { CliError, createContext } from "./cli/context.ts";
 import { jobsCommand } from "./cli/jobs.ts";
 import { statusCommand } from "./cli/status.ts";
@@ -24,6 +25,12 @@ const USAGE = `usage: switchboard <command>
                                           store the secret of a webhook registered by hand
   accounts list                           linked accounts, last delivery, reconciliation cursor
   widget --store s [--identifier id]      the widget snippet, and the identifier_hash for setUser
+  archive queue [--store s] [--q text] [--has-media] [--limit n]
+                                          WhatsApp numbers that match no user
+  archive map --store s --phone p --user <uuid>
+                                          map a number to a user; its archive moves to their bucket
+  archive ignore --store s --phone p      keep a number's archive held, out of the queue
+  archive erase --user <uuid>             delete a user's archive (objects, bucket, records), audited
 
 Connects to SUPABASE_DB_URL / SUPABASE_URL when set, else to the running \`npm start\` stack.`;
 
@@ -40,6 +47,7 @@ export async function main(args: string[], out: (line: string) => void = console
     else if (command === "jobs") await jobsCommand(ctx, rest);
     else if (command === "accounts") await accountsCommand(ctx, rest);
     else if (command === "widget") await widgetCommand(ctx, rest);
+    else if (command === "archive") await archiveCommand(ctx, rest);
     else throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
     return 0;
   } catch (err) {

@@ -1,0 +1,309 @@
+// Archiving one WhatsApp message: who it belongs to (the contact's number → a user, or the
+// holding bucket), that user's bucket (created once), each attachment streamed from its
+// data_url, and a JSON document per message, written under generation preconditions and
+// rewritten when the message changes (transcript, status, deletion). Reads the mirror, so a
+// duplicate or out-of-order job archives the newest state.
+
+import type { Storage } from "@google-cloud/storage";
+import type { Sql } from "../db.ts";
+import { type Job, type JobHandler, PermanentFailure } from "../jobs.ts";
+import { normalizePhoneE164 } from "../phone.ts";
+import { type BucketPolicy, holdingBucketName, mediaObjectName, messageObjectName, userBucketName } from "./buckets.ts";
+import { resolveArchiveContact } from "./contacts.ts";
+import {
+  copyObject,
+  deleteObject,
+  ensureBucket,
+  MediaError,
+  objectGeneration,
+  type StoredObject,
+  streamUrlToObject,
+  writeObject,
+} from "./storage.ts";
+
+export interface ArchiveDeps {
+  sql: Sql;
+  storage: Storage;
+  policy: BucketPolicy;
+  fetch?: typeof fetch;
+  mediaMaxBytes: number;
+  mediaTimeoutMs: number;
+}
+
+/** Attachment kinds whose bytes are archived; the rest (location, contact cards) are data. */
+const MEDIA_TYPES = new Set(["image", "audio", "video", "file", "sticker"]);
+
+export type ArchiveOutcome = "archived" | "unchanged" | "not_whatsapp";
+
+async function loadMessage(sql: Sql, accountRef: string, messageId: number) {
+  const [m] = await sql`
+    select m.*, c.channel, c.contact_id as conversation_contact_id, c.contact_inbox_source_id, c.inbox_id as conv_inbox_id,
+           ct.name as contact_name, ct.email as contact_email, ct.phone_number as contact_phone, ct.identifier,
+           a.account_id as chatwoot_account_id
+    from public.chatwoot_messages m
+    join public.chatwoot_accounts a on a.id = m.account_ref
+    left join public.chatwoot_conversations c on c.account_ref = m.account_ref and c.display_id = m.conversation_display_id
+    left join public.chatwoot_contacts ct on ct.account_ref = m.account_ref and ct.contact_id = c.contact_id
+    where m.account_ref = ${accountRef} and m.message_id = ${messageId}`;
+  if (!m) return null;
+  const attachments = await sql`select * from public.chatwoot_attachments
+                                where account_ref = ${accountRef} and message_id = ${messageId} order by attachment_id`;
+  return { m, attachments };
+}
+
+export async function archiveMessage(
+  deps: ArchiveDeps,
+  accountRef: string,
+  messageId: number,
+): Promise<ArchiveOutcome> {
+  const loaded = await loadMessage(deps.sql, accountRef, messageId);
+  if (!loaded) throw new PermanentFailure(`message ${messageId} of account ${accountRef} is not in the mirror`);
+  const { m, attachments } = loaded;
+  if (!m.is_whatsapp || m.private) return "not_whatsapp";
+
+  const phone = normalizePhoneE164(m.contact_phone) ?? normalizePhoneE164(m.contact_inbox_source_id);
+  if (!phone) {
+    throw new PermanentFailure(
+      `message ${messageId}: the contact has no usable phone number (${
+        m.contact_phone ?? m.contact_inbox_source_id ?? "none"
+      })`,
+    );
+  }
+  const contact = await resolveArchiveContact(deps.sql, {
+    storeId: m.store_id,
+    phone,
+    name: m.contact_name,
+    email: m.contact_email,
+  });
+  const userId = contact.status === "mapped" ? contact.userId : null;
+  const bucket = userId ? userBucketName(deps.policy, userId) : holdingBucketName(deps.policy);
+  await ensureArchiveBucket(deps, bucket, userId);
+
+  const [existing] = await deps
+    .sql`select bucket, object_name, generation::text, message_fingerprint from public.archived_messages
+                                    where account_ref = ${accountRef} and message_id = ${messageId}`;
+  const state = `${m.version_fingerprint}:${m.status ?? ""}`;
+  if (existing && existing.bucket === bucket && existing.message_fingerprint === state) return "unchanged";
+
+  const where = { storeId: m.store_id, phone, displayId: m.conversation_display_id, messageId };
+  const media: (StoredObject & { attachmentId: number })[] = [];
+  const archivedAttachments = [];
+  for (const a of attachments) {
+    let stored: StoredObject | null = null;
+    let skipped: string | null = null;
+    if (MEDIA_TYPES.has(a.file_type) && a.data_url && !m.deleted) {
+      try {
+        stored = await streamUrlToObject(
+          deps.storage,
+          deps.fetch ?? fetch,
+          a.data_url,
+          bucket,
+          mediaObjectName(where, Number(a.attachment_id), a.extension),
+          {
+            maxBytes: deps.mediaMaxBytes,
+            timeoutMs: deps.mediaTimeoutMs,
+            contentType: a.content_type,
+          },
+        );
+        media.push({ ...stored, attachmentId: Number(a.attachment_id) });
+      } catch (err) {
+        if (!(err instanceof MediaError) || !err.permanent) throw err; // retried by the job
+        skipped = err.message; // kept as a fact in the document rather than failing forever
+      }
+    }
+    archivedAttachments.push({
+      id: Number(a.attachment_id),
+      file_type: a.file_type,
+      content_type: a.content_type,
+      file_size: a.file_size === null ? null : Number(a.file_size),
+      transcribed_text: a.transcribed_text,
+      location: a.file_type === "location"
+        ? { latitude: a.coordinates_lat, longitude: a.coordinates_long, title: a.fallback_title, url: a.data_url }
+        : null,
+      shared_contact: a.file_type === "contact" ? { phone: a.fallback_title, meta: a.meta } : null,
+      object: stored
+        ? { bucket, name: stored.name, generation: stored.generation, sha256: stored.sha256, crc32c: stored.crc32c }
+        : null,
+      not_archived_reason: skipped,
+    });
+  }
+
+  const document = {
+    schema: "switchboard.whatsapp-message/1",
+    store_id: m.store_id,
+    chatwoot: {
+      account_id: m.chatwoot_account_id,
+      inbox_id: m.inbox_id,
+      conversation_id: m.conversation_display_id,
+      message_id: messageId,
+    },
+    contact: {
+      id: m.conversation_contact_id,
+      name: m.contact_name,
+      phone_e164: phone,
+      email: m.contact_email,
+      mapped_user_id: userId,
+    },
+    message: {
+      type: m.message_type,
+      content: m.content,
+      content_type: m.content_type,
+      status: m.status,
+      source_id: m.source_id,
+      sender: { type: m.sender_type, id: m.sender_id },
+      echo: m.echo,
+      deleted: m.deleted,
+      content_attributes: m.content_attributes,
+      created_at: m.created_at,
+    },
+    attachments: archivedAttachments,
+    archived_at: new Date().toISOString(),
+  };
+  const body = new TextEncoder().encode(JSON.stringify(document, null, 2));
+  const name = messageObjectName(where);
+  // First write: only if absent. A rewrite replaces exactly the generation on record (or the one
+  // an earlier, unrecorded attempt left), so two workers never clobber each other silently.
+  let precondition: string | 0 = existing && existing.bucket === bucket ? existing.generation : 0;
+  let written = await writeObject(deps.storage, bucket, name, body, {
+    contentType: "application/json",
+    ifGenerationMatch: precondition,
+  });
+  if (!written) {
+    precondition = (await objectGeneration(deps.storage, bucket, name)) ?? 0;
+    written = await writeObject(deps.storage, bucket, name, body, {
+      contentType: "application/json",
+      ifGenerationMatch: precondition,
+    });
+    if (!written) throw new Error(`object ${bucket}/${name} changed while archiving; will retry`);
+  }
+
+  await deps.sql.begin(async (tx) => {
+    await tx`
+      insert into public.archived_messages (account_ref, message_id, store_id, phone_e164, user_id, bucket, object_name,
+        generation, size, sha256, crc32c, message_fingerprint)
+      values (${accountRef}, ${messageId}, ${m.store_id}, ${phone}, ${userId}, ${bucket}, ${name}, ${
+      written!.generation
+    },
+        ${written!.size}, ${written!.sha256}, ${written!.crc32c}, ${state})
+      on conflict (account_ref, message_id) do update set user_id = excluded.user_id, bucket = excluded.bucket,
+        object_name = excluded.object_name, generation = excluded.generation, size = excluded.size, sha256 = excluded.sha256,
+        crc32c = excluded.crc32c, message_fingerprint = excluded.message_fingerprint, updated_at = now()`;
+    for (const s of media) {
+      await tx`
+        insert into public.archived_media (account_ref, attachment_id, message_id, store_id, user_id, bucket, object_name,
+          generation, content_type, size, sha256, crc32c)
+        values (${accountRef}, ${s.attachmentId}, ${messageId}, ${m.store_id}, ${userId}, ${bucket}, ${s.name}, ${s.generation},
+          ${s.contentType}, ${s.size}, ${s.sha256}, ${s.crc32c})
+        on conflict (account_ref, attachment_id) do update set user_id = excluded.user_id, bucket = excluded.bucket,
+          object_name = excluded.object_name, generation = excluded.generation, size = excluded.size,
+          sha256 = excluded.sha256, crc32c = excluded.crc32c`;
+    }
+    if (!existing) {
+      await tx`update public.archive_contacts set messages = messages + 1, media = media + ${media.length},
+               last_message_at = greatest(last_message_at, ${m.created_at}) where store_id = ${m.store_id} and phone_e164 = ${phone}`;
+    }
+  });
+  return "archived";
+}
+
+async function ensureArchiveBucket(deps: ArchiveDeps, bucket: string, userId: string | null) {
+  const [known] = await deps.sql`select 1 from public.archive_buckets where name = ${bucket}`;
+  if (known) return;
+  await ensureBucket(deps.storage, bucket, deps.policy, { switchboard: userId ? "user-archive" : "holding" });
+  await deps.sql`
+    insert into public.archive_buckets (name, owner_user_id, kind, location, storage_class, lifecycle)
+    values (${bucket}, ${userId}, ${userId ? "user" : "holding"}, ${deps.policy.location}, ${deps.policy.storageClass},
+            ${
+    deps.sql.json({
+      nearline: deps.policy.nearlineDays,
+      coldline: deps.policy.coldlineDays,
+      archive: deps.policy.archiveDays,
+    })
+  })
+    on conflict (name) do nothing`;
+}
+
+/** Moves everything archived for (store, phone) into the mapped user's bucket: copies media
+ * (no re-download), rewrites each message document there with the mapping, then deletes the old
+ * objects. Every step is idempotent, so a job killed midway resumes cleanly. */
+export async function moveContactArchive(deps: ArchiveDeps, storeId: string, phone: string): Promise<number> {
+  const [contact] = await deps.sql`select status, user_id from public.archive_contacts
+                                   where store_id = ${storeId} and phone_e164 = ${phone}`;
+  if (!contact || contact.status !== "mapped") return 0;
+  const target = userBucketName(deps.policy, contact.user_id);
+  await ensureArchiveBucket(deps, target, contact.user_id);
+  const messages = await deps.sql`select account_ref, message_id, bucket, object_name from public.archived_messages
+                                  where store_id = ${storeId} and phone_e164 = ${phone} and bucket <> ${target}`;
+  for (const msg of messages) {
+    const media = await deps.sql`select bucket, object_name from public.archived_media
+                                 where account_ref = ${msg.account_ref} and message_id = ${msg.message_id} and bucket <> ${target}`;
+    for (const f of media) await copyObject(deps.storage, { bucket: f.bucket, name: f.object_name }, target);
+    await archiveMessage(deps, msg.account_ref, Number(msg.message_id));
+    for (const f of media) await deleteObject(deps.storage, f.bucket, f.object_name);
+    await deleteObject(deps.storage, msg.bucket, msg.object_name);
+  }
+  return messages.length;
+}
+
+/** Erases a user's archive: every object, the bucket, every record and mapping. The audit
+ * entry says what was erased (counts, bucket), never the data. */
+export async function eraseUserArchive(
+  deps: ArchiveDeps,
+  userId: string,
+  actor: string,
+): Promise<{ messages: number; media: number }> {
+  const objects = await deps.sql`
+    select bucket, object_name from public.archived_media where user_id = ${userId}
+    union all select bucket, object_name from public.archived_messages where user_id = ${userId}`;
+  for (const o of objects) await deleteObject(deps.storage, o.bucket, o.object_name);
+  const bucket = userBucketName(deps.policy, userId);
+  const [known] = await deps.sql`select name from public.archive_buckets where owner_user_id = ${userId}`;
+  if (known) {
+    // Anything left in the user's own bucket is theirs too (e.g. from an interrupted write).
+    const [files] = await deps.storage.bucket(known.name).getFiles();
+    for (const f of files) await deleteObject(deps.storage, known.name, f.name);
+    try {
+      await deps.storage.bucket(known.name).delete();
+    } catch (err) {
+      if ((err as { code?: number })?.code !== 404) throw err;
+    }
+  }
+  return await deps.sql.begin(async (tx) => {
+    const [media] = await tx`with d as (delete from public.archived_media where user_id = ${userId} returning 1)
+                             select count(*)::int as n from d`;
+    const [messages] = await tx`with d as (delete from public.archived_messages where user_id = ${userId} returning 1)
+                                select count(*)::int as n from d`;
+    await tx`delete from public.archive_contacts where user_id = ${userId}`;
+    await tx`delete from public.archive_buckets where owner_user_id = ${userId}`;
+    await tx`insert into private.audit_log (actor, action, target, detail)
+             values (${actor}, 'archive.erase_user', ${`user:${userId}`},
+                     ${tx.json({ bucket, messages: messages.n, media: media.n })})`;
+    return { messages: messages.n, media: media.n };
+  });
+}
+
+export function archiveJobHandlers(deps: ArchiveDeps): Record<string, JobHandler> {
+  return {
+    "archive.map_contact": async (job: Job, ctx) => {
+      const { store_id: storeId, phone_e164: phone } = job.payload as { store_id?: string; phone_e164?: string };
+      if (!storeId || !phone) throw new PermanentFailure("archive.map_contact needs store_id and phone_e164");
+      const moved = await moveContactArchive(deps, storeId, phone);
+      ctx.log.info("archive moved to the mapped user", { store_id: storeId, messages: moved });
+    },
+    "archive.erase_user": async (job: Job, ctx) => {
+      const { user_id: userId, actor } = job.payload as { user_id?: string; actor?: string };
+      if (!userId) throw new PermanentFailure("archive.erase_user needs user_id");
+      const erased = await eraseUserArchive(deps, userId, actor ?? "system");
+      ctx.log.info("archive erased", { user_id: userId, ...erased });
+    },
+    "archive.message": async (job: Job, ctx) => {
+      const accountRef = job.payload.account_ref;
+      const messageId = Number(job.payload.message_id);
+      if (typeof accountRef !== "string" || !Number.isInteger(messageId)) {
+        throw new PermanentFailure("archive.message needs account_ref and message_id");
+      }
+      const outcome = await archiveMessage(deps, accountRef, messageId);
+      ctx.log.debug("archive.message", { account_ref: accountRef, message_id: messageId, outcome });
+    },
+  };
+}

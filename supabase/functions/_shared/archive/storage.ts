@@ -1,0 +1,227 @@
+// The archive's view of Google Cloud Storage, always through @google-cloud/storage: buckets
+// created once (a race's loser adopts the winner's), objects written only under generation
+// preconditions (a retried job never duplicates or overwrites blindly), media streamed with a
+// size cap while SHA-256 and CRC32C are computed, and short-lived signed URLs for downloads.
+
+import { Storage } from "@google-cloud/storage";
+import { createHash } from "node:crypto";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { type BucketPolicy, lifecycleRules } from "./buckets.ts";
+
+export interface StoredObject {
+  bucket: string;
+  name: string;
+  generation: string;
+  size: number;
+  sha256: string;
+  /** Base64 big-endian CRC32C, as GCS reports it. */
+  crc32c: string;
+  contentType: string | null;
+}
+
+export class MediaError extends Error {
+  constructor(message: string, readonly permanent: boolean) {
+    super(message);
+    this.name = "MediaError";
+  }
+}
+
+export function createStorage(opts: { apiEndpoint?: string; projectId?: string }): Storage {
+  return new Storage({
+    projectId: opts.projectId ?? "switchboard-local",
+    ...(opts.apiEndpoint ? { apiEndpoint: opts.apiEndpoint } : {}),
+    retryOptions: { autoRetry: true, maxRetries: 4, retryDelayMultiplier: 2, totalTimeout: 120 },
+  });
+}
+
+function code(err: unknown): number | undefined {
+  return (err as { code?: number })?.code;
+}
+
+/** Creates the bucket with the policy's class, location, labels, uniform access and lifecycle;
+ * a 409 means it exists, which is fine only if we can read it (it is ours). Bucket creation is
+ * rate limited by GCS (about one per two seconds per project): 429/503 are retried by the
+ * caller's job backoff. */
+export async function ensureBucket(
+  storage: Storage,
+  name: string,
+  policy: BucketPolicy,
+  labels: Record<string, string>,
+) {
+  try {
+    await storage.createBucket(name, {
+      location: policy.location,
+      storageClass: policy.storageClass,
+      labels: { ...policy.labels, ...labels },
+      iamConfiguration: { uniformBucketLevelAccess: { enabled: true }, publicAccessPrevention: "enforced" },
+      lifecycle: { rule: lifecycleRules(policy) },
+    } as never);
+  } catch (err) {
+    if (code(err) !== 409) throw err;
+    const [exists] = await storage.bucket(name).exists();
+    if (!exists) throw new Error(`bucket ${name} exists but belongs to another project: change ARCHIVE_BUCKET_SALT`);
+  }
+}
+
+/** Writes `body` as `name` if absent (ifGenerationMatch 0) or replaces exactly `generation`.
+ * Returns the new generation, or null when the precondition failed (someone wrote first). */
+export async function writeObject(
+  storage: Storage,
+  bucket: string,
+  name: string,
+  body: Uint8Array,
+  opts: { contentType: string; ifGenerationMatch: string | 0; metadata?: Record<string, string> },
+): Promise<StoredObject | null> {
+  const file = storage.bucket(bucket).file(name);
+  try {
+    await file.save(Buffer.from(body), {
+      resumable: false,
+      contentType: opts.contentType,
+      metadata: { metadata: opts.metadata ?? {} },
+      preconditionOpts: { ifGenerationMatch: opts.ifGenerationMatch as number },
+      validation: "crc32c",
+    });
+  } catch (err) {
+    if (code(err) === 412) return null;
+    throw err;
+  }
+  const [meta] = await file.getMetadata();
+  return {
+    bucket,
+    name,
+    generation: String(meta.generation),
+    size: Number(meta.size),
+    sha256: createHash("sha256").update(body).digest("hex"),
+    crc32c: String(meta.crc32c),
+    contentType: meta.contentType ?? null,
+  };
+}
+
+export async function objectGeneration(storage: Storage, bucket: string, name: string): Promise<string | null> {
+  try {
+    const [meta] = await storage.bucket(bucket).file(name).getMetadata();
+    return String(meta.generation);
+  } catch (err) {
+    if (code(err) === 404) return null;
+    throw err;
+  }
+}
+
+/** Streams a URL into `bucket/name` (only if absent), hashing as it goes, stopping at maxBytes
+ * or after timeoutMs. GCS makes an object visible only when its upload completes, so a job that
+ * dies mid-stream leaves nothing behind. If the object already exists (an earlier attempt got
+ * that far), its bytes are read back to compute the SHA-256 it is recorded with. */
+export async function streamUrlToObject(
+  storage: Storage,
+  fetchFn: typeof fetch,
+  url: string,
+  bucket: string,
+  name: string,
+  opts: { maxBytes: number; timeoutMs: number; contentType: string | null },
+): Promise<StoredObject> {
+  const file = storage.bucket(bucket).file(name);
+  const [exists] = await file.exists();
+  if (!exists) {
+    const res = await fetchFn(url, { redirect: "follow", signal: AbortSignal.timeout(opts.timeoutMs) }).catch((err) => {
+      throw new MediaError(`media download failed: ${err instanceof Error ? err.message : err}`, false);
+    });
+    if (res.status === 404 || res.status === 410) throw new MediaError(`media is gone (${res.status})`, true);
+    if (!res.ok || !res.body) throw new MediaError(`media download answered ${res.status}`, false);
+    const declared = Number(res.headers.get("content-length") ?? "0");
+    if (declared > opts.maxBytes) {
+      await res.body.cancel();
+      throw new MediaError(`media is ${declared} bytes, over the ${opts.maxBytes}-byte cap`, true);
+    }
+    const contentType = opts.contentType ?? res.headers.get("content-type") ?? "application/octet-stream";
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        if (size > opts.maxBytes) done(new MediaError(`media exceeds the ${opts.maxBytes}-byte cap`, true));
+        else done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(
+        Readable.fromWeb(res.body as never),
+        meter,
+        file.createWriteStream({
+          resumable: false,
+          contentType,
+          validation: "crc32c",
+          preconditionOpts: { ifGenerationMatch: 0 },
+        }),
+      );
+    } catch (err) {
+      if (code(err) !== 412) {
+        if (err instanceof MediaError) throw err;
+        if ((err as Error)?.name === "TimeoutError") {
+          throw new MediaError(`media download timed out after ${opts.timeoutMs} ms`, false);
+        }
+        throw err;
+      }
+    }
+  }
+  return await describeObject(storage, bucket, name);
+}
+
+/** Metadata plus a SHA-256 computed from the stored bytes (GCS keeps only MD5 and CRC32C). */
+export async function describeObject(storage: Storage, bucket: string, name: string): Promise<StoredObject> {
+  const file = storage.bucket(bucket).file(name);
+  const [meta] = await file.getMetadata();
+  const sha = createHash("sha256");
+  await pipeline(file.createReadStream({ validation: "crc32c" }), async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) sha.update(chunk);
+  });
+  return {
+    bucket,
+    name,
+    generation: String(meta.generation),
+    size: Number(meta.size),
+    sha256: sha.digest("hex"),
+    crc32c: String(meta.crc32c),
+    contentType: meta.contentType ?? null,
+  };
+}
+
+/** Copies to the destination only if absent there; returns the destination's description. */
+export async function copyObject(
+  storage: Storage,
+  from: { bucket: string; name: string },
+  toBucket: string,
+): Promise<string> {
+  const dest = storage.bucket(toBucket).file(from.name);
+  try {
+    await storage.bucket(from.bucket).file(from.name).copy(
+      dest,
+      { preconditionOpts: { ifGenerationMatch: 0 } } as never,
+    );
+  } catch (err) {
+    if (code(err) !== 412) throw err; // already copied by an earlier attempt
+  }
+  const [meta] = await dest.getMetadata();
+  return String(meta.generation);
+}
+
+export async function deleteObject(storage: Storage, bucket: string, name: string): Promise<void> {
+  try {
+    await storage.bucket(bucket).file(name).delete();
+  } catch (err) {
+    if (code(err) !== 404) throw err;
+  }
+}
+
+export async function signedDownloadUrl(
+  storage: Storage,
+  bucket: string,
+  name: string,
+  ttlSeconds: number,
+): Promise<string> {
+  const [url] = await storage.bucket(bucket).file(name).getSignedUrl({
+    version: "v4",
+    action: "read",
+    expires: Date.now() + ttlSeconds * 1000,
+  });
+  return url;
+}
