@@ -171,9 +171,7 @@ export async function describeObject(storage: Storage, bucket: string, name: str
   const file = storage.bucket(bucket).file(name);
   const [meta] = await file.getMetadata();
   const sha = createHash("sha256");
-  await pipeline(file.createReadStream({ validation: "crc32c" }), async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) sha.update(chunk);
-  });
+  for await (const chunk of file.createReadStream({ validation: "crc32c" })) sha.update(chunk as Buffer);
   return {
     bucket,
     name,
