@@ -32,6 +32,7 @@ const LINGER_MS = 20;
 const POOL = 5;
 const PER_MINUTE = 3000;
 const FAULT_MODES = ["429", "500", "work_then_drop"] as const;
+const FAULTY = `${Math.round(FAULT_RATE * 1000) / 10}% faults`;
 /** Chatwoot calls a store needs when nothing goes wrong: account, user, membership, token, web
  * widget and API inboxes (+ e-mail inbox with a support address), list webhooks, create webhook. */
 const minRequests = (supportEmail: string | null) => 8 + (supportEmail ? 1 : 0);
@@ -402,7 +403,7 @@ export async function benchProvisioning() {
     const rules = cw.sandbox.faults.list();
     cw.sandbox.faults.clear(); // the checks below read Chatwoot without faults
     const injected = `${faulty.meter.faulty} (${(faulty.meter.faulty / faulty.meter.received * 100).toFixed(1)}%)`;
-    const main = await report(sql, cw, "5% faults", injected, faulty);
+    const main = await report(sql, cw, FAULTY, injected, faulty);
 
     printTable([base.row, main.row]);
 
@@ -421,7 +422,7 @@ export async function benchProvisioning() {
         `requests (${(faulty.meter.faulty / faulty.meter.received * 100).toFixed(1)}%; a request drawing two ` +
         `faults gets the first)`,
     );
-    for (const [label, r, rep] of [["baseline", baseline, base], ["5% faults", faulty, main]] as const) {
+    for (const [label, r, rep] of [["baseline", baseline, base], [FAULTY, faulty, main]] as const) {
       const m = r.meter;
       console.log(
         `${label}: client attempts ${m.acquired} (Chatwoot received ${m.received}); job runs ${m.jobRuns}, ` +
@@ -439,10 +440,10 @@ export async function benchProvisioning() {
     printTable(routes.map((route) => ({
       route,
       baseline: Math.round(perStore(baseline, baseline.meter.byRoute.get(route) ?? 0) * 100) / 100,
-      "5% faults": Math.round(perStore(faulty, faulty.meter.byRoute.get(route) ?? 0) * 100) / 100,
+      [FAULTY]: Math.round(perStore(faulty, faulty.meter.byRoute.get(route) ?? 0) * 100) / 100,
     })));
 
-    for (const [label, rep, r] of [["baseline", base, baseline], ["5% faults", main, faulty]] as const) {
+    for (const [label, rep, r] of [["baseline", base, baseline], [FAULTY, main, faulty]] as const) {
       for (const c of rep.checks.filter((c) => c.duplicate || !c.complete)) {
         console.log(
           `\n${label}: ${c.duplicate ? "DUPLICATE" : "incomplete"} store ${c.store.slug} (${c.store.id}): ` +

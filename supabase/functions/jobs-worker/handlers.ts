@@ -7,6 +7,9 @@ import type { JobHandler } from "../_shared/jobs.ts";
 import { postgresRateLimiter } from "../_shared/chatwoot/rate_limit.ts";
 import { reconcileJobHandler } from "../_shared/chatwoot/reconcile.ts";
 import { provisioningJobHandlers } from "../chatwoot-account-manager/provisioner.ts";
+import { archiveJobHandlers } from "../_shared/archive/archiver.ts";
+import type { BucketPolicy } from "../_shared/archive/buckets.ts";
+import { createStorage } from "../_shared/archive/storage.ts";
 
 export function purgeCompletedJobs(retentionDays: number): JobHandler {
   return async (_job, { sql, log }) => {
@@ -32,6 +35,14 @@ export interface HandlerOptions {
   chatwootPlatformToken: string | null;
   /** Public base of this deployment's functions (the webhook URL Chatwoot posts to). */
   functionsUrl: string;
+  /** The WhatsApp archive: GCS (or its emulator at gcsEndpoint) and the bucket policy. */
+  archive: {
+    gcsEndpoint: string | null;
+    projectId: string;
+    policy: BucketPolicy;
+    mediaMaxBytes: number;
+    mediaTimeoutMs: number;
+  };
 }
 
 export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
@@ -39,6 +50,13 @@ export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
   return {
     "jobs.purge_completed": purgeCompletedJobs(opts.retentionDays),
     "chatwoot.reconcile": reconcileJobHandler({ sql: opts.sql, limiter }),
+    ...archiveJobHandlers({
+      sql: opts.sql,
+      storage: createStorage({ apiEndpoint: opts.archive.gcsEndpoint ?? undefined, projectId: opts.archive.projectId }),
+      policy: opts.archive.policy,
+      mediaMaxBytes: opts.archive.mediaMaxBytes,
+      mediaTimeoutMs: opts.archive.mediaTimeoutMs,
+    }),
     ...provisioningJobHandlers({
       sql: opts.sql,
       limiter,

@@ -5,6 +5,7 @@ import { connect } from "../_shared/db.ts";
 import { createLogger } from "../_shared/log.ts";
 import { handler } from "./handler.ts";
 import { jobHandlers } from "./handlers.ts";
+import { validateBucketPrefix } from "../_shared/archive/buckets.ts";
 
 const config = loadConfig(baseConfigSchema.extend({
   JOBS_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
@@ -15,6 +16,22 @@ const config = loadConfig(baseConfigSchema.extend({
   CHATWOOT_URL: z.url().optional(),
   CHATWOOT_PLATFORM_TOKEN: z.string().min(8).optional(),
   SWITCHBOARD_PUBLIC_FUNCTIONS_URL: z.url().optional(),
+  GCS_ENDPOINT: z.url().optional(),
+  GCS_PROJECT_ID: z.string().min(1).default("switchboard-local"),
+  ARCHIVE_BUCKET_PREFIX: z.string().default("sb-archive").refine((p) => validateBucketPrefix(p) === null, {
+    message: "must be 2–25 lowercase letters, digits or dashes, without goog/google",
+  }),
+  ARCHIVE_BUCKET_SALT: z.string().min(8).optional(),
+  ARCHIVE_LOCATION: z.string().default("US"),
+  ARCHIVE_STORAGE_CLASS: z.enum(["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"]).default("STANDARD"),
+  ARCHIVE_LABELS: z.string().regex(/^([a-z0-9_-]+=[a-z0-9_-]*)?(,[a-z0-9_-]+=[a-z0-9_-]*)*$/).default(
+    "app=switchboard",
+  ),
+  ARCHIVE_NEARLINE_DAYS: z.coerce.number().int().min(1).default(30),
+  ARCHIVE_COLDLINE_DAYS: z.coerce.number().int().min(1).default(90),
+  ARCHIVE_ARCHIVE_DAYS: z.coerce.number().int().min(1).default(365),
+  ARCHIVE_MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
+  ARCHIVE_MEDIA_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   CHATWOOT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(3000),
 }));
 const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
@@ -26,6 +43,25 @@ const handlers = jobHandlers({
   chatwootUrl: config.CHATWOOT_URL ?? null,
   chatwootPlatformToken: config.CHATWOOT_PLATFORM_TOKEN ?? null,
   functionsUrl: config.SWITCHBOARD_PUBLIC_FUNCTIONS_URL ?? `${config.SUPABASE_URL.replace(/\/+$/, "")}/functions/v1`,
+  archive: {
+    gcsEndpoint: config.GCS_ENDPOINT ?? null,
+    projectId: config.GCS_PROJECT_ID,
+    policy: {
+      prefix: config.ARCHIVE_BUCKET_PREFIX,
+      // Bucket names are global in GCS: the salt keeps two deployments from computing the same ones.
+      salt: config.ARCHIVE_BUCKET_SALT ?? `${config.GCS_PROJECT_ID}:${config.SUPABASE_URL}`,
+      location: config.ARCHIVE_LOCATION,
+      storageClass: config.ARCHIVE_STORAGE_CLASS,
+      labels: Object.fromEntries(
+        config.ARCHIVE_LABELS.split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]),
+      ),
+      nearlineDays: config.ARCHIVE_NEARLINE_DAYS,
+      coldlineDays: config.ARCHIVE_COLDLINE_DAYS,
+      archiveDays: config.ARCHIVE_ARCHIVE_DAYS,
+    },
+    mediaMaxBytes: config.ARCHIVE_MEDIA_MAX_BYTES,
+    mediaTimeoutMs: config.ARCHIVE_MEDIA_TIMEOUT_MS,
+  },
 });
 
 Deno.serve((req) =>
