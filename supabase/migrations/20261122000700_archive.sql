@@ -15,7 +15,8 @@ create table public.archive_buckets (
   storage_class text not null,
   lifecycle jsonb not null,
   created_at timestamptz not null default now(),
-  constraint archive_buckets_holding_has_no_owner check ((kind = 'holding') = (owner_user_id is null))
+  -- A user bucket whose user was deleted keeps its row (owner null) until the archive is erased.
+  constraint archive_buckets_holding_has_no_owner check (kind = 'user' or owner_user_id is null)
 );
 comment on table public.archive_buckets is 'GCS buckets the archive created: one per user, one holding bucket.';
 
@@ -24,7 +25,8 @@ create table public.archive_contacts (
   store_id uuid not null references public.stores (id) on delete cascade,
   phone_e164 text not null constraint archive_contacts_phone_e164 check (phone_e164 ~ '^\+[1-9][0-9]{1,14}$'),
   status text not null constraint archive_contacts_status_values check (status in ('mapped', 'unmapped', 'ignored')),
-  user_id uuid references auth.users (id) on delete set null,
+  -- Deleting a user forgets their mappings: their numbers go back to review when they next write.
+  user_id uuid references auth.users (id) on delete cascade,
   mapped_by text constraint archive_contacts_mapped_by_values check (mapped_by in ('auto', 'admin')),
   contact_name text,
   contact_email text,

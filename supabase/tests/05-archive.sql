@@ -75,7 +75,7 @@ insert into ids values
   ('outsider', tests.create_user('ar-outsider@t.test')),
   ('platform', tests.create_user('ar-platform@t.test', true)),
   -- candidates for the review-queue suggestions
-  ('by_number', tests.create_user('ar-by-number@t.test', false, '+5521987654321')),
+  ('by_number', tests.create_user('ar-by-number@t.test', false, '+5521987650321')),
   ('by_name', tests.create_user('ar-by-name@t.test', false, '+14155550101')),
   ('by_email', tests.create_user('ar-by-email@t.test', false, '+14155550102')),
   ('unrelated', tests.create_user('ar-unrelated@t.test', false, '+14155550103'));
@@ -107,7 +107,7 @@ insert into archive_contacts (store_id, phone_e164, status, contact_name, messag
 select v, '+5511988887777', 'unmapped', 'Maria Silva', 1, 1, now() from ids where k in ('store_a', 'store_b');
 -- store A's review queue also holds the number the suggestions are asked about
 insert into archive_contacts (store_id, phone_e164, status, contact_name, contact_email, messages, last_message_at)
-values ((select v from ids where k = 'store_a'), '+5511987654321', 'unmapped', 'Maria Lopez', 'm.lopez@example.com', 3, now());
+values ((select v from ids where k = 'store_a'), '+5511987650321', 'unmapped', 'Maria Lopez', 'm.lopez@example.com', 3, now());
 insert into archived_messages (account_ref, message_id, store_id, phone_e164, user_id, bucket, object_name, generation,
                                size, sha256, crc32c, message_fingerprint)
 select a.v, 100, s.v, '+5511988887777', null, 'tap-ar-holding', format('%s/100.json', a.v), 1, 512,
@@ -338,34 +338,34 @@ select is(tests.ar_jobs((select v from ids where k = 'acc_b'), 300), 0, 'none of
 
 -- ── review-queue suggestions ─────────────────────────────────────────────────────────────────
 select tests.act_as((select v from ids where k = 'platform'));
-select is((select reason from public.archive_contact_suggestions((select v from ids where k = 'store_a'), '+5511987654321', 50)
+select is((select reason from public.archive_contact_suggestions((select v from ids where k = 'store_a'), '+5511987650321', 50)
            where user_id = (select v from ids where k = 'by_number')),
   'similar number', 'a profile whose number shares the last eight digits is suggested as a similar number');
-select is((select reason from public.archive_contact_suggestions((select v from ids where k = 'store_a'), '+5511987654321', 50)
+select is((select reason from public.archive_contact_suggestions((select v from ids where k = 'store_a'), '+5511987650321', 50)
            where user_id = (select v from ids where k = 'by_name')),
   'similar name', 'a profile with a resembling name is suggested as a similar name');
-select is((select reason from public.archive_contact_suggestions((select v from ids where k = 'store_a'), '+5511987654321', 50)
+select is((select reason from public.archive_contact_suggestions((select v from ids where k = 'store_a'), '+5511987650321', 50)
            where user_id = (select v from ids where k = 'by_email')),
   'same e-mail', 'a profile with the contact''s e-mail (any case) is suggested as the same e-mail');
-select is_empty(format($$ select 1 from public.archive_contact_suggestions(%L, '+5511987654321', 50) where user_id in (%L, %L) $$,
+select is_empty(format($$ select 1 from public.archive_contact_suggestions(%L, '+5511987650321', 50) where user_id in (%L, %L) $$,
                        (select v from ids where k = 'store_a'), (select v from ids where k = 'unrelated'),
                        (select v from ids where k = 'viewer_a')),
   'unrelated profiles are not suggested');
 select is((select array_agg(s.user_id order by s.ord)
-           from public.archive_contact_suggestions((select v from ids where k = 'store_a'), '+5511987654321', 3)
+           from public.archive_contact_suggestions((select v from ids where k = 'store_a'), '+5511987650321', 3)
                 with ordinality as s (user_id, full_name, email, phone_e164, reason, score, ord)),
           array[(select v from ids where k = 'by_number'), (select v from ids where k = 'by_email'), (select v from ids where k = 'by_name')],
   'suggestions come best first: number, then e-mail, then name');
 select tests.act_as((select v from ids where k = 'viewer_a'));
-select is_empty(format($$ select * from public.archive_contact_suggestions(%L, '+5511987654321') $$,
+select is_empty(format($$ select * from public.archive_contact_suggestions(%L, '+5511987650321') $$,
                        (select v from ids where k = 'store_a')),
   'a store member who is not a platform administrator gets no suggestions');
 select tests.act_as((select v from ids where k = 'owner_a'));
-select is_empty(format($$ select * from public.archive_contact_suggestions(%L, '+5511987654321') $$,
+select is_empty(format($$ select * from public.archive_contact_suggestions(%L, '+5511987650321') $$,
                        (select v from ids where k = 'store_a')),
   'not even the store''s owner gets suggestions');
 select tests.act_as_anon();
-select throws_ok(format($$ select * from public.archive_contact_suggestions(%L, '+5511987654321') $$,
+select throws_ok(format($$ select * from public.archive_contact_suggestions(%L, '+5511987650321') $$,
                         (select v from ids where k = 'store_a')),
   '42501', null, 'anon cannot call archive_contact_suggestions');
 
