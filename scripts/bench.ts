@@ -2,11 +2,13 @@
 // measured in the same run and saves its figures under .local/bench/.
 
 import { benchProvisioning } from "./bench/provisioning.ts";
+import { benchArchive } from "./bench/archive.ts";
 import { benchQueue } from "./bench/queue.ts";
 import { benchWebhooks } from "./bench/webhooks.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   provisioning: benchProvisioning,
+  archive: benchArchive,
   queue: benchQueue,
   webhooks: benchWebhooks,
 };

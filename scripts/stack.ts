@@ -20,6 +20,7 @@ async function start() {
       port: Number(Deno.env.get("SWITCHBOARD_CHATWOOT_PORT") ?? 3000),
       persistPath: `${root}/.local/dev/chatwoot-sandbox.json`,
     },
+    gcs: { port: Number(Deno.env.get("SWITCHBOARD_GCS_PORT") ?? 4443), dataDir: `${root}/.local/dev/gcs` },
   });
   await demoTraffic(stack).catch((err) => log(`demo data skipped: ${err instanceof Error ? err.message : err}`));
   await writeStackInfo(`${root}/.local/stack.json`, { ...stack, functions: stack.functions });

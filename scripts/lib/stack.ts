@@ -10,6 +10,7 @@ import { applyBootstrap, applyMigrations, applySeed } from "./database.ts";
 import { exists, log } from "./proc.ts";
 import { ensureSystemDependencies } from "../setup.ts";
 import { type RunningSandbox, startSandbox } from "../chatwoot-sandbox/server.ts";
+import { type RunningGcsEmulator, startGcsEmulator } from "../gcs-emulator/server.ts";
 
 export const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -28,6 +29,8 @@ export interface StackOptions {
   jobDriver?: boolean;
   /** The Chatwoot sandbox: its port, and where its state persists (omit for in-memory). */
   chatwoot?: { port: number; persistPath?: string; log?: boolean };
+  /** The GCS emulator: its port, and where buckets and objects persist (omit for a temp dir). */
+  gcs?: { port: number; dataDir?: string; noSync?: boolean };
 }
 
 export interface StackInfo {
@@ -39,10 +42,12 @@ export interface StackInfo {
   jwtSecret: string;
   chatwootUrl?: string;
   chatwootPlatformToken?: string;
+  gcsUrl?: string;
 }
 
 export interface Stack extends StackInfo {
   chatwoot: RunningSandbox | null;
+  gcs: RunningGcsEmulator | null;
   functions: string[];
   gateway: Gateway;
   driver: JobDriver | null;
@@ -99,6 +104,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log: opts.chatwoot.log ? (e) => console.log(JSON.stringify({ service: "chatwoot-sandbox", ...e })) : undefined,
     })
     : null;
+  const gcs = opts.gcs
+    ? await startGcsEmulator({ port: opts.gcs.port, dataDir: opts.gcs.dataDir, noSync: opts.gcs.noSync })
+    : null;
   const gateway = await startGateway({
     port: opts.apiPort,
     root,
@@ -112,6 +120,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       SUPABASE_ANON_KEY: anonKey,
       SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
       ...(chatwoot ? { CHATWOOT_URL: chatwoot.url, CHATWOOT_PLATFORM_TOKEN: chatwoot.sandbox.platformToken } : {}),
+      // The SDK must never look for Google's metadata server or real credentials locally.
+      METADATA_SERVER_DETECTION: "none",
+      ...(gcs ? { GCS_ENDPOINT: gcs.url } : {}),
       ...opts.functionEnv,
     },
   });
@@ -131,6 +142,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     chatwootUrl: chatwoot?.url,
     chatwootPlatformToken: chatwoot?.sandbox.platformToken,
     chatwoot,
+    gcs,
+    gcsUrl: gcs?.url,
     functions: gateway.functions,
     gateway,
     driver,
@@ -139,6 +152,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await driver?.close();
       await gateway.close();
       await chatwoot?.close();
+      await gcs?.close();
       if (closeOpts.stopDatabase !== false) await cluster?.stop();
     },
   };
@@ -163,8 +177,9 @@ export function statusBlock(info: StackInfo, extra: Record<string, string> = {})
 
 /** What the CLI needs to find the running stack. Written by `npm start`, git-ignored. */
 export async function writeStackInfo(path: string, info: StackInfo & Record<string, unknown>): Promise<void> {
-  const { jwtSecret: _omit, chatwoot: _c, gateway: _g, driver: _d, cluster: _cl, close: _close, ...rest } = info as
-    & StackInfo
-    & Record<string, unknown>;
+  const { jwtSecret: _omit, chatwoot: _c, gcs: _s, gateway: _g, driver: _d, cluster: _cl, close: _close, ...rest } =
+    info as
+      & StackInfo
+      & Record<string, unknown>;
   await Deno.writeTextFile(path, JSON.stringify(rest, null, 2), { mode: 0o600 });
 }

@@ -97,6 +97,7 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     fast: true,
     seed: true,
     chatwoot: { port: freePort() },
+    gcs: { port: freePort(), noSync: true },
   });
   const dbUrl = new URL(stack.dbUrl);
   const env = {
@@ -107,6 +108,8 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     SUPABASE_JWT_SECRET: stack.jwtSecret,
     CHATWOOT_URL: stack.chatwootUrl!,
     CHATWOOT_PLATFORM_TOKEN: stack.chatwootPlatformToken!,
+    GCS_ENDPOINT: stack.gcsUrl!,
+    METADATA_SERVER_DETECTION: "none",
     SWITCHBOARD_TEST: "1",
   };
 

@@ -39,6 +39,7 @@ export interface HandlerOptions {
   archive: {
     gcsEndpoint: string | null;
     projectId: string;
+    credentialsJson: string | null;
     policy: BucketPolicy;
     mediaMaxBytes: number;
     mediaTimeoutMs: number;
@@ -52,7 +53,11 @@ export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
     "chatwoot.reconcile": reconcileJobHandler({ sql: opts.sql, limiter }),
     ...archiveJobHandlers({
       sql: opts.sql,
-      storage: createStorage({ apiEndpoint: opts.archive.gcsEndpoint ?? undefined, projectId: opts.archive.projectId }),
+      storage: createStorage({
+        apiEndpoint: opts.archive.gcsEndpoint ?? undefined,
+        projectId: opts.archive.projectId,
+        credentialsJson: opts.archive.credentialsJson ?? undefined,
+      }),
       policy: opts.archive.policy,
       mediaMaxBytes: opts.archive.mediaMaxBytes,
       mediaTimeoutMs: opts.archive.mediaTimeoutMs,

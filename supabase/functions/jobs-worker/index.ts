@@ -18,6 +18,7 @@ const config = loadConfig(baseConfigSchema.extend({
   SWITCHBOARD_PUBLIC_FUNCTIONS_URL: z.url().optional(),
   GCS_ENDPOINT: z.url().optional(),
   GCS_PROJECT_ID: z.string().min(1).default("switchboard-local"),
+  GCS_CREDENTIALS_JSON: z.string().startsWith("{").optional(),
   ARCHIVE_BUCKET_PREFIX: z.string().default("sb-archive").refine((p) => validateBucketPrefix(p) === null, {
     message: "must be 2–25 lowercase letters, digits or dashes, without goog/google",
   }),
@@ -46,6 +47,7 @@ const handlers = jobHandlers({
   archive: {
     gcsEndpoint: config.GCS_ENDPOINT ?? null,
     projectId: config.GCS_PROJECT_ID,
+    credentialsJson: config.GCS_CREDENTIALS_JSON ?? null,
     policy: {
       prefix: config.ARCHIVE_BUCKET_PREFIX,
       // Bucket names are global in GCS: the salt keeps two deployments from computing the same ones.

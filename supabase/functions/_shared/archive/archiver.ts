@@ -43,7 +43,9 @@ async function loadMessage(sql: Sql, accountRef: string, messageId: number) {
     from public.chatwoot_messages m
     join public.chatwoot_accounts a on a.id = m.account_ref
     left join public.chatwoot_conversations c on c.account_ref = m.account_ref and c.display_id = m.conversation_display_id
-    left join public.chatwoot_contacts ct on ct.account_ref = m.account_ref and ct.contact_id = c.contact_id
+    -- The customer: the sender of an incoming message, else the conversation's contact.
+    left join public.chatwoot_contacts ct on ct.account_ref = m.account_ref
+      and ct.contact_id = case when m.sender_type = 'contact' then m.sender_id else c.contact_id end
     where m.account_ref = ${accountRef} and m.message_id = ${messageId}`;
   if (!m) return null;
   const attachments = await sql`select * from public.chatwoot_attachments

@@ -1,0 +1,338 @@
+// The WhatsApp archive against the GCS emulator, through the real @google-cloud/storage SDK:
+// the right bucket, one object per message and per medium with matching checksums, one bucket
+// however many jobs race, retries through GCS 503s and stalled media links, no partial object
+// after a crash mid-upload, the review queue, mapping that moves everything, and erasure.
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { connect, type Sql } from "../db.ts";
+import { testStack } from "../testing/env.ts";
+import { fixture, insertLinkedAccount, type TestAccount } from "../testing/chatwoot.ts";
+import { parseChatwootEvent } from "../chatwoot/events.ts";
+import { normalizeChatwootEvent } from "../chatwoot/normalize.ts";
+import { ingestDelivery, mirrorRows } from "../chatwoot/ingest.ts";
+import { type ArchiveDeps, archiveMessage, eraseUserArchive, moveContactArchive } from "./archiver.ts";
+import { type BucketPolicy, holdingBucketName, userBucketName } from "./buckets.ts";
+import { createStorage } from "./storage.ts";
+import { listReviewQueue, mapContact } from "./review.ts";
+
+const stack = testStack();
+const gcsEndpoint = Deno.env.get("GCS_ENDPOINT");
+if (!gcsEndpoint) throw new Error("GCS_ENDPOINT is not set: run through `npm test`");
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const storage = createStorage({ apiEndpoint: gcsEndpoint });
+
+// ── a media server standing in for Chatwoot's ActiveStorage redirect target ─────────────────
+const served = new Map<string, number>();
+function bytesFor(key: string, size: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(new ArrayBuffer(size));
+  let x = [...key].reduce((a, c) => a * 31 + c.charCodeAt(0), 7) >>> 0;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+const media = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+  const url = new URL(req.url);
+  const [, , mode, key] = url.pathname.split("/");
+  const size = Number(url.searchParams.get("size") ?? 2048);
+  served.set(`${mode}/${key}`, (served.get(`${mode}/${key}`) ?? 0) + 1);
+  const body = bytesFor(key, size);
+  if (mode === "ok") return new Response(body, { headers: { "content-type": "audio/ogg" } });
+  if (mode === "flaky" && served.get(`${mode}/${key}`)! <= 1) return new Response("busy", { status: 503 });
+  if (mode === "flaky") return new Response(body, { headers: { "content-type": "image/jpeg" } });
+  if (mode === "stall" || mode === "drop") {
+    const first = served.get(`${mode}/${key}`)! <= 1;
+    if (!first) return new Response(body, { headers: { "content-type": "video/mp4" } });
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(body.slice(0, size / 2));
+        if (mode === "drop") setTimeout(() => c.error(new Error("connection reset")), 20);
+        // stall: never enqueue the rest, never close
+      },
+    });
+    return new Response(stream, { headers: { "content-type": "video/mp4", "content-length": String(size) } });
+  }
+  if (mode === "gone") return new Response("gone", { status: 404 });
+  return new Response("?", { status: 400 });
+});
+const mediaBase = `http://127.0.0.1:${media.addr.port}/media`;
+
+function deps(sql: Sql, extra: Partial<ArchiveDeps> = {}): ArchiveDeps {
+  const policy: BucketPolicy = {
+    prefix: "sbtest",
+    salt: `run-${crypto.randomUUID()}`,
+    location: "US",
+    storageClass: "STANDARD",
+    labels: { app: "switchboard" },
+    nearlineDays: 30,
+    coldlineDays: 90,
+    archiveDays: 365,
+  };
+  return { sql, storage, policy, mediaMaxBytes: 1024 * 1024, mediaTimeoutMs: 1500, ...extra };
+}
+
+async function newUser(sql: Sql, phone: string): Promise<string> {
+  const id = crypto.randomUUID();
+  await sql`insert into auth.users (id, email, raw_user_meta_data)
+            values (${id}, ${`${id}@archive.test`}, ${sql.json({ full_name: "Archive User", phone_e164: phone })})`;
+  return id;
+}
+
+/** Ingests a WhatsApp message (voice-note fixture, with our own ids, phone and media URL) and
+ * drops the archive job the trigger queued, so the test runs the archiver itself. */
+async function whatsappMessage(
+  sql: Sql,
+  account: TestAccount,
+  o: { messageId: number; phone: string; mediaUrl?: string | null; conversationId?: number; contactId?: number },
+) {
+  const base = fixture("whatsapp-voice-note.message_created.json") as Record<string, unknown> & {
+    conversation: Record<string, unknown> & { meta: Record<string, unknown> };
+    sender: Record<string, unknown>;
+    attachments: Record<string, unknown>[];
+  };
+  const contactId = o.contactId ?? o.messageId;
+  const sender = { ...base.sender, id: contactId, phone_number: o.phone };
+  const body = {
+    ...base,
+    id: o.messageId,
+    sender,
+    conversation: {
+      ...base.conversation,
+      id: o.conversationId ?? 700,
+      contact_inbox: { ...(base.conversation.contact_inbox as object), source_id: o.phone.slice(1) },
+      meta: { ...base.conversation.meta, sender: { ...sender, type: "contact" } },
+    },
+    attachments: o.mediaUrl === null ? [] : base.attachments.map((a) => ({
+      ...a,
+      id: o.messageId * 10,
+      message_id: o.messageId,
+      data_url: o.mediaUrl ?? `${mediaBase}/ok/m${o.messageId}?size=4096`,
+    })),
+  };
+  const parsed = parseChatwootEvent(body);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed));
+  await sql.begin(async (tx) => {
+    await ingestDelivery(tx, {
+      accountRef: account.accountRef,
+      deliveryId: crypto.randomUUID(),
+      event: "message_created",
+      rows: mirrorRows(normalizeChatwootEvent(parsed.event, account.accountId)),
+    });
+    await tx`delete from private.jobs where kind = 'archive.message' and payload ->> 'account_ref' = ${account.accountRef}`;
+  });
+}
+
+async function objectBytes(bucket: string, name: string): Promise<Uint8Array> {
+  const [buf] = await storage.bucket(bucket).file(name).download();
+  return new Uint8Array(buf);
+}
+
+Deno.test("a WhatsApp voice note ends as one JSON object and one media object in its user's bucket", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const d = deps(sql);
+    const account = await insertLinkedAccount(sql);
+    const user = await newUser(sql, "+5511987650001");
+    await whatsappMessage(sql, account, { messageId: 810001, phone: "+5511987650001" });
+    assert.equal(await archiveMessage(d, account.accountRef, 810001), "archived");
+    assert.equal(await archiveMessage(d, account.accountRef, 810001), "unchanged", "a second run writes nothing");
+
+    const bucket = userBucketName(d.policy, user);
+    const [msg] = await sql`select * from public.archived_messages where account_ref = ${account.accountRef}`;
+    const files = await sql`select * from public.archived_media where account_ref = ${account.accountRef}`;
+    assert.equal(msg.bucket, bucket);
+    assert.equal(msg.user_id, user);
+    assert.equal(files.length, 1);
+    const [objects] = await storage.bucket(bucket).getFiles();
+    assert.equal(objects.length, 2, "one JSON document, one medium");
+
+    const doc = JSON.parse(new TextDecoder().decode(await objectBytes(bucket, msg.object_name)));
+    assert.equal(doc.chatwoot.message_id, 810001);
+    assert.equal(doc.contact.phone_e164, "+5511987650001");
+    assert.equal(doc.store_id, account.storeId);
+    assert.equal(doc.attachments[0].object.name, files[0].object_name);
+
+    const bytes = await objectBytes(bucket, files[0].object_name);
+    assert.deepEqual(bytes, bytesFor("m810001", 4096), "the medium's bytes are the link's bytes");
+    assert.equal(files[0].sha256, createHash("sha256").update(bytes).digest("hex"));
+    assert.equal(Number(files[0].size), 4096);
+    const [meta] = await storage.bucket(bucket).file(files[0].object_name).getMetadata();
+    assert.equal(files[0].crc32c, meta.crc32c);
+    assert.equal(meta.contentType, "audio/ogg");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("two jobs for a new user's first messages create one bucket, with its lifecycle rules", opts, async () => {
+  const sql = connect(stack.dbUrl, { max: 6 });
+  try {
+    const d = deps(sql);
+    const account = await insertLinkedAccount(sql);
+    const user = await newUser(sql, "+14155550177");
+    await whatsappMessage(sql, account, { messageId: 820001, phone: "+14155550177", mediaUrl: null });
+    await whatsappMessage(sql, account, { messageId: 820002, phone: "+14155550177", mediaUrl: null });
+    const results = await Promise.all([
+      archiveMessage(d, account.accountRef, 820001),
+      archiveMessage(d, account.accountRef, 820002),
+    ]);
+    assert.deepEqual(results, ["archived", "archived"]);
+    const bucket = userBucketName(d.policy, user);
+    const [buckets] = await storage.getBuckets({ prefix: bucket });
+    assert.equal(buckets.length, 1);
+    const [meta] = await storage.bucket(bucket).getMetadata();
+    assert.deepEqual(
+      meta.lifecycle?.rule?.map((r: { action: { storageClass?: string }; condition: { age?: number } }) => [
+        r.action.storageClass,
+        r.condition.age,
+      ]),
+      [["NEARLINE", 30], ["COLDLINE", 90], ["ARCHIVE", 365]],
+    );
+    assert.equal(meta.iamConfiguration?.uniformBucketLevelAccess?.enabled, true);
+    assert.equal(meta.labels?.app, "switchboard");
+    const rows = await sql`select * from public.archive_buckets where owner_user_id = ${user}`;
+    assert.equal(rows.length, 1);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test(
+  "a stalled media link fails the attempt; the retry archives it; no partial object is ever left",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
+    try {
+      const d = deps(sql);
+      const account = await insertLinkedAccount(sql);
+      const user = await newUser(sql, "+525512340001");
+      const bucket = userBucketName(d.policy, user);
+      for (const [i, mode] of [[1, "stall"], [2, "drop"], [3, "flaky"]] as const) {
+        const id = 830000 + i;
+        await whatsappMessage(sql, account, {
+          messageId: id,
+          phone: "+525512340001",
+          mediaUrl: `${mediaBase}/${mode}/k${id}?size=65536`,
+        });
+        await assert.rejects(archiveMessage(d, account.accountRef, id), Error, `${mode}: the first attempt fails`);
+        const [files] = await storage.bucket(bucket).getFiles({ prefix: `stores/${account.storeId}` });
+        assert.ok(!files.some((f) => f.name.includes(`/media/${id}-`)), `${mode}: no partial object`);
+        assert.equal(await archiveMessage(d, account.accountRef, id), "archived", `${mode}: the retry archives`);
+        const [m] =
+          await sql`select size, sha256 from public.archived_media where account_ref = ${account.accountRef} and message_id = ${id}`;
+        assert.equal(Number(m.size), 65536);
+        assert.equal(m.sha256, createHash("sha256").update(bytesFor(`k${id}`, 65536)).digest("hex"));
+      }
+    } finally {
+      await sql.end();
+    }
+  },
+);
+
+Deno.test("an unknown number is held for review; mapping moves every object and record", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const d = deps(sql);
+    const account = await insertLinkedAccount(sql);
+    const phone = "+5511912340002";
+    await whatsappMessage(sql, account, { messageId: 840001, phone });
+    await whatsappMessage(sql, account, { messageId: 840002, phone, mediaUrl: null });
+    for (const id of [840001, 840002]) assert.equal(await archiveMessage(d, account.accountRef, id), "archived");
+    const holding = holdingBucketName(d.policy);
+    const held =
+      await sql`select bucket, user_id from public.archived_messages where account_ref = ${account.accountRef}`;
+    assert.deepEqual(held.map((r) => [r.bucket, r.user_id]), [[holding, null], [holding, null]]);
+    const queue = await listReviewQueue(sql, { store_id: account.storeId, limit: 10 });
+    assert.deepEqual(queue.contacts.map((c) => [c.phone_e164, c.messages, c.media]), [[phone, 2, 1]]);
+
+    const user = await newUser(sql, "+14155550999"); // a number that does not match: an admin decides
+    await mapContact(sql, { storeId: account.storeId, phone, userId: user, actor: "test" });
+    await sql`delete from private.jobs where kind = 'archive.map_contact' and store_id = ${account.storeId}`;
+    assert.equal(await moveContactArchive(d, account.storeId, phone), 2);
+    const bucket = userBucketName(d.policy, user);
+    const moved =
+      await sql`select bucket, user_id from public.archived_messages where account_ref = ${account.accountRef}`;
+    assert.deepEqual(moved.map((r) => [r.bucket, r.user_id]), [[bucket, user], [bucket, user]]);
+    const [mediaRow] = await sql`select bucket from public.archived_media where account_ref = ${account.accountRef}`;
+    assert.equal(mediaRow.bucket, bucket);
+    const [left] = await storage.bucket(holding).getFiles({ prefix: `stores/${account.storeId}/` });
+    assert.equal(left.length, 0, "nothing of the contact is left in the holding bucket");
+    const [there] = await storage.bucket(bucket).getFiles({ prefix: `stores/${account.storeId}/` });
+    assert.equal(there.length, 3);
+    const doc = JSON.parse(
+      new TextDecoder().decode(await objectBytes(bucket, there.find((f) => f.name.endsWith("840001.json"))!.name)),
+    );
+    assert.equal(doc.contact.mapped_user_id, user);
+    assert.equal((await listReviewQueue(sql, { store_id: account.storeId, limit: 10 })).contacts.length, 0);
+    // An admin's mapping is final: a later message stays with that user even though it matches no profile.
+    await whatsappMessage(sql, account, { messageId: 840003, phone, mediaUrl: null });
+    await archiveMessage(d, account.accountRef, 840003);
+    const [later] =
+      await sql`select user_id from public.archived_messages where account_ref = ${account.accountRef} and message_id = 840003`;
+    assert.equal(later.user_id, user);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("the Brazilian and Mexican variants of one number map to the same user", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const d = deps(sql);
+    const account = await insertLinkedAccount(sql);
+    const br = await newUser(sql, "+5511987650003");
+    const mx = await newUser(sql, "+525512340003");
+    await whatsappMessage(sql, account, {
+      messageId: 850001,
+      phone: "+551187650003",
+      mediaUrl: null,
+      conversationId: 851,
+    });
+    await whatsappMessage(sql, account, {
+      messageId: 850002,
+      phone: "+5215512340003",
+      mediaUrl: null,
+      conversationId: 852,
+    });
+    await archiveMessage(d, account.accountRef, 850001);
+    await archiveMessage(d, account.accountRef, 850002);
+    const rows = await sql`select message_id, user_id, phone_e164 from public.archived_messages
+                           where account_ref = ${account.accountRef} order by message_id`;
+    assert.deepEqual(rows.map((r) => [Number(r.message_id), r.user_id, r.phone_e164]), [
+      [850001, br, "+5511987650003"],
+      [850002, mx, "+525512340003"],
+    ]);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("erasure leaves nothing of the user in GCS or in the archive tables, and an audit entry", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const d = deps(sql);
+    const account = await insertLinkedAccount(sql);
+    const user = await newUser(sql, "+5511987650004");
+    await whatsappMessage(sql, account, { messageId: 860001, phone: "+5511987650004" });
+    await whatsappMessage(sql, account, { messageId: 860002, phone: "+5511987650004", mediaUrl: null });
+    await archiveMessage(d, account.accountRef, 860001);
+    await archiveMessage(d, account.accountRef, 860002);
+    const bucket = userBucketName(d.policy, user);
+    assert.deepEqual(await eraseUserArchive(d, user, "test"), { messages: 2, media: 1 });
+    const [exists] = await storage.bucket(bucket).exists();
+    assert.equal(exists, false, "the bucket is gone");
+    const [counts] = await sql`select
+      (select count(*) from public.archived_messages where user_id = ${user})::int as messages,
+      (select count(*) from public.archived_media where user_id = ${user})::int as media,
+      (select count(*) from public.archive_contacts where user_id = ${user})::int as contacts,
+      (select count(*) from public.archive_buckets where owner_user_id = ${user})::int as buckets`;
+    assert.deepEqual({ ...counts }, { messages: 0, media: 0, contacts: 0, buckets: 0 });
+    const [audit] = await sql`select action, detail from private.audit_log where target = ${`user:${user}`}`;
+    assert.equal(audit.action, "archive.erase_user");
+    assert.deepEqual(audit.detail, { bucket, messages: 2, media: 1 });
+  } finally {
+    await sql.end();
+  }
+});
