@@ -11,7 +11,15 @@ import { fixture, insertLinkedAccount, type TestAccount } from "../testing/chatw
 import { parseChatwootEvent } from "../chatwoot/events.ts";
 import { normalizeChatwootEvent } from "../chatwoot/normalize.ts";
 import { ingestDelivery, mirrorRows } from "../chatwoot/ingest.ts";
-import { type ArchiveDeps, archiveMessage, eraseUserArchive, moveContactArchive } from "./archiver.ts";
+import {
+  type ArchiveDeps,
+  archiveJobHandlers,
+  archiveMessage,
+  eraseUserArchive,
+  moveContactArchive,
+} from "./archiver.ts";
+import { enqueueJob, runJobBatch } from "../jobs.ts";
+import { createMemoryLogger } from "../log.ts";
 import { type BucketPolicy, holdingBucketName, userBucketName } from "./buckets.ts";
 import { createStorage } from "./storage.ts";
 import { listReviewQueue, mapContact } from "./review.ts";
@@ -73,8 +81,14 @@ function deps(sql: Sql, extra: Partial<ArchiveDeps> = {}): ArchiveDeps {
   return { sql, storage, policy, mediaMaxBytes: 1024 * 1024, mediaTimeoutMs: 1500, ...extra };
 }
 
+const usersByPhone = new Map<string, string>();
+function userBucketNameFor(d: ArchiveDeps, phone: string): string {
+  return userBucketName(d.policy, usersByPhone.get(phone)!);
+}
+
 async function newUser(sql: Sql, phone: string): Promise<string> {
   const id = crypto.randomUUID();
+  usersByPhone.set(phone, id);
   await sql`insert into auth.users (id, email, raw_user_meta_data)
             values (${id}, ${`${id}@archive.test`}, ${sql.json({ full_name: "Archive User", phone_e164: phone })})`;
   return id;
@@ -333,6 +347,53 @@ Deno.test("erasure leaves nothing of the user in GCS or in the archive tables, a
     assert.equal(audit.action, "archive.erase_user");
     assert.deepEqual(audit.detail, { bucket, messages: 2, media: 1 });
   } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("GCS 503s fail the attempt, the job is retried, and the message is archived exactly once", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const d = deps(sql);
+    const account = await insertLinkedAccount(sql);
+    await newUser(sql, "+5511987650005");
+    // The bucket exists first, so the faults hit object uploads only.
+    await whatsappMessage(sql, account, { messageId: 870000, phone: "+5511987650005", mediaUrl: null });
+    await archiveMessage(d, account.accountRef, 870000);
+    await whatsappMessage(sql, account, { messageId: 870001, phone: "+5511987650005" });
+    const fault = await fetch(`${gcsEndpoint}/_emulator/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ mode: "503", method: "POST", path: "/upload/storage/v1/b/*", count: 6 }),
+    });
+    assert.ok(fault.ok, await fault.text());
+    // The archive handler under a kind of this test's own, through the real queue.
+    const kind = `test.archive_${crypto.randomUUID().slice(0, 8)}`;
+    const jobId = await enqueueJob(sql, {
+      kind,
+      payload: { account_ref: account.accountRef, message_id: 870001 },
+      idempotencyKey: `${kind}:870001`,
+    });
+    const handlers = { [kind]: archiveJobHandlers(d)["archive.message"] };
+    let runs = 0;
+    for (; runs < 8; runs++) {
+      await sql`update private.jobs set run_at = now() where id = ${jobId}`;
+      await runJobBatch({ sql, handlers, log: createMemoryLogger(), worker: "test", limit: 1 });
+      const [job] = await sql`select status::text from private.jobs where id = ${jobId}`;
+      if (job.status === "completed") break;
+      assert.equal(job.status, "queued", "a 503 re-queues the job with backoff");
+    }
+    assert.ok(runs >= 1, "at least one attempt failed on the injected 503s");
+    const [job] = await sql`select status::text, attempts, last_error from private.jobs where id = ${jobId}`;
+    assert.equal(job.status, "completed");
+    const rows = await sql`select object_name from public.archived_media where account_ref = ${account.accountRef}`;
+    assert.equal(rows.length, 1);
+    const [files] = await storage.bucket(userBucketNameFor(d, "+5511987650005")).getFiles({
+      prefix: `stores/${account.storeId}/`,
+    });
+    assert.equal(files.length, 3, "two documents and one medium: nothing duplicated by the retries");
+  } finally {
+    await fetch(`${gcsEndpoint}/_emulator/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
     await sql.end();
   }
 });
