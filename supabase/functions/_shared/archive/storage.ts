@@ -138,9 +138,11 @@ export async function streamUrlToObject(
     }
     const contentType = opts.contentType ?? res.headers.get("content-type") ?? "application/octet-stream";
     let size = 0;
+    const sha = createHash("sha256");
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         size += chunk.length;
+        sha.update(chunk);
         if (size > opts.maxBytes) done(new MediaError(`media exceeds the ${opts.maxBytes}-byte cap`, true));
         else done(null, chunk);
       },
@@ -156,6 +158,17 @@ export async function streamUrlToObject(
           preconditionOpts: { ifGenerationMatch: 0 },
         }),
       );
+      // Uploaded now: the hashes were computed on the way through, no need to read it back.
+      const [meta] = await file.getMetadata();
+      return {
+        bucket,
+        name,
+        generation: String(meta.generation),
+        size: Number(meta.size),
+        sha256: sha.digest("hex"),
+        crc32c: String(meta.crc32c),
+        contentType: meta.contentType ?? null,
+      };
     } catch (err) {
       if (code(err) !== 412) {
         if (err instanceof MediaError) throw err;
