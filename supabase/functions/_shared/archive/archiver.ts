@@ -6,7 +6,7 @@
 
 import type { Storage } from "@google-cloud/storage";
 import type { Sql } from "../db.ts";
-import { type Job, type JobHandler, PermanentFailure } from "../jobs.ts";
+import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs.ts";
 import { normalizePhoneE164 } from "../phone.ts";
 import { type BucketPolicy, holdingBucketName, mediaObjectName, messageObjectName, userBucketName } from "./buckets.ts";
 import { resolveArchiveContact } from "./contacts.ts";
@@ -284,18 +284,28 @@ export async function eraseUserArchive(
   });
 }
 
+/** GCS throttles bucket creation (about one per two seconds per project) and answers 429/503
+ * when busy: come back after a short, jittered pause rather than the queue's generic backoff. */
+function gcsBackoff(err: unknown): never {
+  const status = (err as { code?: number })?.code;
+  if (status === 429 || status === 503) {
+    throw new RetryLater(`GCS answered ${status}: ${(err as Error).message}`, 2000 + Math.floor(Math.random() * 2000));
+  }
+  throw err;
+}
+
 export function archiveJobHandlers(deps: ArchiveDeps): Record<string, JobHandler> {
   return {
     "archive.map_contact": async (job: Job, ctx) => {
       const { store_id: storeId, phone_e164: phone } = job.payload as { store_id?: string; phone_e164?: string };
       if (!storeId || !phone) throw new PermanentFailure("archive.map_contact needs store_id and phone_e164");
-      const moved = await moveContactArchive(deps, storeId, phone);
+      const moved = await moveContactArchive(deps, storeId, phone).catch(gcsBackoff);
       ctx.log.info("archive moved to the mapped user", { store_id: storeId, messages: moved });
     },
     "archive.erase_user": async (job: Job, ctx) => {
       const { user_id: userId, actor } = job.payload as { user_id?: string; actor?: string };
       if (!userId) throw new PermanentFailure("archive.erase_user needs user_id");
-      const erased = await eraseUserArchive(deps, userId, actor ?? "system");
+      const erased = await eraseUserArchive(deps, userId, actor ?? "system").catch(gcsBackoff);
       ctx.log.info("archive erased", { user_id: userId, ...erased });
     },
     "archive.message": async (job: Job, ctx) => {
@@ -304,7 +314,7 @@ export function archiveJobHandlers(deps: ArchiveDeps): Record<string, JobHandler
       if (typeof accountRef !== "string" || !Number.isInteger(messageId)) {
         throw new PermanentFailure("archive.message needs account_ref and message_id");
       }
-      const outcome = await archiveMessage(deps, accountRef, messageId);
+      const outcome = await archiveMessage(deps, accountRef, messageId).catch(gcsBackoff);
       ctx.log.debug("archive.message", { account_ref: accountRef, message_id: messageId, outcome });
     },
   };

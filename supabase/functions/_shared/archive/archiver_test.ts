@@ -18,7 +18,7 @@ import {
   eraseUserArchive,
   moveContactArchive,
 } from "./archiver.ts";
-import { enqueueJob, runJobBatch } from "../jobs.ts";
+import { enqueueJob, RetryLater, runJobBatch } from "../jobs.ts";
 import { createMemoryLogger } from "../log.ts";
 import { type BucketPolicy, holdingBucketName, userBucketName } from "./buckets.ts";
 import { createStorage } from "./storage.ts";
@@ -392,6 +392,58 @@ Deno.test("GCS 503s fail the attempt, the job is retried, and the message is arc
       prefix: `stores/${account.storeId}/`,
     });
     assert.equal(files.length, 3, "two documents and one medium: nothing duplicated by the retries");
+  } finally {
+    await fetch(`${gcsEndpoint}/_emulator/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
+    await sql.end();
+  }
+});
+
+Deno.test("throttled bucket creation (429) backs off and retries, and still makes one bucket", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  const fault = (count: number) =>
+    fetch(`${gcsEndpoint}/_emulator/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ mode: "429", method: "POST", path: "/storage/v1/b", count }),
+    }).then((r) => r.body?.cancel());
+  try {
+    const d = deps(sql);
+    const account = await insertLinkedAccount(sql);
+    const handler = archiveJobHandlers(d)["archive.message"];
+    const ctx = { sql, log: createMemoryLogger(), signal: new AbortController().signal };
+    const job = (messageId: number) => ({
+      id: "0",
+      kind: "archive.message",
+      payload: { account_ref: account.accountRef, message_id: messageId },
+      idempotency_key: "t",
+      store_id: null,
+      attempts: 1,
+      max_attempts: 8,
+      lease: "",
+      last_error: null,
+      created_at: new Date(),
+    });
+
+    // A brief throttle: the SDK's own exponential backoff absorbs it.
+    const first = await newUser(sql, "+5511987650007");
+    await whatsappMessage(sql, account, { messageId: 880001, phone: "+5511987650007", mediaUrl: null });
+    await fault(1);
+    await handler(job(880001), ctx);
+    assert.equal((await storage.getBuckets({ prefix: userBucketName(d.policy, first) }))[0].length, 1);
+
+    // A long one: once the SDK gives up (one retry here, to keep the test short) the job comes
+    // back after a short jittered pause instead of failing hard.
+    const impatient = archiveJobHandlers({ ...d, storage: createStorage({ apiEndpoint: gcsEndpoint, maxRetries: 1 }) });
+    const second = await newUser(sql, "+5511987650008");
+    await whatsappMessage(sql, account, { messageId: 880002, phone: "+5511987650008", mediaUrl: null });
+    await fault(5);
+    await assert.rejects(
+      impatient["archive.message"](job(880002), ctx),
+      (e) => e instanceof RetryLater && (e.retryInMs ?? 0) >= 2000,
+    );
+    await fetch(`${gcsEndpoint}/_emulator/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
+    await handler(job(880002), ctx);
+    assert.equal((await storage.getBuckets({ prefix: userBucketName(d.policy, second) }))[0].length, 1);
   } finally {
     await fetch(`${gcsEndpoint}/_emulator/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
     await sql.end();

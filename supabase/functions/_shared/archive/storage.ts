@@ -29,12 +29,14 @@ export class MediaError extends Error {
 
 /** Real GCS with a service account (credentials JSON, e.g. from a secret), or any endpoint
  * speaking the JSON API (the local emulator) when apiEndpoint is given. */
-export function createStorage(opts: { apiEndpoint?: string; projectId?: string; credentialsJson?: string }): Storage {
+export function createStorage(
+  opts: { apiEndpoint?: string; projectId?: string; credentialsJson?: string; maxRetries?: number },
+): Storage {
   return new Storage({
     projectId: opts.projectId ?? "switchboard-local",
     ...(opts.apiEndpoint ? { apiEndpoint: opts.apiEndpoint } : {}),
     ...(opts.credentialsJson ? { credentials: JSON.parse(opts.credentialsJson) } : {}),
-    retryOptions: { autoRetry: true, maxRetries: 4, retryDelayMultiplier: 2, totalTimeout: 120 },
+    retryOptions: { autoRetry: true, maxRetries: opts.maxRetries ?? 4, retryDelayMultiplier: 2, totalTimeout: 120 },
   });
 }
 
