@@ -99,3 +99,48 @@ Deno.test("accounts link registers the webhook and prints its URL; accounts list
   const bad = await cli("accounts", "link", "--store", slug);
   assert.equal(bad.code, 2, "missing flags are a usage error");
 });
+
+Deno.test("archive queue, ignore, map and erase from the command line", opts, async () => {
+  const sql = postgres(stack.dbUrl, { max: 1, onnotice: () => {} });
+  try {
+    const slug = `arc-${crypto.randomUUID().slice(0, 8)}`;
+    const [store] =
+      await sql`insert into public.stores (slug, name, chatwoot_provisioning) values (${slug}, 'Archive CLI', 'manual')
+                              returning id`;
+    await sql`insert into public.archive_contacts (store_id, phone_e164, status, contact_name, messages, last_message_at) values
+              (${store.id}, '+14155550301', 'unmapped', 'Quinn', 3, now()), (${store.id}, '+14155550302', 'unmapped', 'Rae', 1, now())`;
+    const queue = await cli("archive", "queue", "--store", slug);
+    assert.equal(queue.code, 0, queue.out);
+    assert.match(queue.out, /\+14155550301\s+Quinn\s+3/);
+    assert.match(queue.out, /\+14155550302\s+Rae\s+1/);
+    assert.equal(
+      (await cli("archive", "ignore", "--store", slug, "--phone", "(415) 555-0302")).code,
+      2,
+      "a national number needs its +1",
+    );
+    assert.equal((await cli("archive", "ignore", "--store", slug, "--phone", "+1 415 555 0302")).code, 0);
+    assert.doesNotMatch((await cli("archive", "queue", "--store", slug)).out, /Rae/);
+    const map = await cli(
+      "archive",
+      "map",
+      "--store",
+      slug,
+      "--phone",
+      "+14155550301",
+      "--user",
+      "00000000-0000-4000-8000-00000000b001",
+    );
+    assert.equal(map.code, 0, map.out);
+    assert.match(map.out, /job \d+/);
+    const [row] =
+      await sql`select status, mapped_by from public.archive_contacts where store_id = ${store.id} and phone_e164 = '+14155550301'`;
+    assert.deepEqual({ ...row }, { status: "mapped", mapped_by: "admin" });
+    const erase = await cli("archive", "erase", "--user", "00000000-0000-4000-8000-00000000b001");
+    assert.match(erase.out, /erasing the archive of .* \(job \d+\)/);
+    const [audit] =
+      await sql`select count(*)::int as n from private.audit_log where target like ${`contact:${store.id}:%`}`;
+    assert.equal(audit.n, 2, "map and ignore are audited");
+  } finally {
+    await sql.end();
+  }
+});
