@@ -25,6 +25,10 @@ async function start() {
   await demoTraffic(stack).catch((err) => log(`demo data skipped: ${err instanceof Error ? err.message : err}`));
   await writeStackInfo(`${root}/.local/stack.json`, { ...stack, functions: stack.functions });
   console.log(`\nSwitchboard is running.\n\n${statusBlock(stack, { "Functions": stack.functions.join(", ") })}\n`);
+  const creds = Object.entries(stack.demoCredentials ?? {}).map(([email, password]) => `  ${email}  ${password}`).join(
+    "\n",
+  );
+  if (creds) console.log(`Sign in (local only; generated for this data directory):\n${creds}\n`);
   console.log(`Try: curl ${stack.functionsUrl}/health\n     npx switchboard status\nPress Ctrl-C to stop.`);
 
   const stop = async () => {

@@ -8,6 +8,9 @@ import { type JobDriver, startJobDriver } from "../../supabase/local/job-driver.
 import { LocalCluster } from "./cluster.ts";
 import { applyBootstrap, applyMigrations, applySeed } from "./database.ts";
 import { exists, log } from "./proc.ts";
+import { generateKeyPairSync } from "node:crypto";
+import postgres from "postgres";
+import { createAuthHandler, ensureAuthSchema, setAuthUserPassword } from "../../supabase/local/auth.ts";
 import { ensureSystemDependencies } from "../setup.ts";
 import { type RunningSandbox, startSandbox } from "../chatwoot-sandbox/server.ts";
 import { type RunningGcsEmulator, startGcsEmulator } from "../gcs-emulator/server.ts";
@@ -43,6 +46,8 @@ export interface StackInfo {
   chatwootUrl?: string;
   chatwootPlatformToken?: string;
   gcsUrl?: string;
+  /** Seeded users' e-mail → password, for signing in to the admin app. */
+  demoCredentials?: Record<string, string>;
 }
 
 export interface Stack extends StackInfo {
@@ -58,12 +63,45 @@ export interface Stack extends StackInfo {
 interface Secrets {
   jwtSecret: string;
   dbPassword: string;
+  /** A local-only service account, so signed URLs are really signed (and checked by the emulator). */
+  gcsServiceAccount?: { client_email: string; private_key: string; project_id: string; type: string };
+  /** Passwords of the seeded admin users, generated once per data directory, never committed. */
+  demoPasswords?: Record<string, string>;
+}
+
+/** The seeded users people sign in with: a platform administrator and a store administrator. */
+export const DEMO_USERS = { platformAdmin: "admin@switchboard.test", storeAdmin: "ana@acme.test" } as const;
+
+function demoPasswords(): Record<string, string> {
+  return Object.fromEntries(Object.values(DEMO_USERS).map((email) => [email, `${randomSecret(12)}-Aa1!`]));
+}
+
+function localServiceAccount(): NonNullable<Secrets["gcsServiceAccount"]> {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return {
+    type: "service_account",
+    project_id: "switchboard-local",
+    client_email: "switchboard-local@switchboard-local.iam.gserviceaccount.com",
+    private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
 }
 
 async function loadOrCreateSecrets(stateDir: string): Promise<Secrets> {
   const path = `${stateDir}/secrets.json`;
-  if (await exists(path)) return JSON.parse(await Deno.readTextFile(path));
-  const secrets: Secrets = { jwtSecret: randomSecret(40), dbPassword: "postgres" };
+  if (await exists(path)) {
+    const known = JSON.parse(await Deno.readTextFile(path)) as Secrets;
+    if (known.gcsServiceAccount && known.demoPasswords) return known;
+    known.gcsServiceAccount ??= localServiceAccount();
+    known.demoPasswords ??= demoPasswords();
+    await Deno.writeTextFile(path, JSON.stringify(known, null, 2), { mode: 0o600 });
+    return known;
+  }
+  const secrets: Secrets = {
+    jwtSecret: randomSecret(40),
+    dbPassword: "postgres",
+    gcsServiceAccount: localServiceAccount(),
+    demoPasswords: demoPasswords(),
+  };
   await Deno.mkdir(stateDir, { recursive: true });
   await Deno.writeTextFile(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
@@ -105,12 +143,38 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     })
     : null;
   const gcs = opts.gcs
-    ? await startGcsEmulator({ port: opts.gcs.port, dataDir: opts.gcs.dataDir, noSync: opts.gcs.noSync })
+    ? await startGcsEmulator({
+      port: opts.gcs.port,
+      dataDir: opts.gcs.dataDir,
+      noSync: opts.gcs.noSync,
+      signingKeys: { [secrets.gcsServiceAccount!.client_email]: secrets.gcsServiceAccount!.private_key },
+      strictSignatures: true,
+    })
     : null;
+  // The Supabase Auth stand-in answers /auth/v1 on the gateway, backed by auth.users.
+  const authSql = postgres(dbUrl, { max: 5, onnotice: () => {}, connection: { application_name: "auth" } });
+  await ensureAuthSchema(authSql);
+  const demoCredentials: Record<string, string> = {};
+  for (const [email, password] of Object.entries(secrets.demoPasswords ?? {})) {
+    const [user] = await authSql`select 1 from auth.users where email = ${email}`;
+    if (!user) continue; // not seeded in this database
+    await setAuthUserPassword(authSql, { email }, password);
+    demoCredentials[email] = password;
+  }
   const gateway = await startGateway({
     port: opts.apiPort,
     root,
     jwtSecret: secrets.jwtSecret,
+    extraRoutes: [{
+      prefix: "/auth/v1",
+      handler: createAuthHandler({
+        sql: authSql,
+        jwtSecret: secrets.jwtSecret,
+        anonKey,
+        serviceRoleKey,
+        issuer: `${apiUrl}/auth/v1`,
+      }),
+    }],
     functionEnv: {
       PATH: Deno.env.get("PATH") ?? "",
       HOME: Deno.env.get("HOME") ?? "/tmp",
@@ -122,7 +186,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ...(chatwoot ? { CHATWOOT_URL: chatwoot.url, CHATWOOT_PLATFORM_TOKEN: chatwoot.sandbox.platformToken } : {}),
       // The SDK must never look for Google's metadata server or real credentials locally.
       METADATA_SERVER_DETECTION: "none",
-      ...(gcs ? { GCS_ENDPOINT: gcs.url } : {}),
+      ...(gcs ? { GCS_ENDPOINT: gcs.url, GCS_CREDENTIALS_JSON: JSON.stringify(secrets.gcsServiceAccount) } : {}),
       ...opts.functionEnv,
     },
   });
@@ -144,6 +208,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     chatwoot,
     gcs,
     gcsUrl: gcs?.url,
+    demoCredentials,
     functions: gateway.functions,
     gateway,
     driver,
@@ -152,6 +217,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await driver?.close();
       await gateway.close();
       await chatwoot?.close();
+      await authSql.end({ timeout: 2 });
       await gcs?.close();
       if (closeOpts.stopDatabase !== false) await cluster?.stop();
     },

@@ -109,6 +109,13 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     CHATWOOT_URL: stack.chatwootUrl!,
     CHATWOOT_PLATFORM_TOKEN: stack.chatwootPlatformToken!,
     GCS_ENDPOINT: stack.gcsUrl!,
+    ...Object.fromEntries(
+      Object.entries(stack.demoCredentials ?? {}).flatMap(([email, password]) =>
+        email.startsWith("admin@")
+          ? [["ADMIN_EMAIL", email], ["ADMIN_PASSWORD", password]]
+          : [["STORE_ADMIN_EMAIL", email], ["STORE_ADMIN_PASSWORD", password]]
+      ),
+    ),
     METADATA_SERVER_DETECTION: "none",
     SWITCHBOARD_TEST: "1",
   };

@@ -1,0 +1,27 @@
+// Wiring only: configuration, the database pool and storage (for signed URLs) for admin-api.
+import { z } from "zod";
+import { baseConfigSchema, loadConfig } from "../_shared/config.ts";
+import { connect } from "../_shared/db.ts";
+import { createLogger } from "../_shared/log.ts";
+import { createStorage } from "../_shared/archive/storage.ts";
+import { createHandler } from "./handler.ts";
+
+const config = loadConfig(baseConfigSchema.extend({
+  GCS_ENDPOINT: z.url().optional(),
+  GCS_PROJECT_ID: z.string().min(1).default("switchboard-local"),
+  GCS_CREDENTIALS_JSON: z.string().startsWith("{").optional(),
+  ARCHIVE_SIGNED_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+}));
+const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "admin-api" });
+const handler = createHandler({
+  sql,
+  log: createLogger({ fn: "admin-api" }),
+  storage: createStorage({
+    apiEndpoint: config.GCS_ENDPOINT,
+    projectId: config.GCS_PROJECT_ID,
+    credentialsJson: config.GCS_CREDENTIALS_JSON,
+  }),
+  signedUrlTtlSeconds: config.ARCHIVE_SIGNED_URL_TTL_SECONDS,
+});
+
+Deno.serve(handler);
