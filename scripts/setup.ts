@@ -119,3 +119,20 @@ if (import.meta.main) {
   await ensureSystemDependencies(`${Deno.cwd()}/.local`);
   log("system dependencies present");
 }
+
+/** Debian's Chromium for the browser tests (never a downloaded browser build). */
+export async function ensureChromium(): Promise<string> {
+  const path = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+  if (await exists(path)) return path;
+  if (!(await isDebianRoot())) {
+    throw new Error(
+      `The browser tests need Chromium at ${path} (Debian: apt-get install chromium), or set CHROMIUM_PATH.`,
+    );
+  }
+  log("installing chromium for the browser tests (once)");
+  const env = { DEBIAN_FRONTEND: "noninteractive", PATH: Deno.env.get("PATH") ?? "" };
+  await run("apt-get", ["update", "-qq"], { env });
+  await run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "chromium"], { env });
+  if (!(await exists(path))) throw new Error(`chromium was installed but ${path} is missing`);
+  return path;
+}

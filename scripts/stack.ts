@@ -7,6 +7,7 @@ import { root, startStack, statusBlock, writeStackInfo } from "./lib/stack.ts";
 import { log } from "./lib/proc.ts";
 import { runAllSuites } from "./lib/suites.ts";
 import { demoTraffic } from "./lib/demo.ts";
+import { ensureWebBuilt, serveWebApp, type WebApp } from "./lib/webapp.ts";
 
 async function start() {
   const external = Deno.env.get("SUPABASE_DB_URL");
@@ -23,8 +24,23 @@ async function start() {
     gcs: { port: Number(Deno.env.get("SWITCHBOARD_GCS_PORT") ?? 4443), dataDir: `${root}/.local/dev/gcs` },
   });
   await demoTraffic(stack).catch((err) => log(`demo data skipped: ${err instanceof Error ? err.message : err}`));
+  let webApp: WebApp | null = null;
+  try {
+    webApp = serveWebApp({
+      port: Number(Deno.env.get("SWITCHBOARD_WEB_PORT") ?? 54323),
+      dist: await ensureWebBuilt(),
+      config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: stack.anonKey },
+    });
+  } catch (err) {
+    log(`the admin app is not served: ${err instanceof Error ? err.message : err}`);
+  }
   await writeStackInfo(`${root}/.local/stack.json`, { ...stack, functions: stack.functions });
-  console.log(`\nSwitchboard is running.\n\n${statusBlock(stack, { "Functions": stack.functions.join(", ") })}\n`);
+  console.log(`\nSwitchboard is running.\n\n${
+    statusBlock(stack, {
+      "Functions": stack.functions.join(", "),
+      ...(webApp ? { "Admin app": webApp.url } : {}),
+    })
+  }\n`);
   const creds = Object.entries(stack.demoCredentials ?? {}).map(([email, password]) => `  ${email}  ${password}`).join(
     "\n",
   );
@@ -33,6 +49,7 @@ async function start() {
 
   const stop = async () => {
     log("stopping…");
+    await webApp?.close();
     await stack.close();
     await Deno.remove(`${root}/.local/stack.json`).catch(() => {});
     Deno.exit(0);

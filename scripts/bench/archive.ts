@@ -15,6 +15,7 @@ import { ingestDelivery, mirrorRows } from "../../supabase/functions/_shared/cha
 import { fixture, insertLinkedAccount } from "../../supabase/functions/_shared/testing/chatwoot.ts";
 import { root, startStack } from "../lib/stack.ts";
 import { percentile, printTable, saveResult } from "./harness.ts";
+import { freePort } from "../lib/proc.ts";
 
 const MESSAGES = Number(Deno.env.get("BENCH_MESSAGES") ?? 2000);
 const MEDIA_SHARE = 0.3;
@@ -23,13 +24,6 @@ const WORKERS = Number(Deno.env.get("BENCH_WORKERS") ?? 4);
 const INGEST_PER_SECOND = Number(Deno.env.get("BENCH_INGEST_RATE") ?? 20);
 const LATENCY_MESSAGES = Number(Deno.env.get("BENCH_LATENCY_MESSAGES") ?? 300);
 const USERS = 40;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 export async function benchArchive() {
   Deno.env.set("METADATA_SERVER_DETECTION", "none");

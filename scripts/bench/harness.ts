@@ -5,17 +5,11 @@ import { LocalCluster } from "../lib/cluster.ts";
 import { applyBootstrap, applyMigrations } from "../lib/database.ts";
 import { ensureSystemDependencies } from "../setup.ts";
 import { root } from "../lib/stack.ts";
+import { freePort } from "../lib/proc.ts";
 
 export interface BenchDatabase {
   url: string;
   close(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** A fresh cluster with default durability (fsync on), migrated; removed on close. */

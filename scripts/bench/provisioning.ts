@@ -18,6 +18,7 @@ import { provisioningJobHandlers } from "../../supabase/functions/chatwoot-accou
 import { type RunningSandbox, startSandbox } from "../chatwoot-sandbox/server.ts";
 import { root, type Stack, startStack } from "../lib/stack.ts";
 import { percentile, printTable, saveResult } from "./harness.ts";
+import { freePort } from "../lib/proc.ts";
 
 const STORES = Number(Deno.env.get("BENCH_STORES") ?? 200);
 const BASELINE_STORES = Number(Deno.env.get("BENCH_BASELINE_STORES") ?? 50);
@@ -36,13 +37,6 @@ const FAULTY = `${Math.round(FAULT_RATE * 1000) / 10}% faults`;
 /** Chatwoot calls a store needs when nothing goes wrong: account, user, membership, token, web
  * widget and API inboxes (+ e-mail inbox with a support address), list webhooks, create webhook. */
 const minRequests = (supportEmail: string | null) => 8 + (supportEmail ? 1 : 0);
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** What one run observed: requests as Chatwoot received them, attempts as the clients sent them
  * (one limiter acquisition each), limiter waiting, job time and job errors. */

@@ -9,19 +9,13 @@ import { signChatwootPayload } from "../../supabase/functions/_shared/chatwoot/s
 import { fixture, insertLinkedAccount, type TestAccount } from "../../supabase/functions/_shared/testing/chatwoot.ts";
 import { root, startStack } from "../lib/stack.ts";
 import { percentile, printTable, saveResult } from "./harness.ts";
+import { freePort } from "../lib/proc.ts";
 
 const TOTAL = Number(Deno.env.get("BENCH_DELIVERIES") ?? 10_000);
 const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 32);
 const DUPLICATE_SHARE = 0.1;
 const ACCOUNTS = 8;
 const CONVERSATIONS_PER_ACCOUNT = 50;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 interface Delivery {
   account: TestAccount;

@@ -5,6 +5,9 @@
 import { root, startStack } from "./stack.ts";
 import { log, run } from "./proc.ts";
 import { supabaseBin } from "./database.ts";
+import { ensureWebBuilt, serveWebApp } from "./webapp.ts";
+import { ensureChromium } from "../setup.ts";
+import { freePort } from "./proc.ts";
 
 interface StepResult {
   name: string;
@@ -15,13 +18,6 @@ interface StepResult {
 }
 
 const deno = Deno.execPath();
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 async function timed(name: string, fn: () => Promise<Omit<StepResult, "name" | "seconds">>): Promise<StepResult> {
   const t0 = performance.now();
@@ -175,6 +171,31 @@ export async function runAllSuites(filters: string[]): Promise<number> {
           const passed = Number(m?.[1] ?? 0);
           const failed = Number(m?.[2] ?? 0);
           return { passed, failed: r.code !== 0 && failed === 0 ? 1 : failed };
+        }),
+      );
+    }
+    if (wanted("browser")) {
+      results.push(
+        await timed("browser tests (playwright-core + Debian chromium)", async () => {
+          const chromium = await ensureChromium();
+          const app = serveWebApp({
+            port: freePort(),
+            dist: await ensureWebBuilt(),
+            config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: stack.anonKey },
+          });
+          try {
+            const r = await stream(deno, ["test", "--allow-all", "--no-prompt", "web/e2e/"], {
+              ...env,
+              NO_COLOR: "1",
+              ADMIN_APP_URL: app.url,
+              CHROMIUM_PATH: chromium,
+            });
+            const m = r.out.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+            const failed = Number(m?.[2] ?? 0);
+            return { passed: Number(m?.[1] ?? 0), failed: r.code !== 0 && failed === 0 ? 1 : failed };
+          } finally {
+            await app.close();
+          }
         }),
       );
     }

@@ -4,6 +4,7 @@
 
 import { z } from "zod";
 import { type RateLimiter, unlimited } from "./rate_limit.ts";
+import { CHATWOOT_EVENT_NAMES } from "./events.ts";
 
 export type ChatwootErrorKind =
   | "http" // Chatwoot answered with an error status
@@ -188,20 +189,8 @@ export class ChatwootClient {
 
 // ── Application API: the calls this project makes ───────────────────────────────────────────
 
-export const CHATWOOT_WEBHOOK_EVENTS = [
-  "conversation_status_changed",
-  "conversation_updated",
-  "conversation_created",
-  "contact_created",
-  "contact_updated",
-  "message_created",
-  "message_updated",
-  "webwidget_triggered",
-  "inbox_created",
-  "inbox_updated",
-  "conversation_typing_on",
-  "conversation_typing_off",
-] as const;
+/** Every account-webhook event: a registered webhook subscribes to all of them. */
+export const CHATWOOT_WEBHOOK_EVENTS = CHATWOOT_EVENT_NAMES;
 
 export const webhookSchema = z.looseObject({
   id: z.number(),
