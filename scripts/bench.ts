@@ -2,12 +2,14 @@
 // measured in the same run and saves its figures under .local/bench/.
 
 import { benchProvisioning } from "./bench/provisioning.ts";
+import { benchAdmin } from "./bench/admin.ts";
 import { benchArchive } from "./bench/archive.ts";
 import { benchQueue } from "./bench/queue.ts";
 import { benchWebhooks } from "./bench/webhooks.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   provisioning: benchProvisioning,
+  admin: benchAdmin,
   archive: benchArchive,
   queue: benchQueue,
   webhooks: benchWebhooks,

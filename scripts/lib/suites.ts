@@ -184,7 +184,8 @@ export async function runAllSuites(filters: string[]): Promise<number> {
             config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: stack.anonKey },
           });
           try {
-            const r = await stream(deno, ["test", "--allow-all", "--no-prompt", "web/e2e/"], {
+            // The app's own tests carry their npm: imports (web/ is its own package, outside the root config).
+            const r = await stream(deno, ["test", "--allow-all", "--no-prompt", "--no-config", "web/e2e/"], {
               ...env,
               NO_COLOR: "1",
               ADMIN_APP_URL: app.url,

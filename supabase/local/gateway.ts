@@ -83,10 +83,15 @@ async function waitForPort(port: number, child: Deno.ChildProcess, name: string,
 
 const HOP_BY_HOP = ["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "host"];
 
+/** CORS on the gateway's own refusals, so a browser app sees the 401 instead of a network error. */
 function unauthorized(message: string): Response {
   return new Response(JSON.stringify({ code: 401, message }), {
     status: 401,
-    headers: { "content-type": "application/json" },
+    headers: {
+      "content-type": "application/json",
+      "access-control-allow-origin": "*",
+      "access-control-allow-headers": "authorization, x-client-info, apikey, content-type",
+    },
   });
 }
 

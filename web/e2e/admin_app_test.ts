@@ -1,0 +1,584 @@
+// The admin app as an administrator uses it, in Debian's Chromium: signing in, mapping and
+// ignoring unmapped contacts, replaying a dead job, a store admin seeing only their store (in the
+// UI and from the API), and the clear messages for a wrong password, an expired session and an
+// API failure. Runs against ADMIN_APP_URL & co. when set, else against the mock in mock_api.ts.
+//
+//   cd web && ../node_modules/.bin/deno test -A e2e/
+
+/// <reference lib="deno.ns" />
+/// <reference lib="dom" />
+
+import {
+  assert,
+  assertEquals,
+  callAdminApi,
+  type Page,
+  screenshot,
+  shutdown,
+  signIn,
+  stack,
+  storedAccessToken,
+  withPage,
+} from "./harness.ts";
+
+const SESSION_EXPIRED = "Your session expired — sign in again";
+
+function e2e(name: string, fn: () => Promise<void>) {
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+}
+
+Deno.test.afterAll(shutdown);
+
+/** Filters the unmapped queue by a search term and waits for the answer (rows or the empty state). */
+async function searchUnmapped(page: Page, term: string) {
+  await page.getByTestId("filter-search").fill(term);
+  await page.waitForFunction(
+    (t) => {
+      const rows = [
+        ...document.querySelectorAll("[data-testid=unmapped-row]"),
+      ] as HTMLElement[];
+      const loading = document.querySelector("[data-testid=loading]");
+      const empty = document.querySelector("[data-testid=empty]");
+      return !loading &&
+        (empty ||
+          (rows.length > 0 &&
+            rows.every((r) => (r.dataset.phone ?? "").includes(t) || r.textContent!.includes(t))));
+    },
+    term,
+  );
+}
+
+async function dialogHasFocus(page: Page, testId: string): Promise<boolean> {
+  return await page.evaluate(
+    (id) =>
+      document.querySelector(`[data-testid=${id}]`)?.contains(
+        document.activeElement,
+      ) ?? false,
+    testId,
+  );
+}
+
+e2e(
+  "a platform admin signs in and sees their e-mail and role; every page renders",
+  async () => {
+    const s = await stack();
+    const ctx = await s.arranger.context();
+    // At least one row, so the queue and a contact page have something to show.
+    await s.arranger.createUnmappedContact({
+      storeId: ctx.adminStore.id,
+      name: "E2E Screenshot Contact",
+      media: 1,
+    });
+    await withPage(async (page) => {
+      await page.goto(`${s.appUrl}/`);
+      await page.getByTestId("sign-in-email").waitFor();
+      await screenshot(page, "sign-in");
+
+      await signIn(page, s.admin);
+      assertEquals(
+        (await page.getByTestId("user-email").textContent())?.trim(),
+        s.admin.email,
+      );
+      assertEquals(
+        (await page.getByTestId("user-role").textContent())?.trim(),
+        "Platform admin",
+      );
+      await page.getByTestId("unmapped-page").waitFor();
+      await page.locator("[data-testid=unmapped-table], [data-testid=empty]")
+        .first().waitFor();
+      await screenshot(page, "unmapped");
+      if (await page.getByTestId("load-more").count()) {
+        // Keyset paging: the next page is appended below the first.
+        const before = await page.getByTestId("unmapped-row").count();
+        await page.getByTestId("load-more").click();
+        await page.waitForFunction(
+          (n) => document.querySelectorAll("[data-testid=unmapped-row]").length > n,
+          before,
+        );
+      }
+
+      const firstContact = page.getByTestId("contact-link").first();
+      if (await firstContact.count()) {
+        await firstContact.click();
+        await page.getByTestId("contact-page").waitFor();
+        await screenshot(page, "unmapped-contact");
+      }
+
+      await page.getByTestId("nav-stores").click();
+      await page.locator("[data-testid=stores-table], [data-testid=empty]")
+        .first().waitFor();
+      await screenshot(page, "stores");
+      const widget = page.getByTestId("store-widget").first();
+      if (await widget.count()) {
+        await widget.click();
+        await page.locator(
+          "[data-testid=widget-snippet], [data-testid=widget-missing]",
+        ).first().waitFor();
+        assert(
+          await dialogHasFocus(page, "widget-dialog"),
+          "the widget dialog takes the focus",
+        );
+        await screenshot(page, "stores-widget");
+        await page.keyboard.press("Escape");
+        await page.getByTestId("widget-dialog").waitFor({ state: "detached" });
+      }
+
+      await page.getByTestId("nav-archive").click();
+      await page.locator(
+        "[data-testid=archive-users], [data-testid=archive-page] [data-testid=empty]",
+      ).first().waitFor();
+      await screenshot(page, "archive");
+      const user = page.getByTestId("archive-user").first();
+      if (await user.count()) {
+        await user.click();
+        await page.locator(
+          "[data-testid=timeline-messages], [data-testid=timeline] [data-testid=empty]",
+        ).first().waitFor();
+        await screenshot(page, "archive-timeline");
+
+        const download = page.getByTestId("media-download").first();
+        if (await download.count()) {
+          // The button fetches a signed URL, then opens it in a new tab.
+          const [popup] = await Promise.all([
+            page.waitForEvent("popup"),
+            download.click(),
+          ]);
+          await popup.waitForURL((u) => u.protocol.startsWith("http"), {
+            timeout: 15_000,
+          });
+          await popup.close();
+        }
+
+        // Erasing asks for the e-mail to be typed; the test stops before erasing anything.
+        await page.getByTestId("erase-archive").click();
+        await page.getByTestId("erase-dialog").waitFor();
+        assert(
+          await page.evaluate(() =>
+            document.activeElement?.getAttribute("data-testid") ===
+              "erase-confirm-input"
+          ),
+          "the erase dialog focuses the confirmation field",
+        );
+        const confirm = page.getByTestId("dialog-confirm");
+        assert(await confirm.isDisabled(), "erase is disabled before typing");
+        await page.getByTestId("erase-confirm-input").fill("not the e-mail");
+        assert(
+          await confirm.isDisabled(),
+          "erase stays disabled for a wrong confirmation",
+        );
+        const expected = (await page.locator("[data-testid=erase-dialog] label strong")
+          .textContent())!.trim();
+        await page.getByTestId("erase-confirm-input").fill(expected);
+        assert(
+          await confirm.isEnabled(),
+          "erase is enabled once the e-mail is typed",
+        );
+        await screenshot(page, "archive-erase-dialog");
+        await page.keyboard.press("Escape");
+        await page.getByTestId("erase-dialog").waitFor({ state: "detached" });
+      }
+
+      await page.getByTestId("nav-jobs").click();
+      await page.locator("[data-testid=jobs-table], [data-testid=empty]")
+        .first().waitFor();
+      await screenshot(page, "jobs");
+      assertEquals(
+        await page.getByRole("alert").count(),
+        0,
+        "no page showed an error",
+      );
+    });
+  },
+);
+
+e2e(
+  "mapping an unmapped contact to a suggested user moves its archive",
+  async () => {
+    const s = await stack();
+    const ctx = await s.arranger.context();
+    const phone = await s.arranger.createUnmappedContact({
+      storeId: ctx.adminStore.id,
+      name: `E2E ${ctx.mapTarget.full_name ?? "Mapped"}`,
+      email: ctx.mapTarget.email,
+    });
+    await withPage(async (page) => {
+      await signIn(page, s.admin);
+      await searchUnmapped(page, phone);
+      await page.locator(
+        `[data-testid=unmapped-row][data-phone="${phone}"] [data-testid=contact-link]`,
+      ).click();
+      await page.getByTestId("contact-page").waitFor();
+      assertEquals(
+        (await page.getByTestId("contact-phone").textContent())?.trim(),
+        phone,
+      );
+
+      const suggestion = page.locator(
+        `[data-testid=suggestion][data-user-id="${ctx.mapTarget.user_id}"]`,
+      );
+      await suggestion.waitFor();
+      await suggestion.getByTestId("map-suggestion").click();
+      await page.getByTestId("map-dialog").waitFor();
+      assert(
+        await dialogHasFocus(page, "map-dialog"),
+        "the confirmation dialog focuses its first control",
+      );
+      await screenshot(page, "unmapped-map-dialog");
+      await page.getByTestId("dialog-confirm").click();
+
+      const status = page.getByTestId("mapping-status");
+      await status.waitFor();
+      await page.waitForFunction(
+        () =>
+          document.querySelector("[data-testid=mapping-status]")?.textContent
+            ?.includes("Archive moved"),
+        undefined,
+        { timeout: 45_000 },
+      );
+      assert((await status.textContent())!.includes("Archive moved"));
+      await screenshot(page, "unmapped-contact-mapped");
+      assertEquals(
+        await s.arranger.contactStatus(ctx.adminStore.id, phone),
+        "mapped",
+      );
+
+      await page.getByTestId("back-to-unmapped").click();
+      await searchUnmapped(page, phone);
+      await page.getByTestId("empty").waitFor();
+    });
+  },
+);
+
+e2e(
+  "ignoring a contact (after a cancelled first try with Esc) takes it out of the queue",
+  async () => {
+    const s = await stack();
+    const ctx = await s.arranger.context();
+    const phone = await s.arranger.createUnmappedContact({
+      storeId: ctx.adminStore.id,
+      name: "E2E Not A Customer",
+    });
+    await withPage(async (page) => {
+      await signIn(page, s.admin);
+      await searchUnmapped(page, phone);
+      await page.locator(
+        `[data-testid=unmapped-row][data-phone="${phone}"] [data-testid=contact-link]`,
+      ).click();
+      await page.getByTestId("contact-page").waitFor();
+
+      await page.getByTestId("ignore-contact").click();
+      await page.getByTestId("ignore-dialog").waitFor();
+      assert(
+        await dialogHasFocus(page, "ignore-dialog"),
+        "the dialog focuses its first control",
+      );
+      await page.keyboard.press("Escape");
+      await page.getByTestId("ignore-dialog").waitFor({ state: "detached" });
+      assertEquals(
+        await s.arranger.contactStatus(ctx.adminStore.id, phone),
+        "unmapped",
+        "Esc changed nothing",
+      );
+
+      await page.getByTestId("ignore-contact").click();
+      await page.getByTestId("dialog-confirm").click();
+      await page.getByTestId("ignored-notice").waitFor();
+      assertEquals(
+        await s.arranger.contactStatus(ctx.adminStore.id, phone),
+        "ignored",
+      );
+
+      await page.getByTestId("back-to-unmapped").click();
+      await searchUnmapped(page, phone);
+      await page.getByTestId("empty").waitFor();
+    });
+  },
+);
+
+e2e(
+  "bulk-ignoring the selected contacts takes them all out of the queue",
+  async () => {
+    const s = await stack();
+    const ctx = await s.arranger.context();
+    const tag = `E2E Bulk ${crypto.randomUUID().slice(0, 6)}`;
+    const phones = [
+      await s.arranger.createUnmappedContact({
+        storeId: ctx.adminStore.id,
+        name: `${tag} one`,
+      }),
+      await s.arranger.createUnmappedContact({
+        storeId: ctx.adminStore.id,
+        name: `${tag} two`,
+      }),
+    ];
+    await withPage(async (page) => {
+      await signIn(page, s.admin);
+      await searchUnmapped(page, tag);
+      assertEquals(await page.getByTestId("unmapped-row").count(), 2);
+      await page.getByTestId("select-all").check();
+      await page.getByTestId("bulk-ignore").click();
+      await page.getByTestId("bulk-ignore-dialog").waitFor();
+      await screenshot(page, "unmapped-bulk-ignore-dialog");
+      await page.getByTestId("dialog-confirm").click();
+      const notice = page.getByTestId("bulk-notice");
+      await notice.waitFor();
+      assert(
+        (await notice.textContent())!.includes("Ignored 2 contacts"),
+        await notice.textContent() ?? "",
+      );
+      await page.getByTestId("empty").waitFor();
+      for (const phone of phones) {
+        assertEquals(
+          await s.arranger.contactStatus(ctx.adminStore.id, phone),
+          "ignored",
+        );
+      }
+    });
+  },
+);
+
+e2e("replaying a dead-lettered job queues it again", async () => {
+  const s = await stack();
+  const ctx = await s.arranger.context();
+  const reason = `e2e: arranged failure ${crypto.randomUUID().slice(0, 8)}`;
+  const id = await s.arranger.createDeadJob(ctx.adminStore.id, reason);
+  await withPage(async (page) => {
+    await signIn(page, s.admin, "#/jobs/dead");
+    const row = page.locator(`[data-testid=job-row][data-job-id="${id}"]`);
+    await row.waitFor();
+    assert(
+      (await row.getByTestId("job-reason").textContent())!.includes(reason),
+      "the reason column shows last_error",
+    );
+    await row.getByTestId("job-replay").click();
+    const notice = page.getByTestId("replay-notice");
+    await notice.waitFor();
+    assert((await notice.textContent())!.includes(`#${id}`));
+    await row.waitFor({ state: "detached" });
+    await screenshot(page, "jobs-replayed");
+    const job = await s.arranger.job(id);
+    assert(
+      job && job.replays >= 1,
+      `job ${id} was replayed (replays = ${job?.replays})`,
+    );
+  });
+});
+
+e2e(
+  "a store admin sees only their store's contacts, in the UI and from admin-api",
+  async () => {
+    const s = await stack();
+    const ctx = await s.arranger.context();
+    const own = await s.arranger.createUnmappedContact({
+      storeId: ctx.adminStore.id,
+      name: "E2E Own Store",
+    });
+    const foreign = await s.arranger.createUnmappedContact({
+      storeId: ctx.otherStore.id,
+      name: "E2E Other Store",
+    });
+    await withPage(async (page) => {
+      await signIn(page, s.storeAdmin);
+      const role = (await page.getByTestId("user-role").textContent())!.trim();
+      assert(
+        role.startsWith("Store admin: ") && role.includes(ctx.adminStore.slug),
+        `role shown: ${role}`,
+      );
+
+      await page.getByTestId("unmapped-page").waitFor();
+      await page.locator("[data-testid=unmapped-table], [data-testid=empty]")
+        .first().waitFor();
+      const stores = await page.locator("[data-testid=unmapped-row]")
+        .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.store));
+      assert(
+        !stores.includes(ctx.otherStore.slug),
+        `rows of ${ctx.otherStore.slug} shown: ${stores.join(", ")}`,
+      );
+      const options = await page.getByTestId("filter-store").locator("option")
+        .allTextContents();
+      assert(
+        !options.some((o) => o.includes(`(${ctx.otherStore.slug})`)),
+        `store filter offers ${options.join(", ")}`,
+      );
+      await screenshot(page, "unmapped-store-admin");
+
+      await searchUnmapped(page, own);
+      await page.locator(`[data-testid=unmapped-row][data-phone="${own}"]`)
+        .waitFor();
+      await searchUnmapped(page, foreign);
+      await page.getByTestId("empty").waitFor();
+
+      // The same user's token, straight at the API: nothing of the other store comes back.
+      const token = await storedAccessToken(page);
+      let after: string | null = null;
+      for (let i = 0; i < 50; i++) {
+        const r = await callAdminApi(
+          `unmapped?limit=200${after ? `&after=${encodeURIComponent(after)}` : ""}`,
+          token,
+        );
+        assertEquals(r.status, 200, JSON.stringify(r.body));
+        for (const c of r.body.contacts) {
+          assert(
+            c.store_id !== ctx.otherStore.id,
+            `API returned ${c.phone_e164} of ${ctx.otherStore.slug}`,
+          );
+        }
+        after = r.body.next;
+        if (!after) break;
+      }
+      const byStore = await callAdminApi(
+        `unmapped?store_id=${ctx.otherStore.id}`,
+        token,
+      );
+      assert(
+        byStore.status >= 400 || byStore.body.contacts.length === 0,
+        `store filter: ${JSON.stringify(byStore.body)}`,
+      );
+      const bySearch = await callAdminApi(
+        `unmapped?q=${encodeURIComponent(foreign)}`,
+        token,
+      );
+      assert(
+        bySearch.status >= 400 || bySearch.body.contacts.length === 0,
+        `search: ${JSON.stringify(bySearch.body)}`,
+      );
+      const detail = await callAdminApi(
+        `unmapped/${ctx.otherStore.id}/${encodeURIComponent(foreign)}`,
+        token,
+      );
+      assert(
+        detail.status === 404 || detail.status === 403,
+        `detail answered ${detail.status}`,
+      );
+      const ownDetail = await callAdminApi(
+        `unmapped/${ctx.adminStore.id}/${encodeURIComponent(own)}`,
+        token,
+      );
+      assertEquals(
+        ownDetail.status,
+        200,
+        "their own store's contact is readable",
+      );
+    });
+  },
+);
+
+e2e("a wrong password shows “Invalid login credentials”", async () => {
+  const s = await stack();
+  await withPage(async (page) => {
+    await page.goto(`${s.appUrl}/`);
+    await page.getByTestId("sign-in-email").fill(s.admin.email);
+    await page.getByTestId("sign-in-password").fill(
+      `${s.admin.password}-wrong`,
+    );
+    await page.getByTestId("sign-in-submit").click();
+    const alert = page.getByTestId("sign-in-error");
+    await alert.waitFor();
+    assertEquals(await alert.getAttribute("role"), "alert");
+    assert(
+      (await alert.textContent())!.includes("Invalid login credentials"),
+      await alert.textContent() ?? "",
+    );
+    await screenshot(page, "sign-in-wrong-password");
+  });
+});
+
+e2e(
+  "an expired session sends the user back to sign-in with a message",
+  async () => {
+    const s = await stack();
+    await withPage(async (page) => {
+      // 1. The stored session disappears while the app is open: the next API call notices.
+      await signIn(page, s.admin, "#/stores");
+      await page.locator("[data-testid=stores-table], [data-testid=empty]")
+        .first().waitFor();
+      await page.evaluate(() => {
+        for (
+          const key of Object.keys(localStorage)
+        ) if (key.startsWith("sb-")) localStorage.removeItem(key);
+      });
+      await page.getByTestId("nav-jobs").click();
+      const notice = page.getByTestId("session-notice");
+      await notice.waitFor();
+      assertEquals((await notice.textContent())?.trim(), SESSION_EXPIRED);
+      await screenshot(page, "sign-in-session-expired");
+
+      // Signing in again returns to the page the user was on.
+      await page.getByTestId("sign-in-email").fill(s.admin.email);
+      await page.getByTestId("sign-in-password").fill(s.admin.password);
+      await page.getByTestId("sign-in-submit").click();
+      await page.getByTestId("jobs-page").waitFor();
+
+      // 2. The stored session expired and cannot be refreshed: on the next load, sign-in says so.
+      await page.evaluate(() => {
+        for (const key of Object.keys(localStorage)) {
+          if (!/^sb-.*-auth-token$/.test(key)) continue;
+          const session = JSON.parse(localStorage.getItem(key)!);
+          session.expires_at = Math.floor(Date.now() / 1000) - 60;
+          session.refresh_token = "e2e-revoked-refresh-token";
+          localStorage.setItem(key, JSON.stringify(session));
+        }
+      });
+      await page.reload();
+      await notice.waitFor();
+      assertEquals((await notice.textContent())?.trim(), SESSION_EXPIRED);
+
+      // 3. The API refuses the token (401): same message.
+      await signIn(page, s.admin, "#/stores");
+      await page.route(
+        "**/functions/v1/admin-api/jobs?**",
+        (route) =>
+          route.request().method() === "OPTIONS" ? route.continue() : route.fulfill({
+            status: 401,
+            contentType: "application/json",
+            headers: { "access-control-allow-origin": "*" },
+            body: JSON.stringify({
+              error: {
+                code: "sign_in_required",
+                message: "Sign in to use the admin app.",
+              },
+            }),
+          }),
+      );
+      await page.getByTestId("nav-jobs").click();
+      await notice.waitFor();
+      assertEquals((await notice.textContent())?.trim(), SESSION_EXPIRED);
+    });
+  },
+);
+
+e2e(
+  "an API 500 shows the API's message in an alert, and Try again recovers",
+  async () => {
+    const s = await stack();
+    await withPage(async (page) => {
+      await signIn(page, s.admin);
+      await page.route(
+        "**/functions/v1/admin-api/stores",
+        (route) =>
+          route.request().method() === "OPTIONS" ? route.continue() : route.fulfill({
+            status: 500,
+            contentType: "application/json",
+            headers: { "access-control-allow-origin": "*" },
+            body: JSON.stringify({
+              error: { code: "internal", message: "Something broke" },
+            }),
+          }),
+      );
+      await page.getByTestId("nav-stores").click();
+      const alert = page.getByTestId("stores-page").getByRole("alert");
+      await alert.waitFor();
+      assert(
+        (await alert.textContent())!.includes("Something broke"),
+        await alert.textContent() ?? "",
+      );
+      await screenshot(page, "stores-api-error");
+
+      await page.unroute("**/functions/v1/admin-api/stores");
+      await alert.getByRole("button", { name: "Try again" }).click();
+      await page.locator(
+        "[data-testid=stores-table], [data-testid=stores-page] [data-testid=empty]",
+      ).first().waitFor();
+    });
+  },
+);

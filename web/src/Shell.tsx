@@ -1,0 +1,65 @@
+// The signed-in frame: header with the navigation, the user's e-mail and role and a sign-out
+// button, then the current page.
+
+import type { ReactNode } from "react";
+import { useMe, useSession } from "./auth/session.tsx";
+import { roleLabel } from "./format.ts";
+import { href, type Route } from "./router.ts";
+
+const NAV: { label: string; route: Route; pages: Route["page"][]; testId: string }[] = [
+  { label: "Unmapped contacts", route: { page: "unmapped" }, pages: ["unmapped", "contact"], testId: "nav-unmapped" },
+  { label: "Stores", route: { page: "stores" }, pages: ["stores"], testId: "nav-stores" },
+  { label: "Archive", route: { page: "archive", userId: null }, pages: ["archive"], testId: "nav-archive" },
+  { label: "Jobs", route: { page: "jobs", status: "dead" }, pages: ["jobs"], testId: "nav-jobs" },
+];
+
+export function Shell({ route, children }: { route: Route; children: ReactNode }) {
+  const me = useMe();
+  const { signOut } = useSession();
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main" onClick={(e) => {
+        e.preventDefault();
+        document.getElementById("main")?.focus();
+      }}>
+        Skip to content
+      </a>
+      <header className="header">
+        <div className="header-inner">
+          <a className="brand" href={href({ page: "unmapped" })}>
+            <span className="brand-mark" aria-hidden="true" />
+            Switchboard <span className="brand-sub">admin</span>
+          </a>
+          <nav aria-label="Main" className="nav">
+            {NAV.map((item) => {
+              const current = item.pages.includes(route.page);
+              return (
+                <a
+                  key={item.label}
+                  href={href(item.route)}
+                  className={current ? "nav-link nav-link-current" : "nav-link"}
+                  aria-current={current ? "page" : undefined}
+                  data-testid={item.testId}
+                >
+                  {item.label}
+                </a>
+              );
+            })}
+          </nav>
+          <div className="account">
+            <div className="account-who">
+              <span className="account-email" data-testid="user-email">{me.user.email ?? me.user.id}</span>
+              <span className="account-role" data-testid="user-role">{roleLabel(me)}</span>
+            </div>
+            <button type="button" className="button button-small" onClick={() => void signOut()} data-testid="sign-out">
+              Sign out
+            </button>
+          </div>
+        </div>
+      </header>
+      <main id="main" className="main" tabIndex={-1}>
+        {children}
+      </main>
+    </div>
+  );
+}
