@@ -78,8 +78,7 @@ export async function archiveMessage(
     email: m.contact_email,
   });
   const userId = contact.status === "mapped" ? contact.userId : null;
-  const bucket = userId ? userBucketName(deps.policy, userId) : holdingBucketName(deps.policy);
-  await ensureArchiveBucket(deps, bucket, userId);
+  const bucket = await archiveBucket(deps, userId);
 
   const [existing] = await deps
     .sql`select bucket, object_name, generation::text, message_fingerprint from public.archived_messages
@@ -208,13 +207,21 @@ export async function archiveMessage(
   return "archived";
 }
 
-async function ensureArchiveBucket(deps: ArchiveDeps, bucket: string, userId: string | null) {
-  const [known] = await deps.sql`select 1 from public.archive_buckets where name = ${bucket}`;
-  if (known) return;
-  await ensureBucket(deps.storage, bucket, deps.policy, { switchboard: userId ? "user-archive" : "holding" });
+/** The bucket a user's archive lives in (or the holding bucket), created on first use. The
+ * recorded bucket wins over the computed name, so a later change of prefix or salt never splits
+ * a user's archive; two jobs racing to create it both end up with the one that was recorded. */
+async function archiveBucket(deps: ArchiveDeps, userId: string | null): Promise<string> {
+  const recorded = () =>
+    userId
+      ? deps.sql`select name from public.archive_buckets where owner_user_id = ${userId}`
+      : deps.sql`select name from public.archive_buckets where name = ${holdingBucketName(deps.policy)}`;
+  const [known] = await recorded();
+  if (known) return known.name;
+  const name = userId ? userBucketName(deps.policy, userId) : holdingBucketName(deps.policy);
+  await ensureBucket(deps.storage, name, deps.policy, { switchboard: userId ? "user-archive" : "holding" });
   await deps.sql`
     insert into public.archive_buckets (name, owner_user_id, kind, location, storage_class, lifecycle)
-    values (${bucket}, ${userId}, ${userId ? "user" : "holding"}, ${deps.policy.location}, ${deps.policy.storageClass},
+    values (${name}, ${userId}, ${userId ? "user" : "holding"}, ${deps.policy.location}, ${deps.policy.storageClass},
             ${
     deps.sql.json({
       nearline: deps.policy.nearlineDays,
@@ -222,7 +229,9 @@ async function ensureArchiveBucket(deps: ArchiveDeps, bucket: string, userId: st
       archive: deps.policy.archiveDays,
     })
   })
-    on conflict (name) do nothing`;
+    on conflict do nothing`;
+  const [now] = await recorded();
+  return now?.name ?? name;
 }
 
 /** Moves everything archived for (store, phone) into the mapped user's bucket: copies media
@@ -232,8 +241,7 @@ export async function moveContactArchive(deps: ArchiveDeps, storeId: string, pho
   const [contact] = await deps.sql`select status, user_id from public.archive_contacts
                                    where store_id = ${storeId} and phone_e164 = ${phone}`;
   if (!contact || contact.status !== "mapped") return 0;
-  const target = userBucketName(deps.policy, contact.user_id);
-  await ensureArchiveBucket(deps, target, contact.user_id);
+  const target = await archiveBucket(deps, contact.user_id);
   const messages = await deps.sql`select account_ref, message_id, bucket, object_name from public.archived_messages
                                   where store_id = ${storeId} and phone_e164 = ${phone} and bucket <> ${target}`;
   for (const msg of messages) {
@@ -258,8 +266,8 @@ export async function eraseUserArchive(
     select bucket, object_name from public.archived_media where user_id = ${userId}
     union all select bucket, object_name from public.archived_messages where user_id = ${userId}`;
   for (const o of objects) await deleteObject(deps.storage, o.bucket, o.object_name);
-  const bucket = userBucketName(deps.policy, userId);
   const [known] = await deps.sql`select name from public.archive_buckets where owner_user_id = ${userId}`;
+  const bucket = known?.name ?? userBucketName(deps.policy, userId);
   if (known) {
     // Anything left in the user's own bucket is theirs too (e.g. from an interrupted write).
     const [files] = await deps.storage.bucket(known.name).getFiles();
