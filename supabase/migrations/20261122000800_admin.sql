@@ -142,11 +142,33 @@ begin
 end
 $$;
 
+-- Suspends or reactivates a store (the status trigger then follows through to Chatwoot).
+create function public.set_store_status(p_store_id uuid, p_status text)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if not public.can_administer_store(p_store_id) then
+    raise exception 'only the store''s owners and admins can change its status' using errcode = 'insufficient_privilege';
+  end if;
+  update public.stores set status = p_status where id = p_store_id;
+  if not found then
+    raise exception 'no store %', p_store_id using errcode = 'no_data_found';
+  end if;
+  perform private.audit(case p_status when 'suspended' then 'store.suspend' else 'store.reactivate' end,
+                        format('store:%s', p_store_id));
+end
+$$;
+
 -- ═══ grants ══════════════════════════════════════════════════════════════════════════════════
 revoke execute on function public.can_administer_store(uuid), public.visible_jobs(text, integer, bigint),
   public.replay_visible_job(bigint), public.map_archive_contact(uuid, text, uuid), public.ignore_archive_contact(uuid, text),
-  public.request_archive_erasure(uuid), public.request_store_reprovision(uuid) from public, anon;
+  public.request_archive_erasure(uuid), public.request_store_reprovision(uuid), public.set_store_status(uuid, text)
+  from public, anon;
 revoke execute on function private.audit(text, text, jsonb) from public, anon, authenticated;
 grant execute on function public.can_administer_store(uuid), public.visible_jobs(text, integer, bigint),
   public.replay_visible_job(bigint), public.map_archive_contact(uuid, text, uuid), public.ignore_archive_contact(uuid, text),
-  public.request_archive_erasure(uuid), public.request_store_reprovision(uuid) to authenticated, service_role;
+  public.request_archive_erasure(uuid), public.request_store_reprovision(uuid), public.set_store_status(uuid, text)
+  to authenticated, service_role;

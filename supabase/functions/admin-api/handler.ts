@@ -103,11 +103,7 @@ function routes(deps: AdminApiDeps): [string, RegExp, Route, number?][] {
     ["POST", /^\/stores\/([^/]+)\/(suspend|reactivate)$/, async ({ tx, params }) => {
       const store = await storeBySlug(tx, params[0]);
       const status = params[1] === "suspend" ? "suspended" : "active";
-      const rows = await tx`update public.stores set status = ${status} where id = ${store.id} returning id`;
-      if (rows.length === 0) {
-        throw new ApiError(403, "forbidden", "Only the store's owners and admins can change its status.");
-      }
-      await tx`select private.audit(${`store.${params[1]}`}, ${`store:${store.id}`})`.catch(() => {});
+      await tx`select public.set_store_status(${store.id}, ${status})`.catch(dbError);
       return { status };
     }],
     ["GET", /^\/stores\/([^/]+)\/widget$/, async ({ tx, params }) => {

@@ -164,3 +164,32 @@ Deno.test("archived media downloads through a short-lived signed URL checked by 
     await sql.end();
   }
 });
+
+Deno.test("suspend and reactivate through the API: store admins of that store only, audited", opts, async () => {
+  const sql = connect(stack.dbUrl, { max: 1 });
+  try {
+    const slug = `s-${crypto.randomUUID().slice(0, 8)}`;
+    const [store] =
+      await sql`insert into public.stores (slug, name, chatwoot_provisioning) values (${slug}, 'Suspendable', 'manual')
+                              returning id`;
+    await sql`insert into public.store_members (store_id, user_id, role) values (${store.id}, ${ACME_OWNER}, 'admin')`;
+    const owner = await as(ACME_OWNER);
+    const globexOwner = await as("00000000-0000-4000-8000-00000000b001");
+    assert.equal(
+      (await globexOwner("POST", `/stores/${slug}/suspend`)).status,
+      404,
+      "another store's admin cannot even see it",
+    );
+    const r = await owner("POST", `/stores/${slug}/suspend`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const [s1] = await sql`select status from public.stores where id = ${store.id}`;
+    assert.equal(s1.status, "suspended");
+    assert.equal((await owner("POST", `/stores/${slug}/reactivate`)).status, 200);
+    const [s2] = await sql`select status from public.stores where id = ${store.id}`;
+    assert.equal(s2.status, "active");
+    const audit = await sql`select action from private.audit_log where target = ${`store:${store.id}`} order by id`;
+    assert.deepEqual(audit.map((a) => a.action), ["store.suspend", "store.reactivate"]);
+  } finally {
+    await sql.end();
+  }
+});
