@@ -105,8 +105,7 @@ e2e(
       }
 
       await page.getByTestId("nav-stores").click();
-      await page.locator("[data-testid=stores-table], [data-testid=empty]")
-        .first().waitFor();
+      await page.getByTestId("store-row").first().waitFor();
       await screenshot(page, "stores");
       const widget = page.getByTestId("store-widget").first();
       if (await widget.count()) {
