@@ -235,6 +235,7 @@ export function statusBlock(info: StackInfo, extra: Record<string, string> = {})
     ...(info.chatwootPlatformToken
       ? [["Chatwoot platform token", info.chatwootPlatformToken] as [string, string]]
       : []),
+    ...(info.gcsUrl ? [["GCS emulator", info.gcsUrl] as [string, string]] : []),
     ...Object.entries(extra),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
