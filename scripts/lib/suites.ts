@@ -3,11 +3,10 @@
 // Prints a summary and a final "N passed, M failed" line; returns the exit code.
 
 import { root, startStack } from "./stack.ts";
-import { log, run } from "./proc.ts";
+import { freePort, log, run } from "./proc.ts";
 import { supabaseBin } from "./database.ts";
 import { ensureWebBuilt, serveWebApp } from "./webapp.ts";
 import { ensureChromium } from "../setup.ts";
-import { freePort } from "./proc.ts";
 
 interface StepResult {
   name: string;
