@@ -4,7 +4,13 @@
 
 import assert from "node:assert/strict";
 import { connect } from "../_shared/db.ts";
-import { testStack } from "../_shared/testing/env.ts";
+import { testStack, waitFor } from "../_shared/testing/env.ts";
+import { fixture } from "../_shared/testing/chatwoot.ts";
+import { parseChatwootEvent } from "../_shared/chatwoot/events.ts";
+import { normalizeChatwootEvent } from "../_shared/chatwoot/normalize.ts";
+import { ingestDelivery, mirrorRows } from "../_shared/chatwoot/ingest.ts";
+import { archiveMessage } from "../_shared/archive/archiver.ts";
+import { createStorage } from "../_shared/archive/storage.ts";
 import { signUserToken } from "../../local/keys.ts";
 
 const stack = testStack();
@@ -129,29 +135,69 @@ Deno.test("dead jobs are listed with their reason and replay; other stores' jobs
 });
 
 Deno.test("archived media downloads through a short-lived signed URL checked by the emulator", opts, async () => {
-  const sql = connect(stack.dbUrl, { max: 1 });
+  const sql = connect(stack.dbUrl, { max: 2 });
+  const bytes = new Uint8Array(3000).map((_, i) => (i * 7) % 256);
+  const media = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    () => new Response(bytes, { headers: { "content-type": "audio/ogg" } }),
+  );
   try {
-    // The demo traffic of the test stack archived acme's customer's voice note into Ana's bucket.
-    const deadline = Date.now() + 30_000;
-    let media;
-    while (!media && Date.now() < deadline) {
-      [media] = await sql`select x.account_ref, x.attachment_id, x.size from public.archived_media x
-                          join public.stores s on s.id = x.store_id where s.slug = 'acme' limit 1`;
-      if (!media) await new Promise((r) => setTimeout(r, 250));
-    }
-    if (!media) {
-      // No demo traffic in this stack: archive nothing, but the route still answers 404 cleanly.
-      const owner = await as(ACME_OWNER);
-      assert.equal((await owner("GET", `/archive/media/${crypto.randomUUID()}/1/url`)).status, 404);
-      return;
-    }
+    // A WhatsApp voice note in acme's (provisioned) Chatwoot account, archived for real.
+    const account = await waitFor(
+      async () => {
+        const [a] = await sql`select a.id, a.account_id from public.chatwoot_accounts a
+                            join public.stores s on s.id = a.store_id where s.slug = 'acme'`;
+        return a ?? null;
+      },
+      "acme to be provisioned",
+      30_000,
+    );
+    const messageId = 990_000 + Math.floor(Math.random() * 9000);
+    const base = fixture("whatsapp-voice-note.message_created.json") as Record<string, unknown> & {
+      attachments: Record<string, unknown>[];
+    };
+    const body = {
+      ...base,
+      id: messageId,
+      attachments: base.attachments.map((x) => ({
+        ...x,
+        id: messageId,
+        message_id: messageId,
+        data_url: `http://127.0.0.1:${media.addr.port}/voice.ogg`,
+      })),
+    };
+    const parsed = parseChatwootEvent(body);
+    if (!parsed.ok) throw new Error("fixture does not parse");
+    await ingestDelivery(sql, {
+      accountRef: account.id,
+      deliveryId: crypto.randomUUID(),
+      event: "message_created",
+      rows: mirrorRows(normalizeChatwootEvent(parsed.event, account.account_id)),
+    });
+    const policy = {
+      prefix: "sbadmin",
+      salt: crypto.randomUUID(),
+      location: "US",
+      storageClass: "STANDARD",
+      labels: {},
+      nearlineDays: 30,
+      coldlineDays: 90,
+      archiveDays: 365,
+    };
+    const storage = createStorage({ apiEndpoint: Deno.env.get("GCS_ENDPOINT")! });
+    await archiveMessage({ sql, storage, policy, mediaMaxBytes: 1 << 20, mediaTimeoutMs: 5000 }, account.id, messageId);
+    const [row] = await sql`select account_ref, attachment_id, size from public.archived_media
+                            where account_ref = ${account.id} and message_id = ${messageId}`;
+    assert.equal(Number(row.size), 3000);
+
     const owner = await as(ACME_OWNER);
-    const r = await owner("GET", `/archive/media/${media.account_ref}/${media.attachment_id}/url`);
+    const r = await owner("GET", `/archive/media/${row.account_ref}/${row.attachment_id}/url`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.match(r.body.url, /X-Goog-Signature=/);
+    assert.ok(Date.parse(r.body.expires_at) - Date.now() <= 300_000, "the URL lives five minutes at most");
     const download = await fetch(r.body.url);
     assert.equal(download.status, 200);
-    assert.equal((await download.arrayBuffer()).byteLength, Number(media.size));
+    assert.deepEqual(new Uint8Array(await download.arrayBuffer()), bytes, "the downloaded bytes are the archived ones");
     const tampered = await fetch(
       r.body.url.replace(
         /X-Goog-Signature=([0-9a-f])/,
@@ -160,7 +206,11 @@ Deno.test("archived media downloads through a short-lived signed URL checked by 
     );
     assert.equal(tampered.status, 403, "a tampered signature is refused");
     await tampered.body?.cancel();
+    const globexOwner = await as("00000000-0000-4000-8000-00000000b001");
+    const foreign = await globexOwner("GET", `/archive/media/${row.account_ref}/${row.attachment_id}/url`);
+    assert.equal(foreign.status, 404, "another store's admin gets no URL for it");
   } finally {
+    await media.shutdown();
     await sql.end();
   }
 });
