@@ -64,10 +64,32 @@ async function test() {
   Deno.exit(code);
 }
 
+/** `npm run gen:types`: a throwaway cluster at the migrations' schema, then the generated types. */
+async function types() {
+  const { LocalCluster } = await import("./lib/cluster.ts");
+  const { applyBootstrap, applyMigrations } = await import("./lib/database.ts");
+  const { generateTypes, TYPES_FILE } = await import("./lib/types.ts");
+  const { freePort } = await import("./lib/proc.ts");
+  const dir = `${root}/.local/types-${Date.now()}`;
+  const cluster = new LocalCluster({ dataDir: `${dir}/db`, port: freePort(), fast: true });
+  try {
+    await cluster.init();
+    await cluster.start();
+    await applyBootstrap(cluster.url);
+    await applyMigrations(cluster.url);
+    await Deno.writeTextFile(TYPES_FILE, await generateTypes(cluster.url));
+    log(`wrote ${TYPES_FILE}`);
+  } finally {
+    await cluster.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 const command = Deno.args[0];
 if (command === "start") await start();
 else if (command === "test") await test();
+else if (command === "types") await types();
 else {
-  console.error("usage: stack.ts <start|test>");
+  console.error("usage: stack.ts <start|test|types>");
   Deno.exit(2);
 }

@@ -6,6 +6,7 @@ import { root, startStack } from "./stack.ts";
 import { freePort, log, run } from "./proc.ts";
 import { supabaseBin } from "./database.ts";
 import { ensureWebBuilt, serveWebApp } from "./webapp.ts";
+import { generateTypes, TYPES_FILE } from "./types.ts";
 import { ensureChromium } from "../setup.ts";
 
 interface StepResult {
@@ -149,6 +150,17 @@ export async function runAllSuites(filters: string[]): Promise<number> {
           const failed = [...r.out.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((a, m) => a + Number(m[1]), 0);
           const failedAll = r.code !== 0 && failed === 0 ? 1 : failed;
           return { passed: total - failed, failed: failedAll };
+        }),
+      );
+    }
+    if (wanted("types")) {
+      results.push(
+        await timed("generated database types are current", async () => {
+          const fresh = await generateTypes(stack.dbUrl);
+          const committed = await Deno.readTextFile(TYPES_FILE).catch(() => "");
+          if (fresh === committed) return { passed: 1, failed: 0 };
+          console.error(`${TYPES_FILE} does not match the migrations: run \`npm run gen:types\` and commit it`);
+          return { passed: 0, failed: 1 };
         }),
       );
     }
