@@ -63,10 +63,4 @@ export function log(msg: string) {
   console.error(`\x1b[2m[switchboard]\x1b[0m ${msg}`);
 }
 
-/** A loopback port nobody listens on right now (for throwaway stacks and test servers). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+export { freePort } from "../../supabase/local/gateway.ts";

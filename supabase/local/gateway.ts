@@ -35,7 +35,8 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-function freePort(): number {
+/** A loopback port nobody listens on right now (function processes, throwaway stacks, tests). */
+export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();

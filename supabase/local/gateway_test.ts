@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
 import { deriveApiKeys, signUserToken } from "./keys.ts";
-import { startGateway } from "./gateway.ts";
+import { freePort, startGateway } from "./gateway.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -28,9 +28,7 @@ async function withGateway(fn: (url: string, secret: string) => Promise<void>) {
     `[functions.echo]\nverify_jwt = true\n\n[functions.open]\nverify_jwt = false\n`,
   );
   const secret = "test-secret-with-at-least-32-characters!!";
-  const l = Deno.listen({ port: 0, hostname: "127.0.0.1" });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
+  const port = freePort();
   const gw = await startGateway({ port, root: dir, jwtSecret: secret, functionEnv: {}, log: () => {} });
   try {
     await fn(gw.url, secret);

@@ -11,6 +11,7 @@ import { type Json, sandboxCall, sandboxEnv } from "../_shared/testing/chatwoot.
 import { memoryRateLimiter } from "../_shared/chatwoot/rate_limit.ts";
 import { PermanentFailure } from "../_shared/jobs.ts";
 import { startSandbox } from "../../../scripts/chatwoot-sandbox/server.ts";
+import { freePort } from "../../local/gateway.ts";
 import { PROVISION_STEPS, type ProvisionerDeps, provisioningJobHandlers, provisionStore } from "./provisioner.ts";
 
 const stack = testStack();
@@ -241,9 +242,7 @@ Deno.test(
 
 Deno.test("a Chatwoot without the Platform API fails clearly and points to accounts link", opts, async () => {
   const sql = connect(stack.dbUrl);
-  const l = Deno.listen({ port: 0, hostname: "127.0.0.1" });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
+  const port = freePort();
   const cloud = await startSandbox({ port, platformApi: false });
   try {
     const store = await quietStore(sql);
