@@ -174,7 +174,9 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     if (wanted("deno test")) {
       results.push(
         await timed("deno test", async () => {
-          const r = await stream(deno, ["test", "--allow-all", "--no-prompt", "supabase/", "scripts/"], {
+          // SWITCHBOARD_TEST_PATHS narrows the run while working on one module (`npm test -- "deno test"`).
+          const paths = Deno.env.get("SWITCHBOARD_TEST_PATHS")?.split(/\s+/).filter(Boolean) ?? ["supabase/", "scripts/"];
+          const r = await stream(deno, ["test", "--allow-all", "--no-prompt", ...paths], {
             ...env,
             NO_COLOR: "1",
           });
