@@ -274,6 +274,13 @@ export class AccountSetup {
     return bot;
   }
 
+  /** `bot.access_token.regenerate_token`: the old token stops working at once. */
+  resetAgentBotAccessToken(bot: AgentBot): AgentBot {
+    bot.access_token = secureToken();
+    bot.access_token_updated_at = this.#now();
+    return bot;
+  }
+
   resetAgentBotSecret(bot: AgentBot): AgentBot {
     this.#apply(bot, { secret: secureToken() });
     return bot;

@@ -187,6 +187,13 @@ function accountRoutes(router: AppRouter): void {
       return headOk();
     },
   });
+  router.add("POST", "/agent_bots/:id/reset_access_token", {
+    admin: true,
+    run: (ctx) => {
+      const bot = ctx.deps.setup.resetAgentBotAccessToken(findAccountBot(ctx, ctx.params.id, true));
+      return json(ctx.deps.views.accountAgentBot(bot, true));
+    },
+  });
   router.add("POST", "/agent_bots/:id/reset_secret", {
     admin: true,
     run: (ctx) => {
@@ -240,22 +247,23 @@ export async function handleApplicationApi(
   try {
     const owner = deps.state.tokenOwner(accessToken(req));
     if (!owner) throw unauthorized("Invalid Access Token");
+    // Api::BaseController's validate_bot_access_token! runs before the account is even looked up.
+    if (owner.kind === "bot" && !route.handler.bot) {
+      throw unauthorized("Access to this endpoint is not authorized for bots");
+    }
     const account = deps.state.accounts.get(m[1]);
     if (!account) throw notFound();
     let accountUser: AccountUser | null = null;
     if (owner.kind === "user") {
       accountUser = deps.state.accountUsers.by(account.id).find((au) => au.user_id === owner.user.id) ?? null;
       if (!accountUser) throw unauthorized("You are not authorized to access this account");
+      if (account.status !== "active") throw unauthorized("Account is suspended");
     } else {
+      // EnsureCurrentAccountHelper: suspension first, then the bot's own account or one of its inboxes'.
+      if (account.status !== "active") throw unauthorized("Account is suspended");
       const bot = owner.bot;
       const onInbox = deps.state.inboxes.by(account.id).some((i) => i.agent_bot_id === bot.id);
-      if (bot.account_id !== account.id && !onInbox) {
-        throw unauthorized("You are not authorized to access this account");
-      }
-    }
-    if (account.status !== "active") throw unauthorized("Account is suspended");
-    if (owner.kind === "bot" && !route.handler.bot) {
-      throw unauthorized("Access to this endpoint is not authorized for bots");
+      if (bot.account_id !== account.id && !onInbox) throw unauthorized("Bot is not authorized to access this account");
     }
     const isAdmin = accountUser?.role === "administrator";
     if (route.handler.admin && !isAdmin) throw unauthorized("You are not authorized to do this action");

@@ -9,6 +9,7 @@ import type { Sandbox } from "./server.ts";
 import {
   AgentReply,
   FixtureReplay,
+  IncomingMessage,
   StatusChange,
   type TrafficResult,
   WhatsAppInbound,
@@ -48,7 +49,11 @@ function trafficView(ctx: ControlContext, r: TrafficResult): JsonObject {
   };
 }
 
-const AccountFlags = z.object({ unsigned_webhooks: z.boolean() });
+const AccountFlags = z.object({
+  unsigned_webhooks: z.boolean(),
+  keep_pending_on_bot_failure: z.boolean(),
+  open_pending_on_human_reply: z.boolean(),
+}).partial();
 const Presence = z.object({ online: z.boolean() });
 
 export function createControlRouter(): Router<ControlHandler> {
@@ -101,9 +106,14 @@ export function createControlRouter(): Router<ControlHandler> {
   r.add("PATCH", "/accounts/:id", (ctx) => {
     const account = ctx.sandbox.state.accounts.get(ctx.params.id);
     if (!account) throw notFound();
-    account.unsigned_webhooks = AccountFlags.parse(ctx.body).unsigned_webhooks;
+    Object.assign(account, AccountFlags.parse(ctx.body));
     ctx.sandbox.changed();
-    return json({ id: account.id, unsigned_webhooks: account.unsigned_webhooks });
+    return json({
+      id: account.id,
+      unsigned_webhooks: account.unsigned_webhooks,
+      keep_pending_on_bot_failure: account.keep_pending_on_bot_failure ?? false,
+      open_pending_on_human_reply: account.open_pending_on_human_reply ?? false,
+    });
   });
   r.add("POST", "/contacts/:id/presence", (ctx) => {
     const contact = ctx.sandbox.state.contacts.get(ctx.params.id);
@@ -129,6 +139,19 @@ export function createControlRouter(): Router<ControlHandler> {
     "/traffic/widget_message",
     (ctx) => json(trafficView(ctx, t(ctx).widgetMessage(WidgetMessage.parse(ctx.body)))),
   );
+  r.add(
+    "POST",
+    "/traffic/incoming",
+    (ctx) => json(trafficView(ctx, t(ctx).incomingMessage(IncomingMessage.parse(ctx.body)))),
+  );
+  r.add("GET", "/accounts/:account_id/conversations/:id", (ctx) => {
+    const { conversation, messages } = t(ctx).conversationWithMessages(
+      Number(ctx.params.account_id),
+      Number(ctx.params.id),
+    );
+    const v = ctx.sandbox.views;
+    return json({ conversation: v.conversation(conversation), messages: messages.map((m) => v.message(m)) });
+  });
   r.add(
     "POST",
     "/traffic/agent_reply",

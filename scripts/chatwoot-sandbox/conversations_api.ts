@@ -223,9 +223,12 @@ export function conversationRoutes(router: AppRouter): void {
         status,
         snoozed_until: status === "snoozed" ? parseTime(ctx.body.snoozed_until) : null,
       };
-      // AgentBot pending → open is Conversation#bot_handoff!: waiting_since is (re)started.
+      // AgentBot pending → open is Conversation#bot_handoff!: `update(waiting_since: now)` when blank — its own
+      // save, so its own conversation_updated — then `open!`, then conversation.bot_handoff (no webhook).
       if (ctx.actor.kind === "bot" && conversation.status === "pending" && status === "open") {
-        patch.waiting_since = conversation.waiting_since ?? ctx.deps.now();
+        if (conversation.waiting_since === null) {
+          ctx.deps.model.updateConversation(conversation, { waiting_since: ctx.deps.now() });
+        }
       }
       // An agent-role user who opens an unassigned conversation gets it.
       if (

@@ -26,6 +26,11 @@ export const FaultRuleInput = z.object({
   ms: z.number().int().min(0).optional(),
   /** `429`: the Retry-After header, in seconds (default 1). */
   retry_after: z.number().int().min(0).optional(),
+  /**
+   * `duplicate`: send the copy with the same X-Chatwoot-Delivery, as a retried job does (a bot's 429/500
+   * retry, a Sidekiq redelivery); default false = a second dispatch with a new id, like issue #11901.
+   */
+  same_delivery_id: z.boolean().optional(),
   /** `reorder`: deliveries held before the batch is released in reverse order (default 2). */
   hold: z.number().int().min(2).optional(),
 });

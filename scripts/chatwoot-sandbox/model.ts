@@ -74,6 +74,9 @@ const CONVERSATION_UPDATE_KEYS = new Set([
   "priority",
 ]);
 
+/** `conversations.activity.agent_bot.error_moved_to_open` (config/locales/en.yml). */
+export const BOT_ERROR_MOVED_TO_OPEN = "Conversation was marked open by system due to an error with the agent bot.";
+
 export const CONVERSATION_STATUSES: ConversationStatus[] = ["open", "resolved", "pending", "snoozed"];
 export const MESSAGE_STATUSES: MessageStatus[] = ["sent", "delivered", "read", "failed"];
 export const PRIORITIES = ["low", "medium", "high", "urgent"];
@@ -425,6 +428,7 @@ export class ChatwootModel {
     // update_columns(last_activity_at) + belongs_to touch: no conversation event for these.
     if (!isActivity) conversation.last_activity_at = now;
     conversation.updated_at = Math.max(now, conversation.updated_at + 1);
+    if (!isActivity) this.#openPendingForHumanResponse(conversation, message);
     this.deps.events.emit({ name: "message_created", messageId: message.id });
     if (isActivity) return message;
 
@@ -443,9 +447,42 @@ export class ChatwootModel {
       const patch: Partial<Conversation> = { waiting_since: null };
       if (conversation.first_reply_created_at === null) patch.first_reply_created_at = now;
       this.updateConversation(conversation, patch);
+    } else if (
+      message.sender_type === "AgentBot" && !message.private && message.message_type === MESSAGE_TYPES.outgoing
+    ) {
+      // Message#update_waiting_since: a bot_response? clears waiting_since but is never a first reply.
+      this.updateConversation(conversation, { waiting_since: null });
     }
     this.#scheduleSendReply(message);
     return message;
+  }
+
+  /**
+   * Enterprise::Message#mark_pending_conversation_as_open_for_human_response. Chatwoot 4.13 runs it only for
+   * Captain inboxes, so the sandbox runs it only when the account opts in (`open_pending_on_human_reply`); with
+   * an external agent bot a human reply leaves the conversation pending until someone toggles the status.
+   */
+  #openPendingForHumanResponse(conversation: Conversation, message: Message): void {
+    if (!this.#s.accounts.get(conversation.account_id)?.open_pending_on_human_reply) return;
+    const human = message.message_type === MESSAGE_TYPES.outgoing && message.sender_type === "User" &&
+      !message.private && message.content_type !== "input_csat";
+    if (!human || conversation.status !== "pending") return;
+    // Runs without Current.user, so no "reopened by" activity (Captain's own auto-open note is not emulated).
+    this.updateConversation(conversation, { status: "open" });
+  }
+
+  /**
+   * Webhooks::Trigger#update_conversation_status: once a bot's message delivery has failed for good (after
+   * the 429/500 retries, or at once on a timeout or any other error), a pending conversation is opened —
+   * `conversation.open!`, no actor — and an activity note is added, unless the account keeps it pending.
+   */
+  openAfterBotFailure(messageId: number): void {
+    const message = this.#s.messages.get(messageId);
+    const conversation = message && this.#s.conversations.get(message.conversation_id);
+    if (!conversation || conversation.status !== "pending") return;
+    if (this.#s.accounts.get(conversation.account_id)?.keep_pending_on_bot_failure) return;
+    this.updateConversation(conversation, { status: "open" });
+    this.createActivity(conversation, BOT_ERROR_MOVED_TO_OPEN);
   }
 
   #attachment(input: AttachmentInput): Attachment {

@@ -145,6 +145,10 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       model.markDeliveryFailed(messageId, error);
       changed();
     },
+    onAgentBotFailure: (messageId) => {
+      model.openAfterBotFailure(messageId);
+      changed();
+    },
     log: opts.log,
   });
   const events = new EventDispatcher(state, payloads, sender);

@@ -25,6 +25,14 @@ export interface Account {
   features: Record<string, boolean>;
   /** Sandbox-only: emulate Chatwoot < 4.11.2, which sends no signature headers. */
   unsigned_webhooks: boolean;
+  /** Chatwoot account setting: a failed bot webhook leaves a pending conversation pending. */
+  keep_pending_on_bot_failure?: boolean;
+  /**
+   * Sandbox-only: a human's public reply opens a pending conversation. Chatwoot 4.13 does this only in
+   * enterprise, for Captain inboxes (`Enterprise::Message#mark_pending_conversation_as_open_for_human_response`),
+   * never for an external agent bot; off by default, so the sandbox behaves like a bot inbox.
+   */
+  open_pending_on_human_reply?: boolean;
   display_id_seq: number;
   created_at: number;
   updated_at: number;
@@ -66,6 +74,8 @@ export interface AgentBot {
   bot_type: "webhook";
   bot_config: JsonObject;
   access_token: string;
+  /** When the AccessToken row was last regenerated (reset_access_token); absent = never. */
+  access_token_updated_at?: number;
   secret: string;
   created_at: number;
   updated_at: number;

@@ -200,3 +200,32 @@ export function dispatched(sandbox: Sandbox, kind = "account_webhook"): string[]
 export function events(receiver: Receiver, name: string): Received[] {
   return receiver.requests.filter((r) => r.json.event === name);
 }
+
+export interface TestBot {
+  id: number;
+  /** The bot's api_access_token. */
+  token: string;
+  /** The webhook signing secret (account API, administrators only). */
+  secret: string;
+  /** Application API call with the bot's token. */
+  api(method: string, path: string, body?: unknown): Promise<CallResult>;
+}
+
+/** Creates an agent bot through the account API (as Chatwoot's settings page does) and attaches it to `inboxId`. */
+export async function createAgentBot(
+  sandbox: Sandbox,
+  acct: Provisioned,
+  outgoingUrl: string,
+  inboxId?: number,
+): Promise<TestBot> {
+  const res = await acct.api("POST", "/agent_bots", { name: "Asistente", outgoing_url: outgoingUrl });
+  if (res.status !== 200) throw new Error(`agent bot: ${res.status} ${JSON.stringify(res.body)}`);
+  if (inboxId !== undefined) await acct.api("POST", `/inboxes/${inboxId}/set_agent_bot`, { agent_bot: res.body.id });
+  const token = res.body.access_token.token;
+  return {
+    id: res.body.id,
+    token,
+    secret: res.body.secret,
+    api: (method, path, body) => call(sandbox, method, `/api/v1/accounts/${acct.accountId}${path}`, { token, body }),
+  };
+}

@@ -110,6 +110,23 @@ export const AgentReply = z.object({
 });
 export type AgentReply = z.input<typeof AgentReply>;
 
+export const IncomingMessage = z.object({
+  inbox_id: z.number().int(),
+  /** Write into this conversation (display_id) — a resolved one reopens (pending while a bot is active). */
+  conversation_id: z.number().int().optional(),
+  /** Otherwise: this contact, or the contact_inbox with this source_id, or a new contact named `name`. */
+  contact_id: z.number().int().optional(),
+  source_id: z.string().min(1).optional(),
+  name: z.string().optional(),
+  content: z.string().optional(),
+  /** A voice note: one `audio` attachment whose transcribed_text stays "" unless `transcription` is given. */
+  audio: Media.partial({ base64: true }).extend({
+    transcription: z.string().optional(),
+    transcription_delay_ms: z.number().int().min(0).optional(),
+  }).optional(),
+});
+export type IncomingMessage = z.input<typeof IncomingMessage>;
+
 export const StatusChange = z.object({
   account_id: z.number().int(),
   conversation_id: z.number().int(),
@@ -424,6 +441,76 @@ export class Traffic {
     });
     this.deps.changed();
     return { contact, contactInbox, conversation, message };
+  }
+
+  /**
+   * A customer writes into any inbox (API, widget, e-mail, or WhatsApp when continuing a conversation):
+   * the channel-neutral core of every incoming-message service, with the same callbacks and events.
+   */
+  incomingMessage(raw: IncomingMessage): TrafficResult {
+    const input = IncomingMessage.parse(raw);
+    const s = this.deps.state;
+    const model = this.deps.model;
+    const inbox = s.inboxes.get(input.inbox_id);
+    if (!inbox) throw new ApiError(404, { error: `inbox ${input.inbox_id} not found` });
+    const account = s.accounts.get(inbox.account_id)!;
+    let conversation: Conversation | undefined;
+    let contactInbox: ContactInbox | undefined;
+    let contact: Contact | undefined;
+    if (input.conversation_id !== undefined) {
+      conversation = this.#conversation(account.id, input.conversation_id);
+      if (conversation.inbox_id !== inbox.id) {
+        throw new ApiError(422, { error: `conversation ${input.conversation_id} is not in inbox ${inbox.id}` });
+      }
+      contactInbox = s.contactInboxes.get(conversation.contact_inbox_id)!;
+      contact = s.contacts.get(conversation.contact_id)!;
+    } else {
+      if (inbox.channel_type === "Channel::Whatsapp") {
+        throw new ApiError(422, { error: "start WhatsApp conversations with /_sandbox/traffic/whatsapp" });
+      }
+      if (input.source_id) {
+        contactInbox = s.contactInboxes.find((ci) => ci.inbox_id === inbox.id && ci.source_id === input.source_id);
+      }
+      contact = contactInbox ? s.contacts.get(contactInbox.contact_id) : s.contacts.get(input.contact_id);
+      if (contact && contact.account_id !== account.id) throw new ApiError(404, { error: "contact not found" });
+      contact ??= model.createContact(account, { name: input.name ?? `Customer ${s.contacts.seq + 1}` });
+      contactInbox ??= model.findOrCreateContactInbox(contact, inbox, input.source_id ?? null);
+      conversation = this.#currentConversation(account, inbox, contactInbox);
+    }
+    const attachments: AttachmentInput[] = [];
+    if (input.audio) {
+      attachments.push({
+        file_type: "audio",
+        blob: {
+          filename: input.audio.filename ?? "voice.ogg",
+          content_type: input.audio.content_type ?? "audio/ogg",
+          data: input.audio.base64 ? decodeMedia({ base64: input.audio.base64 }, oggBytes) : oggBytes(),
+        },
+        meta: { transcribed_text: "" },
+      });
+    }
+    const message = model.createMessage(conversation, {
+      message_type: MESSAGE_TYPES.incoming,
+      content: input.content ?? null,
+      source_id: inbox.channel_type === "Channel::Whatsapp" ? fakeWamid() : null,
+      sender: { type: "Contact", id: contact.id },
+      attachments,
+    });
+    if (input.audio?.transcription !== undefined) {
+      const text = input.audio.transcription;
+      this.deps.schedule(input.audio.transcription_delay_ms ?? this.deps.transcriptionDelayMs, () => {
+        const current = s.messages.get(message.id);
+        if (current) model.transcribeAudio(current, text);
+      });
+    }
+    this.deps.changed();
+    return { contact, contactInbox, conversation, message };
+  }
+
+  /** A conversation as a test reads it: the record and every message, oldest first. */
+  conversationWithMessages(accountId: number, displayId: number): { conversation: Conversation; messages: Message[] } {
+    const conversation = this.#conversation(accountId, displayId);
+    return { conversation, messages: this.deps.state.messages.by(conversation.id) };
   }
 
   /** An agent answers from the dashboard (on WhatsApp the wamid arrives later via message_updated). */

@@ -99,23 +99,32 @@ export class Views {
 
   // ---- Application API (app/views/api/v1) ----
 
-  /** Account API agent bot: the secret and token only for administrators and non-system bots. */
+  /**
+   * Account API agent bot (`api/v1/models/_agent_bot.json.jbuilder`, 4.13). `json.access_token
+   * resource.access_token` renders the AccessToken record itself, so it is an object whose `token` is the
+   * key; the secret only for administrators and non-system bots.
+   */
   accountAgentBot(bot: AgentBot, isAdmin: boolean): JsonObject {
     const out: JsonObject = {
       id: bot.id,
       name: bot.name,
       description: bot.description,
       thumbnail: bot.avatar_url,
-      outgoing_url: bot.outgoing_url,
-      bot_type: bot.bot_type,
-      bot_config: bot.bot_config,
-      account_id: bot.account_id,
-      system_bot: bot.account_id === null,
     };
-    if (isAdmin && bot.account_id !== null) {
-      out.access_token = bot.access_token;
-      out.secret = bot.secret;
-    }
+    if (bot.account_id !== null) out.outgoing_url = bot.outgoing_url;
+    out.bot_type = bot.bot_type;
+    out.bot_config = bot.bot_config;
+    out.account_id = bot.account_id;
+    out.access_token = {
+      id: bot.id,
+      owner_type: "AgentBot",
+      owner_id: bot.id,
+      token: bot.access_token,
+      created_at: iso(bot.created_at),
+      updated_at: iso(bot.access_token_updated_at ?? bot.created_at),
+    };
+    if (isAdmin && bot.account_id !== null) out.secret = bot.secret;
+    out.system_bot = bot.account_id === null;
     return out;
   }
 

@@ -96,7 +96,10 @@ export interface DeliveryTarget {
   webhookId?: number;
   agentBotId?: number;
   inboxId?: number;
-  /** API-inbox message deliveries: which message to mark failed when the POST fails. */
+  /**
+   * Message deliveries (API inbox and agent bot): the message whose failure handling runs when the POST
+   * finally fails — marked failed (API inbox) or its pending conversation opened (agent bot).
+   */
   messageId?: number;
 }
 
@@ -112,6 +115,8 @@ export interface SenderOptions {
   /** The delivery log keeps this many records (oldest dropped), so long benchmarks stay in bounded memory. */
   maxLog?: number;
   onApiInboxFailure: (messageId: number, error: string) => void;
+  /** Webhooks::Trigger#update_conversation_status: a bot's message delivery failed for good. */
+  onAgentBotFailure?: (messageId: number, error: string) => void;
   log?: (entry: JsonObject) => void;
 }
 
@@ -159,9 +164,10 @@ export class WebhookSender {
     const delayMs = fired.filter((r) => r.mode === "delay").reduce((sum, r) => sum + (r.ms ?? 0), 0);
     const reorder = fired.find((r) => r.mode === "reorder");
     const copies = modes.includes("duplicate") ? 2 : 1;
+    const sameId = fired.some((r) => r.mode === "duplicate" && r.same_delivery_id);
     const records: DeliveryRecord[] = [];
     for (let i = 0; i < copies; i++) {
-      const record = this.#record(target, body, modes);
+      const record = this.#record(target, body, modes, sameId ? records[0]?.delivery_id : undefined);
       records.push(record);
       const send = async () => {
         if (delayMs) await sleep(delayMs);
@@ -197,10 +203,10 @@ export class WebhookSender {
     this.releaseHeld(false);
   }
 
-  #record(target: DeliveryTarget, body: string, faults: string[]): DeliveryRecord {
+  #record(target: DeliveryTarget, body: string, faults: string[], deliveryId?: string): DeliveryRecord {
     const record: DeliveryRecord = {
       seq: ++this.#seq,
-      delivery_id: crypto.randomUUID(),
+      delivery_id: deliveryId ?? crypto.randomUUID(),
       kind: target.kind,
       event: target.event,
       account_id: target.accountId,
@@ -321,6 +327,11 @@ export class WebhookSender {
     if (record.state === "failed" && target.kind === "api_inbox" && target.messageId !== undefined) {
       this.opts.onApiInboxFailure(target.messageId, record.error ?? "delivery failed");
     }
+    // Only message events carry a message id (Trigger's SUPPORTED_ERROR_HANDLE_EVENTS); a failed or timed-out
+    // conversation event leaves the conversation as it is.
+    if (record.state === "failed" && target.kind === "agent_bot" && target.messageId !== undefined) {
+      this.opts.onAgentBotFailure?.(target.messageId, record.error ?? "delivery failed");
+    }
   }
 }
 
@@ -406,6 +417,8 @@ export class EventDispatcher {
           accountId,
           event: name,
           agentBotId: bot.id,
+          inboxId: inbox.id,
+          messageId: name.startsWith("message_") ? messageId : undefined,
         }, payload);
       }
     }

@@ -196,3 +196,34 @@ export async function newStore(sql: Sql): Promise<{ id: string; slug: string }> 
                           values (${slug}, 'Sandbox store', 'manual') returning id`;
   return { id: row.id, slug };
 }
+
+export interface SandboxAgentBot {
+  id: number;
+  /** The bot's own api_access_token (account API view: `access_token.token`). */
+  token: string;
+  /** The bot's webhook signing secret, as an administrator sees it. */
+  secret: string;
+}
+
+/** Creates an agent bot as the account's administrator and, given an inbox, makes it the inbox's bot. */
+export async function createSandboxAgentBot(
+  env: SandboxEnv,
+  accountId: number,
+  adminToken: string,
+  outgoingUrl: string,
+  inboxId?: number,
+): Promise<SandboxAgentBot> {
+  const res = await sandboxCall(env, "POST", `/api/v1/accounts/${accountId}/agent_bots`, {
+    token: adminToken,
+    body: { name: "AI replies", outgoing_url: outgoingUrl },
+  });
+  if (res.status !== 200) throw new Error(`agent bot: ${res.status} ${JSON.stringify(res.body)}`);
+  if (inboxId !== undefined) {
+    const set = await sandboxCall(env, "POST", `/api/v1/accounts/${accountId}/inboxes/${inboxId}/set_agent_bot`, {
+      token: adminToken,
+      body: { agent_bot: res.body.id },
+    });
+    if (set.status !== 200) throw new Error(`set_agent_bot: ${set.status}`);
+  }
+  return { id: res.body.id, token: res.body.access_token.token, secret: res.body.secret };
+}
