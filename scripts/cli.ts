@@ -4,7 +4,9 @@
 import { accountsCommand } from "./cli/accounts.ts";
 import { archiveCommand } from "./cli/archive.ts";
 import { CliError, createContext } from "./cli/context.ts";
+import { contactsCommand } from "./cli/contacts.ts";
 import { jobsCommand } from "./cli/jobs.ts";
+import { kbCommand } from "./cli/kb.ts";
 import { statusCommand } from "./cli/status.ts";
 import { storesCommand } from "./cli/stores.ts";
 import { widgetCommand } from "./cli/widget.ts";
@@ -25,12 +27,21 @@ const USAGE = `usage: switchboard <command>
                                           store the secret of a webhook registered by hand
   accounts list                           linked accounts, last delivery, reconciliation cursor
   widget --store s [--identifier id]      the widget snippet, and the identifier_hash for setUser
+  contacts sync --store s | --all [--concurrency n]
+                                          sync every customer to its Chatwoot contact (resumable)
+  contacts conflicts [--store s]          e-mails/phones another contact owns, and how they were resolved
   archive queue [--store s] [--q text] [--has-media] [--limit n]
                                           WhatsApp numbers that match no user
   archive map --store s --phone p --user <uuid>
                                           map a number to a user; its archive moves to their bucket
   archive ignore --store s --phone p      keep a number's archive held, out of the queue
   archive erase --user <uuid>             delete a user's archive (objects, bucket, records), audited
+  kb add --store s [--title t] <files…>   add Markdown, text, HTML or PDF files to a store's knowledge base
+  kb faq add --store s --question q --answer a
+  kb list --store s [--kind document|faq] documents with their status and embedded chunks
+  kb search --store s [--k n] [--kind k] "<query>"
+                                          hybrid search, with each leg's rank and score
+  kb reembed --store s                    queue re-embedding of chunks not on the store's model
 
 Connects to SUPABASE_DB_URL / SUPABASE_URL when set, else to the running \`npm start\` stack.`;
 
@@ -47,7 +58,9 @@ export async function main(args: string[], out: (line: string) => void = console
     else if (command === "jobs") await jobsCommand(ctx, rest);
     else if (command === "accounts") await accountsCommand(ctx, rest);
     else if (command === "widget") await widgetCommand(ctx, rest);
+    else if (command === "contacts") await contactsCommand(ctx, rest);
     else if (command === "archive") await archiveCommand(ctx, rest);
+    else if (command === "kb") await kbCommand(ctx, rest);
     else throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
     return 0;
   } catch (err) {

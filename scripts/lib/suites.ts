@@ -94,6 +94,8 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     seed: true,
     chatwoot: { port: freePort() },
     gcs: { port: freePort(), noSync: true },
+    // Tests wait for an erasure Chatwoot first refuses (contact online): retry it soon.
+    functionEnv: { CONTACT_ERASE_RETRY_MS: "500" },
   });
   const dbUrl = new URL(stack.dbUrl);
   const env = {

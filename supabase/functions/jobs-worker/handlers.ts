@@ -7,9 +7,12 @@ import type { JobHandler } from "../_shared/jobs.ts";
 import { postgresRateLimiter } from "../_shared/chatwoot/rate_limit.ts";
 import { reconcileJobHandler } from "../_shared/chatwoot/reconcile.ts";
 import { provisioningJobHandlers } from "../chatwoot-account-manager/provisioner.ts";
-import { archiveJobHandlers } from "../_shared/archive/archiver.ts";
+import { type ArchiveDeps, archiveJobHandlers, eraseUserArchive } from "../_shared/archive/archiver.ts";
+import { contactSyncJobHandlers } from "../chatwoot-contact-sync/sync.ts";
 import type { BucketPolicy } from "../_shared/archive/buckets.ts";
 import { createStorage } from "../_shared/archive/storage.ts";
+import { type EmbeddingConfig, embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
+import { knowledgeJobHandlers } from "../_shared/knowledge/embed_job.ts";
 
 export function purgeCompletedJobs(retentionDays: number): JobHandler {
   return async (_job, { sql, log }) => {
@@ -35,6 +38,8 @@ export interface HandlerOptions {
   chatwootPlatformToken: string | null;
   /** Public base of this deployment's functions (the webhook URL Chatwoot posts to). */
   functionsUrl: string;
+  /** How long an erasure waits when Chatwoot refuses to delete an online contact. */
+  contactEraseRetryMs?: number;
   /** The WhatsApp archive: GCS (or its emulator at gcsEndpoint) and the bucket policy. */
   archive: {
     gcsEndpoint: string | null;
@@ -44,23 +49,36 @@ export interface HandlerOptions {
     mediaMaxBytes: number;
     mediaTimeoutMs: number;
   };
+  /** Embeddings for the knowledge base; undefined reads OPENAI_* from the environment, null is offline. */
+  embedding?: EmbeddingConfig | null;
 }
 
 export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
   const limiter = postgresRateLimiter(opts.sql, { perMinute: opts.chatwootRequestsPerMinute });
+  const archive: ArchiveDeps = {
+    sql: opts.sql,
+    storage: createStorage({
+      apiEndpoint: opts.archive.gcsEndpoint ?? undefined,
+      projectId: opts.archive.projectId,
+      credentialsJson: opts.archive.credentialsJson ?? undefined,
+    }),
+    policy: opts.archive.policy,
+    mediaMaxBytes: opts.archive.mediaMaxBytes,
+    mediaTimeoutMs: opts.archive.mediaTimeoutMs,
+  };
   return {
     "jobs.purge_completed": purgeCompletedJobs(opts.retentionDays),
     "chatwoot.reconcile": reconcileJobHandler({ sql: opts.sql, limiter }),
-    ...archiveJobHandlers({
+    ...knowledgeJobHandlers({
       sql: opts.sql,
-      storage: createStorage({
-        apiEndpoint: opts.archive.gcsEndpoint ?? undefined,
-        projectId: opts.archive.projectId,
-        credentialsJson: opts.archive.credentialsJson ?? undefined,
-      }),
-      policy: opts.archive.policy,
-      mediaMaxBytes: opts.archive.mediaMaxBytes,
-      mediaTimeoutMs: opts.archive.mediaTimeoutMs,
+      embedding: opts.embedding !== undefined ? opts.embedding : embeddingConfigFromEnv(Deno.env.toObject()),
+    }),
+    ...archiveJobHandlers(archive),
+    ...contactSyncJobHandlers({
+      sql: opts.sql,
+      limiter,
+      onlineRetryMs: opts.contactEraseRetryMs,
+      eraseArchive: (userId, actor) => eraseUserArchive(archive, userId, actor),
     }),
     ...provisioningJobHandlers({
       sql: opts.sql,

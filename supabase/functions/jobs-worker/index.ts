@@ -34,6 +34,7 @@ const config = loadConfig(baseConfigSchema.extend({
   ARCHIVE_MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
   ARCHIVE_MEDIA_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   CHATWOOT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(3000),
+  CONTACT_ERASE_RETRY_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
 }));
 const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
 const log = createLogger({ fn: "jobs-worker" });
@@ -41,6 +42,7 @@ const handlers = jobHandlers({
   sql,
   retentionDays: config.JOBS_RETENTION_DAYS,
   chatwootRequestsPerMinute: config.CHATWOOT_REQUESTS_PER_MINUTE,
+  contactEraseRetryMs: config.CONTACT_ERASE_RETRY_MS,
   chatwootUrl: config.CHATWOOT_URL ?? null,
   chatwootPlatformToken: config.CHATWOOT_PLATFORM_TOKEN ?? null,
   functionsUrl: config.SWITCHBOARD_PUBLIC_FUNCTIONS_URL ?? `${config.SUPABASE_URL.replace(/\/+$/, "")}/functions/v1`,
