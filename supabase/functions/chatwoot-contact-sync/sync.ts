@@ -132,9 +132,23 @@ function clientFor(deps: ContactSyncDeps, round: Round, counter: { n: number }):
   });
 }
 
+// Rounds in flight in this process share one check per account (a backfill starts many at once).
+const ensuring = new Map<string, Promise<void>>();
+const ensured = new Set<string>();
+
 /** Creates the contact custom attribute definitions the account lacks; once per account. */
 async function ensureAttributes(sql: Sql, client: ChatwootClient, round: Round): Promise<void> {
-  if (round.attributesReady) return;
+  if (round.attributesReady || ensured.has(round.account.ref)) return;
+  const pending = ensuring.get(round.account.ref);
+  if (pending) return await pending;
+  const work = createMissingAttributes(sql, client, round)
+    .then(() => void ensured.add(round.account.ref))
+    .finally(() => ensuring.delete(round.account.ref));
+  ensuring.set(round.account.ref, work);
+  await work;
+}
+
+async function createMissingAttributes(sql: Sql, client: ChatwootClient, round: Round): Promise<void> {
   const existing = new Set(await listContactAttributeKeys(client, round.account.accountId));
   for (const def of CONTACT_ATTRIBUTES) {
     if (existing.has(def.key)) continue;
