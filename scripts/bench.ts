@@ -2,16 +2,20 @@
 // measured in the same run and saves its figures under .local/bench/.
 
 import { benchProvisioning } from "./bench/provisioning.ts";
+import { benchContacts } from "./bench/contacts.ts";
 import { benchAdmin } from "./bench/admin.ts";
 import { benchArchive } from "./bench/archive.ts";
 import { benchQueue } from "./bench/queue.ts";
+import { benchRetrieval } from "./bench/retrieval.ts";
 import { benchWebhooks } from "./bench/webhooks.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   provisioning: benchProvisioning,
+  contacts: benchContacts,
   admin: benchAdmin,
   archive: benchArchive,
   queue: benchQueue,
+  retrieval: benchRetrieval,
   webhooks: benchWebhooks,
 };
 

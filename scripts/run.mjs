@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Entry point for npm scripts and the `switchboard` bin: makes sure the npm dependencies
 // (Deno and the Supabase CLI ship as npm packages) are installed, then runs the TypeScript
-// tool under Deno. Usage: node scripts/run.mjs <stack|bench|cli> [args…]
+// tool under Deno. Usage: node scripts/run.mjs <stack|bench|cli|eval> [args…]
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -25,7 +25,12 @@ if (npmInstallNeeded()) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-const scripts = { stack: "scripts/stack.ts", bench: "scripts/bench.ts", cli: "scripts/cli.ts" };
+const scripts = {
+  stack: "scripts/stack.ts",
+  bench: "scripts/bench.ts",
+  cli: "scripts/cli.ts",
+  eval: "scripts/eval.ts",
+};
 const [tool, ...rest] = process.argv.slice(2);
 if (!scripts[tool]) {
   console.error(`usage: run.mjs <${Object.keys(scripts).join("|")}> [args…]`);

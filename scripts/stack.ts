@@ -22,6 +22,7 @@ async function start() {
       persistPath: `${root}/.local/dev/chatwoot-sandbox.json`,
     },
     gcs: { port: Number(Deno.env.get("SWITCHBOARD_GCS_PORT") ?? 4443), dataDir: `${root}/.local/dev/gcs` },
+    openai: { port: Number(Deno.env.get("SWITCHBOARD_OPENAI_PORT") ?? 54330), useRealKey: true },
   });
   await demoTraffic(stack).catch((err) => log(`demo data skipped: ${err instanceof Error ? err.message : err}`));
   let webApp: WebApp | null = null;

@@ -31,7 +31,11 @@ async function linkStore(sql: Sql, sandboxUrl: string, platformToken: string, sl
     return await res.json();
   };
   const account = await call("/platform/api/v1/accounts", { name: slug });
-  const user = await call("/platform/api/v1/users", { name: "Bench", email: `${slug}@bench.test`, password: "Passw0rd!" });
+  const user = await call("/platform/api/v1/users", {
+    name: "Bench",
+    email: `${slug}@bench.test`,
+    password: "Passw0rd!",
+  });
   await call(`/platform/api/v1/accounts/${account.id}/account_users`, { user_id: user.id, role: "administrator" });
   const token = (await call(`/platform/api/v1/users/${user.id}/token`)).access_token as string;
   const [store] = await sql`insert into public.stores (slug, name, chatwoot_provisioning)
@@ -78,7 +82,11 @@ export async function benchContacts(): Promise<void> {
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
       while (next < BASELINE) {
         const i = next++;
-        await createContact(client, base.accountId, { name: `Base ${i}`, email: `b${i}@base.test`, identifier: `b${i}` });
+        await createContact(client, base.accountId, {
+          name: `Base ${i}`,
+          email: `b${i}@base.test`,
+          identifier: `b${i}`,
+        });
       }
     }));
     const baselineRate = BASELINE / ((performance.now() - t0) / 1000);

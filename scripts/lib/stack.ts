@@ -14,6 +14,7 @@ import { createAuthHandler, ensureAuthSchema, setAuthUserPassword } from "../../
 import { ensureSystemDependencies } from "../setup.ts";
 import { type RunningSandbox, startSandbox } from "../chatwoot-sandbox/server.ts";
 import { type RunningGcsEmulator, startGcsEmulator } from "../gcs-emulator/server.ts";
+import { type RunningOpenAiStandin, startOpenAiStandin } from "../openai-standin/server.ts";
 
 export const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -34,6 +35,9 @@ export interface StackOptions {
   chatwoot?: { port: number; persistPath?: string; log?: boolean };
   /** The GCS emulator: its port, and where buckets and objects persist (omit for a temp dir). */
   gcs?: { port: number; dataDir?: string; noSync?: boolean };
+  /** The local OpenAI-compatible stand-in (deterministic embeddings and test chat model). With
+   * useRealKey, not started when OPENAI_API_KEY is set: the functions then talk to the real API. */
+  openai?: { port: number; useRealKey?: boolean };
 }
 
 export interface StackInfo {
@@ -46,6 +50,10 @@ export interface StackInfo {
   chatwootUrl?: string;
   chatwootPlatformToken?: string;
   gcsUrl?: string;
+  /** The OpenAI-compatible stand-in's base URL (…/v1), when it runs. */
+  openaiBaseUrl?: string;
+  /** Which AI the functions use: the stand-in, a real API, or none (offline FAQ mode). */
+  aiMode?: string;
   /** Seeded users' e-mail → password, for signing in to the admin app. */
   demoCredentials?: Record<string, string>;
 }
@@ -53,6 +61,7 @@ export interface StackInfo {
 export interface Stack extends StackInfo {
   chatwoot: RunningSandbox | null;
   gcs: RunningGcsEmulator | null;
+  openai: RunningOpenAiStandin | null;
   functions: string[];
   gateway: Gateway;
   driver: JobDriver | null;
@@ -151,6 +160,25 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       strictSignatures: true,
     })
     : null;
+  const realKey = opts.openai?.useRealKey ? Deno.env.get("OPENAI_API_KEY") : undefined;
+  const openai = opts.openai && !realKey ? await startOpenAiStandin({ port: opts.openai.port }) : null;
+  const aiEnv: Record<string, string> = openai
+    ? {
+      OPENAI_API_KEY: openai.apiKey,
+      OPENAI_BASE_URL: openai.baseURL,
+      OPENAI_EMBEDDING_MODEL: "switchboard-test-embedding",
+      OPENAI_EMBEDDING_DIMENSIONS: "256",
+      OPENAI_CHAT_MODEL: "switchboard-test-chat",
+      OPENAI_TRANSCRIPTION_MODEL: "switchboard-test-transcribe",
+    }
+    : realKey
+    ? Object.fromEntries(Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith("OPENAI_")))
+    : {};
+  const aiMode = openai
+    ? `local OpenAI stand-in (${openai.baseURL})`
+    : realKey
+    ? `OpenAI-compatible API${Deno.env.get("OPENAI_BASE_URL") ? ` at ${Deno.env.get("OPENAI_BASE_URL")}` : ""}`
+    : "offline (no OPENAI_API_KEY): FAQ answers by full-text match, handoff otherwise";
   // The Supabase Auth stand-in answers /auth/v1 on the gateway, backed by auth.users.
   const authSql = postgres(dbUrl, { max: 5, onnotice: () => {}, connection: { application_name: "auth" } });
   await ensureAuthSchema(authSql);
@@ -187,6 +215,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       // The SDK must never look for Google's metadata server or real credentials locally.
       METADATA_SERVER_DETECTION: "none",
       ...(gcs ? { GCS_ENDPOINT: gcs.url, GCS_CREDENTIALS_JSON: JSON.stringify(secrets.gcsServiceAccount) } : {}),
+      ...aiEnv,
       ...opts.functionEnv,
     },
   });
@@ -208,6 +237,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     chatwoot,
     gcs,
     gcsUrl: gcs?.url,
+    openai,
+    openaiBaseUrl: openai?.baseURL,
+    aiMode,
     demoCredentials,
     functions: gateway.functions,
     gateway,
@@ -219,6 +251,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await chatwoot?.close();
       await authSql.end({ timeout: 2 });
       await gcs?.close();
+      await openai?.close();
       if (closeOpts.stopDatabase !== false) await cluster?.stop();
     },
   };
@@ -236,6 +269,7 @@ export function statusBlock(info: StackInfo, extra: Record<string, string> = {})
       ? [["Chatwoot platform token", info.chatwootPlatformToken] as [string, string]]
       : []),
     ...(info.gcsUrl ? [["GCS emulator", info.gcsUrl] as [string, string]] : []),
+    ...(info.aiMode ? [["AI replies", info.aiMode] as [string, string]] : []),
     ...Object.entries(extra),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -244,9 +278,18 @@ export function statusBlock(info: StackInfo, extra: Record<string, string> = {})
 
 /** What the CLI needs to find the running stack. Written by `npm start`, git-ignored. */
 export async function writeStackInfo(path: string, info: StackInfo & Record<string, unknown>): Promise<void> {
-  const { jwtSecret: _omit, chatwoot: _c, gcs: _s, gateway: _g, driver: _d, cluster: _cl, close: _close, ...rest } =
-    info as
-      & StackInfo
-      & Record<string, unknown>;
+  const {
+    jwtSecret: _omit,
+    chatwoot: _c,
+    gcs: _s,
+    openai: _o,
+    gateway: _g,
+    driver: _d,
+    cluster: _cl,
+    close: _close,
+    ...rest
+  } = info as
+    & StackInfo
+    & Record<string, unknown>;
   await Deno.writeTextFile(path, JSON.stringify(rest, null, 2), { mode: 0o600 });
 }

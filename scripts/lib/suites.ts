@@ -94,6 +94,7 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     seed: true,
     chatwoot: { port: freePort() },
     gcs: { port: freePort(), noSync: true },
+    openai: { port: freePort() },
     // Tests wait for an erasure Chatwoot first refuses (contact online): retry it soon.
     functionEnv: { CONTACT_ERASE_RETRY_MS: "500" },
   });
@@ -107,6 +108,13 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     CHATWOOT_URL: stack.chatwootUrl!,
     CHATWOOT_PLATFORM_TOKEN: stack.chatwootPlatformToken!,
     GCS_ENDPOINT: stack.gcsUrl!,
+    ...(stack.openai
+      ? {
+        OPENAI_STANDIN_URL: stack.openai.url,
+        OPENAI_STANDIN_KEY: stack.openai.apiKey,
+        OPENAI_BASE_URL: stack.openai.baseURL,
+      }
+      : {}),
     ...Object.fromEntries(
       Object.entries(stack.demoCredentials ?? {}).flatMap(([email, password]) =>
         email.startsWith("admin@")
@@ -177,7 +185,8 @@ export async function runAllSuites(filters: string[]): Promise<number> {
       results.push(
         await timed("deno test", async () => {
           // SWITCHBOARD_TEST_PATHS narrows the run while working on one module (`npm test -- "deno test"`).
-          const paths = Deno.env.get("SWITCHBOARD_TEST_PATHS")?.split(/\s+/).filter(Boolean) ?? ["supabase/", "scripts/"];
+          const paths = Deno.env.get("SWITCHBOARD_TEST_PATHS")?.split(/\s+/).filter(Boolean) ??
+            ["supabase/", "scripts/"];
           const r = await stream(deno, ["test", "--allow-all", "--no-prompt", ...paths], {
             ...env,
             NO_COLOR: "1",

@@ -25,7 +25,7 @@ export interface SupportDecision {
   cited_chunk_ids: string[];
 }
 
-const CHUNK = /<chunk id="([^"]*)">([\s\S]*?)<\/chunk>/g;
+const CHUNK = /<chunk id="([^"]*)"[^>]*>([\s\S]*?)<\/chunk>/g;
 const CUSTOMER_MESSAGE = /<customer_message>([\s\S]*?)<\/customer_message>/;
 const CUSTOMER_MESSAGES = /<customer_message>[\s\S]*?<\/customer_message>/g;
 // Roles whose content the product writes; assistant/tool turns are never a source of knowledge.

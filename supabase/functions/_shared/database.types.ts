@@ -5,6 +5,221 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "public": {
     Tables: {
+      "ai_bot_settings": {
+        Row: {
+          "agent_bot_id": number | null;
+          "daily_token_budget": number;
+          "enabled": boolean;
+          "handoff_message": string;
+          "handoff_team_id": number | null;
+          "history_messages": number;
+          "inbox_ids": (number)[];
+          "min_similarity": number;
+          "min_text_score": number;
+          "mode": string;
+          "store_id": string;
+          "top_k": number;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "agent_bot_id"?: number | null;
+          "daily_token_budget"?: number;
+          "enabled"?: boolean;
+          "handoff_message"?: string;
+          "handoff_team_id"?: number | null;
+          "history_messages"?: number;
+          "inbox_ids"?: (number)[];
+          "min_similarity"?: number;
+          "min_text_score"?: number;
+          "mode"?: string;
+          "store_id": string;
+          "top_k"?: number;
+          "updated_at"?: string;
+        };
+        Update: {
+          "agent_bot_id"?: number | null;
+          "daily_token_budget"?: number;
+          "enabled"?: boolean;
+          "handoff_message"?: string;
+          "handoff_team_id"?: number | null;
+          "history_messages"?: number;
+          "inbox_ids"?: (number)[];
+          "min_similarity"?: number;
+          "min_text_score"?: number;
+          "mode"?: string;
+          "store_id"?: string;
+          "top_k"?: number;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "ai_bot_settings_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: true;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "ai_conversations": {
+        Row: {
+          "account_ref": string;
+          "bot_paused": boolean;
+          "conversation_display_id": number;
+          "paused_at": string | null;
+          "paused_reason": string | null;
+          "returned_to_bot_at": string | null;
+          "store_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_ref": string;
+          "bot_paused"?: boolean;
+          "conversation_display_id": number;
+          "paused_at"?: string | null;
+          "paused_reason"?: string | null;
+          "returned_to_bot_at"?: string | null;
+          "store_id": string;
+        };
+        Update: {
+          "account_ref"?: string;
+          "bot_paused"?: boolean;
+          "conversation_display_id"?: number;
+          "paused_at"?: string | null;
+          "paused_reason"?: string | null;
+          "returned_to_bot_at"?: string | null;
+          "store_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "ai_conversations_account_ref_fkey";
+            columns: ["account_ref"];
+            isOneToOne: false;
+            referencedRelation: "chatwoot_accounts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "ai_conversations_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: false;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "ai_decisions": {
+        Row: {
+          "account_ref": string;
+          "action": string | null;
+          "answer": string | null;
+          "chunks": NonNullable<Json>;
+          "cited_chunk_ids": (number)[];
+          "completion_tokens": number;
+          "conversation_display_id": number;
+          "created_at": string;
+          "decided_at": string | null;
+          "latency_ms": number | null;
+          "message_id": number;
+          "model": string | null;
+          "posted_message_ids": (number)[];
+          "prompt_tokens": number;
+          "question": string | null;
+          "reason": string | null;
+          "retrieval_mode": string | null;
+          "status": string;
+          "store_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_ref": string;
+          "action"?: string | null;
+          "answer"?: string | null;
+          "chunks"?: NonNullable<Json>;
+          "cited_chunk_ids"?: (number)[];
+          "completion_tokens"?: number;
+          "conversation_display_id": number;
+          "created_at"?: string;
+          "decided_at"?: string | null;
+          "latency_ms"?: number | null;
+          "message_id": number;
+          "model"?: string | null;
+          "posted_message_ids"?: (number)[];
+          "prompt_tokens"?: number;
+          "question"?: string | null;
+          "reason"?: string | null;
+          "retrieval_mode"?: string | null;
+          "status"?: string;
+          "store_id": string;
+        };
+        Update: {
+          "account_ref"?: string;
+          "action"?: string | null;
+          "answer"?: string | null;
+          "chunks"?: NonNullable<Json>;
+          "cited_chunk_ids"?: (number)[];
+          "completion_tokens"?: number;
+          "conversation_display_id"?: number;
+          "created_at"?: string;
+          "decided_at"?: string | null;
+          "latency_ms"?: number | null;
+          "message_id"?: number;
+          "model"?: string | null;
+          "posted_message_ids"?: (number)[];
+          "prompt_tokens"?: number;
+          "question"?: string | null;
+          "reason"?: string | null;
+          "retrieval_mode"?: string | null;
+          "status"?: string;
+          "store_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "ai_decisions_account_ref_fkey";
+            columns: ["account_ref"];
+            isOneToOne: false;
+            referencedRelation: "chatwoot_accounts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "ai_decisions_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: false;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "ai_usage_daily": {
+        Row: {
+          "day": string;
+          "requests": number;
+          "store_id": string;
+          "tokens": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "day": string;
+          "requests"?: number;
+          "store_id": string;
+          "tokens"?: number;
+        };
+        Update: {
+          "day"?: string;
+          "requests"?: number;
+          "store_id"?: string;
+          "tokens"?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "ai_usage_daily_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: false;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "archive_buckets": {
         Row: {
           "created_at": string;
@@ -709,6 +924,506 @@ export type Database = {
           },
         ];
       };
+      "contact_sync_conflicts": {
+        Row: {
+          "account_ref": string;
+          "contact_id": number | null;
+          "created_at": string;
+          "customer_id": string | null;
+          "detail": string;
+          "field": string;
+          "id": number;
+          "other_contact_id": number | null;
+          "resolution": string;
+          "store_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_ref": string;
+          "contact_id"?: number | null;
+          "created_at"?: string;
+          "customer_id"?: string | null;
+          "detail": string;
+          "field": string;
+          "id"?: never;
+          "other_contact_id"?: number | null;
+          "resolution": string;
+          "store_id": string;
+        };
+        Update: {
+          "account_ref"?: string;
+          "contact_id"?: number | null;
+          "created_at"?: string;
+          "customer_id"?: string | null;
+          "detail"?: string;
+          "field"?: string;
+          "id"?: never;
+          "other_contact_id"?: number | null;
+          "resolution"?: string;
+          "store_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "contact_sync_conflicts_account_ref_fkey";
+            columns: ["account_ref"];
+            isOneToOne: false;
+            referencedRelation: "chatwoot_accounts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "contact_sync_conflicts_customer_id_fkey";
+            columns: ["customer_id"];
+            isOneToOne: false;
+            referencedRelation: "customers";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "contact_sync_conflicts_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: false;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "contact_sync_settings": {
+        Row: {
+          "agent_edits": string;
+          "auto_sync": boolean;
+          "conflict_policy": string;
+          "debounce_ms": number;
+          "platform_url_template": string | null;
+          "store_id": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "agent_edits"?: string;
+          "auto_sync"?: boolean;
+          "conflict_policy"?: string;
+          "debounce_ms"?: number;
+          "platform_url_template"?: string | null;
+          "store_id": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "agent_edits"?: string;
+          "auto_sync"?: boolean;
+          "conflict_policy"?: string;
+          "debounce_ms"?: number;
+          "platform_url_template"?: string | null;
+          "store_id"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "contact_sync_settings_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: true;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "customer_contact_links": {
+        Row: {
+          "account_ref": string;
+          "agent_edited_at": string | null;
+          "contact_id": number;
+          "created_at": string;
+          "customer_id": string;
+          "last_round_requests": number;
+          "linked_by": string;
+          "omitted": NonNullable<Json>;
+          "requests": number;
+          "rounds": number;
+          "sending": Json | null;
+          "sent_hash": string | null;
+          "snapshot": NonNullable<Json>;
+          "store_id": string;
+          "synced_at": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_ref": string;
+          "agent_edited_at"?: string | null;
+          "contact_id": number;
+          "created_at"?: string;
+          "customer_id": string;
+          "last_round_requests"?: number;
+          "linked_by": string;
+          "omitted"?: NonNullable<Json>;
+          "requests"?: number;
+          "rounds"?: number;
+          "sending"?: Json | null;
+          "sent_hash"?: string | null;
+          "snapshot"?: NonNullable<Json>;
+          "store_id": string;
+          "synced_at"?: string | null;
+        };
+        Update: {
+          "account_ref"?: string;
+          "agent_edited_at"?: string | null;
+          "contact_id"?: number;
+          "created_at"?: string;
+          "customer_id"?: string;
+          "last_round_requests"?: number;
+          "linked_by"?: string;
+          "omitted"?: NonNullable<Json>;
+          "requests"?: number;
+          "rounds"?: number;
+          "sending"?: Json | null;
+          "sent_hash"?: string | null;
+          "snapshot"?: NonNullable<Json>;
+          "store_id"?: string;
+          "synced_at"?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "customer_contact_links_account_ref_fkey";
+            columns: ["account_ref"];
+            isOneToOne: false;
+            referencedRelation: "chatwoot_accounts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "customer_contact_links_customer_id_fkey";
+            columns: ["customer_id"];
+            isOneToOne: true;
+            referencedRelation: "customers";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "customer_contact_links_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: false;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "customer_settings": {
+        Row: {
+          "currency": string;
+          "default_phone_country": string | null;
+          "store_id": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "currency"?: string;
+          "default_phone_country"?: string | null;
+          "store_id": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "currency"?: string;
+          "default_phone_country"?: string | null;
+          "store_id"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "customer_settings_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: true;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "customer_tiers": {
+        Row: {
+          "min_lifetime_value": number;
+          "min_order_count": number;
+          "store_id": string;
+          "tier": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "min_lifetime_value"?: number;
+          "min_order_count"?: number;
+          "store_id": string;
+          "tier": string;
+        };
+        Update: {
+          "min_lifetime_value"?: number;
+          "min_order_count"?: number;
+          "store_id"?: string;
+          "tier"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "customer_tiers_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: false;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "customers": {
+        Row: {
+          "contact_sync_epoch": number;
+          "created_at": string;
+          "email": string | null;
+          "external_id": string;
+          "id": string;
+          "last_order_at": string | null;
+          "lifetime_value": number;
+          "name": string | null;
+          "order_count": number;
+          "phone": string | null;
+          "store_id": string;
+          "tier": string | null;
+          "updated_at": string;
+          "user_id": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "contact_sync_epoch"?: number;
+          "created_at"?: string;
+          "email"?: string | null;
+          "external_id": string;
+          "id"?: string;
+          "last_order_at"?: string | null;
+          "lifetime_value"?: number;
+          "name"?: string | null;
+          "order_count"?: number;
+          "phone"?: string | null;
+          "store_id": string;
+          "tier"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string | null;
+        };
+        Update: {
+          "contact_sync_epoch"?: number;
+          "created_at"?: string;
+          "email"?: string | null;
+          "external_id"?: string;
+          "id"?: string;
+          "last_order_at"?: string | null;
+          "lifetime_value"?: number;
+          "name"?: string | null;
+          "order_count"?: number;
+          "phone"?: string | null;
+          "store_id"?: string;
+          "tier"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "customers_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: false;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "kb_chunks": {
+        Row: {
+          "content": string;
+          "created_at": string;
+          "document_id": string;
+          "embedding": string | null;
+          "embedding_model": string | null;
+          "fts": unknown;
+          "heading_path": string;
+          "id": number;
+          "kind": string;
+          "ordinal": number;
+          "store_id": string;
+          "token_count": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "content": string;
+          "created_at"?: string;
+          "document_id": string;
+          "embedding"?: string | null;
+          "embedding_model"?: string | null;
+          "fts"?: unknown;
+          "heading_path"?: string;
+          "id"?: never;
+          "kind"?: string;
+          "ordinal": number;
+          "store_id": string;
+          "token_count": number;
+        };
+        Update: {
+          "content"?: string;
+          "created_at"?: string;
+          "document_id"?: string;
+          "embedding"?: string | null;
+          "embedding_model"?: string | null;
+          "fts"?: unknown;
+          "heading_path"?: string;
+          "id"?: never;
+          "kind"?: string;
+          "ordinal"?: number;
+          "store_id"?: string;
+          "token_count"?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "kb_chunks_document_fk";
+            columns: ["store_id", "document_id"];
+            isOneToOne: false;
+            referencedRelation: "kb_documents";
+            referencedColumns: ["store_id", "id"];
+          },
+        ];
+      };
+      "kb_documents": {
+        Row: {
+          "answer": string | null;
+          "content_sha256": string;
+          "created_at": string;
+          "created_by": string | null;
+          "error": string | null;
+          "id": string;
+          "kind": string;
+          "mime_type": string;
+          "question": string | null;
+          "source_name": string;
+          "status": string;
+          "store_id": string;
+          "title": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "answer"?: string | null;
+          "content_sha256": string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "error"?: string | null;
+          "id"?: string;
+          "kind"?: string;
+          "mime_type"?: string;
+          "question"?: string | null;
+          "source_name"?: string;
+          "status"?: string;
+          "store_id": string;
+          "title": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "answer"?: string | null;
+          "content_sha256"?: string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "error"?: string | null;
+          "id"?: string;
+          "kind"?: string;
+          "mime_type"?: string;
+          "question"?: string | null;
+          "source_name"?: string;
+          "status"?: string;
+          "store_id"?: string;
+          "title"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "kb_documents_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: false;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "kb_settings": {
+        Row: {
+          "embedding_dimensions": number | null;
+          "embedding_model": string | null;
+          "language": string;
+          "store_id": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "embedding_dimensions"?: number | null;
+          "embedding_model"?: string | null;
+          "language"?: string;
+          "store_id": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "embedding_dimensions"?: number | null;
+          "embedding_model"?: string | null;
+          "language"?: string;
+          "store_id"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "kb_settings_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: true;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "orders": {
+        Row: {
+          "amount": number;
+          "created_at": string;
+          "currency": string;
+          "customer_id": string;
+          "external_id": string | null;
+          "id": string;
+          "placed_at": string;
+          "status": string;
+          "store_id": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount": number;
+          "created_at"?: string;
+          "currency": string;
+          "customer_id": string;
+          "external_id"?: string | null;
+          "id"?: string;
+          "placed_at"?: string;
+          "status"?: string;
+          "store_id": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "amount"?: number;
+          "created_at"?: string;
+          "currency"?: string;
+          "customer_id"?: string;
+          "external_id"?: string | null;
+          "id"?: string;
+          "placed_at"?: string;
+          "status"?: string;
+          "store_id"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "orders_customer_in_store";
+            columns: ["customer_id", "store_id"];
+            isOneToOne: false;
+            referencedRelation: "customers";
+            referencedColumns: ["id", "store_id"];
+          },
+          {
+            foreignKeyName: "orders_store_id_fkey";
+            columns: ["store_id"];
+            isOneToOne: false;
+            referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "profiles": {
         Row: {
           "created_at": string;
@@ -822,8 +1537,42 @@ export type Database = {
       };
       "authorized_store_ids": { Args: { "min_role"?: Database["public"]["Enums"]["store_role"] }; Returns: string[] };
       "can_administer_store": { Args: { "p_store_id": string }; Returns: boolean };
+      "customer_tier_for": {
+        Args: { "p_lifetime_value": number; "p_order_count": number; "p_store_id": string };
+        Returns: string;
+      };
       "ignore_archive_contact": { Args: { "p_phone": string; "p_store_id": string }; Returns: undefined };
       "is_platform_admin": { Args: Record<PropertyKey, never>; Returns: boolean };
+      "kb_chunk_tsvector": {
+        Args: { "p_content": string; "p_heading_path": string; "p_language": unknown };
+        Returns: unknown;
+      };
+      "kb_request_reembed": { Args: { "p_store_id": string }; Returns: number };
+      "kb_search": {
+        Args: {
+          "p_embedding_model"?: string;
+          "p_k"?: number;
+          "p_kinds"?: (string)[];
+          "p_query": string;
+          "p_query_embedding"?: string;
+          "p_store_id": string;
+        };
+        Returns: {
+          "chunk_id": number;
+          "content": string;
+          "document_id": string;
+          "fts_rank": number;
+          "fts_score": number;
+          "heading_path": string;
+          "kind": string;
+          "rrf_score": number;
+          "title": string;
+          "vector_distance": number;
+          "vector_rank": number;
+        }[];
+      };
+      "kb_store_language": { Args: { "p_store_id": string }; Returns: unknown };
+      "kb_tsquery": { Args: { "p_query": string; "p_store_id": string }; Returns: unknown };
       "map_archive_contact": {
         Args: { "p_phone": string; "p_store_id": string; "p_user_id": string };
         Returns: number;
@@ -831,6 +1580,10 @@ export type Database = {
       "replay_visible_job": { Args: { "p_id": number }; Returns: boolean };
       "request_archive_erasure": { Args: { "p_user_id": string }; Returns: number };
       "request_store_reprovision": { Args: { "p_store_id": string }; Returns: number };
+      "return_conversation_to_bot": {
+        Args: { "p_account_ref": string; "p_conversation_display_id": number };
+        Returns: boolean;
+      };
       "set_store_status": { Args: { "p_status": string; "p_store_id": string }; Returns: undefined };
       "visible_jobs": {
         Args: { "p_before"?: number; "p_limit"?: number; "p_status"?: string };

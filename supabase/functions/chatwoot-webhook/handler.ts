@@ -4,12 +4,16 @@
 // as that commits. Chatwoot never retries, so an unprocessable delivery is kept, not dropped.
 
 import { createHash } from "node:crypto";
-import type { Sql } from "../_shared/db.ts";
+import type { Sql, TransactionSql } from "../_shared/db.ts";
 import { errorResponse, json, subPath } from "../_shared/http.ts";
 import type { Logger } from "../_shared/log.ts";
 import { parseChatwootEvent } from "../_shared/chatwoot/events.ts";
 import { isInboxEvent, isTypingEvent } from "../_shared/chatwoot/events.ts";
-import { normalizeChatwootEvent, payloadAccountId } from "../_shared/chatwoot/normalize.ts";
+import {
+  normalizeChatwootEvent,
+  type NormalizedChatwootEvent,
+  payloadAccountId,
+} from "../_shared/chatwoot/normalize.ts";
 import { ingestDelivery, mirrorRows } from "../_shared/chatwoot/ingest.ts";
 import { isFreshTimestamp, verifyChatwootSignature } from "../_shared/chatwoot/signature.ts";
 
@@ -23,6 +27,13 @@ export interface RouteAccount {
 
 export interface WebhookDeps {
   sql: Sql;
+  /** The function's name in the URL (the agent bot receiver reuses this handler). */
+  functionName?: string;
+  /** Work recorded in the same transaction as an applied delivery (e.g. the bot's reply job). */
+  onApplied?: (
+    tx: TransactionSql,
+    applied: { account: RouteAccount; normalized: NormalizedChatwootEvent },
+  ) => Promise<void>;
   resolveRoute: (token: string) => Promise<RouteAccount | null>;
   maxBodyBytes: number;
   toleranceSeconds: number;
@@ -69,7 +80,7 @@ export async function handler(req: Request, deps: WebhookDeps): Promise<Response
   const log = deps.log;
 
   // ── authentication, before the body is looked at ────────────────────────────────────────────
-  const token = subPath(req, "chatwoot-webhook").replace(/^\/+|\/+$/g, "");
+  const token = subPath(req, deps.functionName ?? "chatwoot-webhook").replace(/^\/+|\/+$/g, "");
   if (!ROUTE_TOKEN.test(token)) {
     log.warn("webhook refused", { reason: "malformed route token" });
     return unauthorized();
@@ -195,6 +206,13 @@ export async function handler(req: Request, deps: WebhookDeps): Promise<Response
   } else if (isInboxEvent(event) || (isTypingEvent(event) && !normalized.conversation)) {
     // Inbox payloads carry channel credentials: acknowledged and counted, never stored.
     outcome = await ingestDelivery(deps.sql, { ...base, outcome: "ignored" });
+  } else if (deps.onApplied) {
+    const onApplied = deps.onApplied;
+    outcome = await deps.sql.begin(async (tx) => {
+      const o = await ingestDelivery(tx, { ...base, rows: mirrorRows(normalized) });
+      if (o !== "duplicate") await onApplied(tx, { account, normalized });
+      return o;
+    });
   } else {
     outcome = await ingestDelivery(deps.sql, { ...base, rows: mirrorRows(normalized) });
   }

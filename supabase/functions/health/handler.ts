@@ -9,6 +9,8 @@ export interface HealthDeps {
   /** A worker that has not run for this long while jobs are ready is reported as stalled. */
   workerStaleAfterSeconds: number;
   version: string;
+  /** Which AI replies run: a model (and which), or offline FAQ answers. No key or URL here. */
+  ai?: { mode: "model" | "offline"; chat_model: string | null; embedding_model: string | null; transcription: boolean };
 }
 
 export async function handler(req: Request, deps: HealthDeps): Promise<Response> {
@@ -49,6 +51,7 @@ export async function handler(req: Request, deps: HealthDeps): Promise<Response>
       jobs: { ready: row.ready, scheduled: row.scheduled, running: row.running, dead: row.dead },
       oldest_ready_seconds: row.oldest_ready_seconds === null ? null : Math.round(row.oldest_ready_seconds),
     },
+    ...(deps.ai ? { ai: deps.ai } : {}),
     version: deps.version,
   });
 }

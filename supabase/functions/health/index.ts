@@ -3,12 +3,24 @@ import { z } from "zod";
 import { baseConfigSchema, loadConfig } from "../_shared/config.ts";
 import { connect } from "../_shared/db.ts";
 import { handler } from "./handler.ts";
+import { chatConfigFromEnv } from "../_shared/ai/decide.ts";
+import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
 
 const config = loadConfig(baseConfigSchema.extend({
   HEALTH_WORKER_STALE_SECONDS: z.coerce.number().int().min(1).default(60),
 }));
 const sql = connect(config.SUPABASE_DB_URL, { max: 2, applicationName: "health" });
+const chat = chatConfigFromEnv(Deno.env.toObject());
+const embedding = embeddingConfigFromEnv(Deno.env.toObject());
+const transcriptionModel = Deno.env.get("OPENAI_TRANSCRIPTION_MODEL") ?? "gpt-4o-mini-transcribe";
+// Without OPENAI_API_KEY the bot answers FAQ entries by full-text match and hands off otherwise.
+const ai = {
+  mode: chat ? "model" as const : "offline" as const,
+  chat_model: chat?.model ?? null,
+  embedding_model: embedding?.model ?? null,
+  transcription: chat !== null && transcriptionModel !== "off",
+};
 
 Deno.serve((req) =>
-  handler(req, { sql, workerStaleAfterSeconds: config.HEALTH_WORKER_STALE_SECONDS, version: "0.1.0" })
+  handler(req, { sql, workerStaleAfterSeconds: config.HEALTH_WORKER_STALE_SECONDS, version: "0.1.0", ai })
 );

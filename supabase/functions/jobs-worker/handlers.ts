@@ -9,10 +9,12 @@ import { reconcileJobHandler } from "../_shared/chatwoot/reconcile.ts";
 import { provisioningJobHandlers } from "../chatwoot-account-manager/provisioner.ts";
 import { type ArchiveDeps, archiveJobHandlers, eraseUserArchive } from "../_shared/archive/archiver.ts";
 import { contactSyncJobHandlers } from "../chatwoot-contact-sync/sync.ts";
+import { botJobHandlers } from "../chatwoot-bot/reply.ts";
+import { knowledgeJobHandlers } from "../_shared/knowledge/embed_job.ts";
+import type { EmbeddingConfig } from "../_shared/ai/embeddings.ts";
+import { chatClient, type ChatConfig } from "../_shared/ai/decide.ts";
 import type { BucketPolicy } from "../_shared/archive/buckets.ts";
 import { createStorage } from "../_shared/archive/storage.ts";
-import { type EmbeddingConfig, embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
-import { knowledgeJobHandlers } from "../_shared/knowledge/embed_job.ts";
 
 export function purgeCompletedJobs(retentionDays: number): JobHandler {
   return async (_job, { sql, log }) => {
@@ -38,6 +40,12 @@ export interface HandlerOptions {
   chatwootPlatformToken: string | null;
   /** Public base of this deployment's functions (the webhook URL Chatwoot posts to). */
   functionsUrl: string;
+  /** OpenAI (or compatible): embeddings, the chat model, transcription; null = offline. */
+  ai: {
+    embedding: EmbeddingConfig | null;
+    chat: ChatConfig | null;
+    transcriptionModel: string | null;
+  };
   /** How long an erasure waits when Chatwoot refuses to delete an online contact. */
   contactEraseRetryMs?: number;
   /** The WhatsApp archive: GCS (or its emulator at gcsEndpoint) and the bucket policy. */
@@ -49,8 +57,6 @@ export interface HandlerOptions {
     mediaMaxBytes: number;
     mediaTimeoutMs: number;
   };
-  /** Embeddings for the knowledge base; undefined reads OPENAI_* from the environment, null is offline. */
-  embedding?: EmbeddingConfig | null;
 }
 
 export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
@@ -69,16 +75,22 @@ export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
   return {
     "jobs.purge_completed": purgeCompletedJobs(opts.retentionDays),
     "chatwoot.reconcile": reconcileJobHandler({ sql: opts.sql, limiter }),
-    ...knowledgeJobHandlers({
-      sql: opts.sql,
-      embedding: opts.embedding !== undefined ? opts.embedding : embeddingConfigFromEnv(Deno.env.toObject()),
-    }),
     ...archiveJobHandlers(archive),
     ...contactSyncJobHandlers({
       sql: opts.sql,
       limiter,
       onlineRetryMs: opts.contactEraseRetryMs,
       eraseArchive: (userId, actor) => eraseUserArchive(archive, userId, actor),
+    }),
+    ...knowledgeJobHandlers({ sql: opts.sql, embedding: opts.ai.embedding }),
+    ...botJobHandlers({
+      sql: opts.sql,
+      limiter,
+      embedding: opts.ai.embedding,
+      chat: opts.ai.chat ? { client: chatClient(opts.ai.chat), model: opts.ai.chat.model } : null,
+      transcription: opts.ai.chat && opts.ai.transcriptionModel
+        ? { client: chatClient(opts.ai.chat), model: opts.ai.transcriptionModel }
+        : null,
     }),
     ...provisioningJobHandlers({
       sql: opts.sql,

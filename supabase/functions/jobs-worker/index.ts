@@ -6,6 +6,8 @@ import { createLogger } from "../_shared/log.ts";
 import { handler } from "./handler.ts";
 import { jobHandlers } from "./handlers.ts";
 import { validateBucketPrefix } from "../_shared/archive/buckets.ts";
+import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
+import { chatConfigFromEnv } from "../_shared/ai/decide.ts";
 
 const config = loadConfig(baseConfigSchema.extend({
   JOBS_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
@@ -35,6 +37,8 @@ const config = loadConfig(baseConfigSchema.extend({
   ARCHIVE_MEDIA_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   CHATWOOT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(3000),
   CONTACT_ERASE_RETRY_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+  // "off" disables transcribing voice notes even with an API key.
+  OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default("gpt-4o-mini-transcribe"),
 }));
 const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
 const log = createLogger({ fn: "jobs-worker" });
@@ -43,6 +47,11 @@ const handlers = jobHandlers({
   retentionDays: config.JOBS_RETENTION_DAYS,
   chatwootRequestsPerMinute: config.CHATWOOT_REQUESTS_PER_MINUTE,
   contactEraseRetryMs: config.CONTACT_ERASE_RETRY_MS,
+  ai: {
+    embedding: embeddingConfigFromEnv(Deno.env.toObject()),
+    chat: chatConfigFromEnv(Deno.env.toObject()),
+    transcriptionModel: config.OPENAI_TRANSCRIPTION_MODEL === "off" ? null : config.OPENAI_TRANSCRIPTION_MODEL,
+  },
   chatwootUrl: config.CHATWOOT_URL ?? null,
   chatwootPlatformToken: config.CHATWOOT_PLATFORM_TOKEN ?? null,
   functionsUrl: config.SWITCHBOARD_PUBLIC_FUNCTIONS_URL ?? `${config.SUPABASE_URL.replace(/\/+$/, "")}/functions/v1`,

@@ -1,0 +1,141 @@
+// The kb.embed_document job: embeds a document's chunks with the store's model, in batches, and is
+// safe to run again — it only touches chunks whose embedding_model differs from the target model.
+
+import { z } from "zod";
+import type { Sql, TransactionSql } from "../db.ts";
+import { type JobHandler, PermanentFailure } from "../jobs.ts";
+import {
+  createEmbedder,
+  type Embedder,
+  type EmbedderDeps,
+  type EmbeddingConfig,
+  MAX_INPUTS_PER_REQUEST,
+  toVectorLiteral,
+} from "../ai/embeddings.ts";
+
+const payloadSchema = z.object({ store_id: z.uuid(), document_id: z.uuid() });
+
+export interface StoreEmbeddingSettings {
+  model: string;
+  dimensions: number;
+}
+
+/** The model a store's chunks must carry: kb_settings when set, else the deployment's default. */
+export async function storeEmbeddingSettings(
+  sql: Sql | TransactionSql,
+  config: Pick<EmbeddingConfig, "model" | "dimensions">,
+  storeId: string,
+): Promise<StoreEmbeddingSettings> {
+  const [s] = await sql`
+    select embedding_model, embedding_dimensions from public.kb_settings where store_id = ${storeId}`;
+  return {
+    model: s?.embedding_model ?? config.model,
+    dimensions: s?.embedding_dimensions ?? config.dimensions,
+  };
+}
+
+/** An embedder for the store's configured model, or null in offline mode (no API key). */
+export async function embedderForStore(
+  sql: Sql | TransactionSql,
+  config: EmbeddingConfig | null,
+  storeId: string,
+  deps: EmbedderDeps = {},
+): Promise<Embedder | null> {
+  if (!config) return null;
+  const s = await storeEmbeddingSettings(sql, config, storeId);
+  return createEmbedder({ ...config, model: s.model, dimensions: s.dimensions }, deps);
+}
+
+/** What embedding a chunk sees: its headings give a short passage the context it lacks on its own. */
+export function embeddingText(headingPath: string, content: string): string {
+  return headingPath ? `${headingPath}\n\n${content}` : content;
+}
+
+export interface EmbedDocumentDeps {
+  sql: Sql;
+  /** null: offline mode — chunks stay full-text only and the job completes (re-embed later). */
+  embedding: EmbeddingConfig | null;
+  /** Builds the embedder for a store's settings (tests inject fakes). */
+  embedderFor?: (settings: StoreEmbeddingSettings) => Embedder;
+  batchSize?: number;
+}
+
+export interface EmbedDocumentOutcome {
+  embedded: number;
+  tokens: number;
+  model: string | null;
+}
+
+/** Embeds every chunk of a document that is not yet embedded with the store's model. */
+export async function embedDocument(
+  deps: EmbedDocumentDeps,
+  input: { storeId: string; documentId: string },
+  signal?: AbortSignal,
+): Promise<EmbedDocumentOutcome> {
+  const { sql } = deps;
+  const [doc] = await sql`
+    select id from public.kb_documents where id = ${input.documentId} and store_id = ${input.storeId}`;
+  if (!doc) return { embedded: 0, tokens: 0, model: null }; // deleted since: nothing to do
+  if (!deps.embedding) {
+    await sql`update public.kb_documents set status = 'ready', error = null where id = ${input.documentId}`;
+    return { embedded: 0, tokens: 0, model: null };
+  }
+  const settings = await storeEmbeddingSettings(sql, deps.embedding, input.storeId);
+  const embedder = deps.embedderFor?.(settings) ??
+    createEmbedder({ ...deps.embedding, model: settings.model, dimensions: settings.dimensions });
+  const batchSize = deps.batchSize ?? MAX_INPUTS_PER_REQUEST;
+  let embedded = 0;
+  let tokens = 0;
+  let after = 0;
+  try {
+    for (;;) {
+      if (signal?.aborted) throw new Error("embedding aborted (job timeout)");
+      const chunks = await sql`
+        select id, heading_path, content from public.kb_chunks
+        where document_id = ${input.documentId} and store_id = ${input.storeId}
+          and embedding_model is distinct from ${embedder.model} and id > ${after}
+        order by id
+        limit ${batchSize}`;
+      if (chunks.length === 0) break;
+      const result = await embedder.embed(chunks.map((c) => embeddingText(c.heading_path, c.content)), { signal });
+      tokens += result.tokens;
+      await sql`
+        update public.kb_chunks c
+           set embedding = v.embedding::extensions.vector, embedding_model = ${embedder.model}
+          from unnest(${sql.array(chunks.map((c) => c.id))}::bigint[],
+                      ${sql.array(result.vectors.map(toVectorLiteral))}::text[]) as v(id, embedding)
+         where c.id = v.id`;
+      embedded += chunks.length;
+      after = Number(chunks[chunks.length - 1].id);
+    }
+  } catch (err) {
+    if (err instanceof PermanentFailure) {
+      await sql`update public.kb_documents set status = 'failed', error = ${err.message} where id = ${input.documentId}`;
+    }
+    throw err;
+  }
+  await sql`
+    update public.kb_documents d set status = 'ready', error = null
+    where d.id = ${input.documentId}
+      and not exists (select 1 from public.kb_chunks c where c.document_id = d.id
+                      and c.embedding_model is distinct from ${embedder.model})`;
+  return { embedded, tokens, model: embedder.model };
+}
+
+export function embedDocumentJobHandler(deps: EmbedDocumentDeps): JobHandler {
+  return async (job, { log, signal }) => {
+    const payload = payloadSchema.safeParse(job.payload);
+    if (!payload.success) throw new PermanentFailure(`bad kb.embed_document payload: ${payload.error.message}`);
+    const outcome = await embedDocument(deps, {
+      storeId: payload.data.store_id,
+      documentId: payload.data.document_id,
+    }, signal);
+    if (!deps.embedding) log.info("embeddings are off (no OPENAI_API_KEY): document stays full-text only");
+    else log.info("embedded knowledge chunks", { ...outcome, document_id: payload.data.document_id });
+  };
+}
+
+/** The knowledge base's job kinds, for jobs-worker/handlers.ts. */
+export function knowledgeJobHandlers(deps: EmbedDocumentDeps): Record<string, JobHandler> {
+  return { "kb.embed_document": embedDocumentJobHandler(deps) };
+}

@@ -1,0 +1,76 @@
+// Retrieval for AI replies and the admin app: embeds the question when an embedder is configured and
+// calls public.kb_search (hybrid RRF; full-text only offline). Runs under the caller's RLS when given
+// a transaction from withRls.
+
+import { z } from "zod";
+import type { Sql, TransactionSql } from "../db.ts";
+import { type Embedder, toVectorLiteral } from "../ai/embeddings.ts";
+import { RetryLater } from "../jobs.ts";
+import { KnowledgeError } from "./errors.ts";
+
+export const searchKnowledgeInput = z.object({
+  storeId: z.uuid(),
+  query: z.string().trim().min(1).max(2000),
+  k: z.number().int().min(1).max(50).default(5),
+  kinds: z.array(z.enum(["document", "faq"])).min(1).optional(),
+});
+export type SearchKnowledgeInput = z.input<typeof searchKnowledgeInput>;
+
+export interface KnowledgeHit {
+  chunk_id: string;
+  document_id: string;
+  kind: "document" | "faq";
+  title: string;
+  heading_path: string;
+  content: string;
+  fts_rank: number | null;
+  fts_score: number | null;
+  vector_rank: number | null;
+  vector_distance: number | null;
+  rrf_score: number;
+}
+
+export interface KnowledgeSearchResult {
+  hits: KnowledgeHit[];
+  /** hybrid when the query was embedded; full_text offline or when embedding the query failed. */
+  mode: "hybrid" | "full_text";
+  /** Why the vector leg was skipped although an embedder was given (rate limit, timeout). */
+  degraded: string | null;
+  embeddingModel: string | null;
+}
+
+export async function searchKnowledge(
+  sql: Sql | TransactionSql,
+  embedder: Embedder | null,
+  raw: SearchKnowledgeInput,
+): Promise<KnowledgeSearchResult> {
+  const parsed = searchKnowledgeInput.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new KnowledgeError("invalid", `${issue.path.join(".") || "input"}: ${issue.message}`);
+  }
+  const input = parsed.data;
+  let vector: string | null = null;
+  let degraded: string | null = null;
+  if (embedder) {
+    try {
+      const { vectors } = await embedder.embed([input.query]);
+      vector = toVectorLiteral(vectors[0]);
+    } catch (err) {
+      // A reply should still find the FAQ by its words when the embedding API hiccups.
+      if (!(err instanceof RetryLater)) throw err;
+      degraded = err.message;
+    }
+  }
+  const rows = await sql`
+    select chunk_id::text as chunk_id, document_id, kind, title, heading_path, content, fts_rank, fts_score,
+           vector_rank, vector_distance, rrf_score
+    from public.kb_search(${input.storeId}::uuid, ${input.query}, ${vector}::extensions.vector, ${input.k},
+                          ${input.kinds ?? null}::text[], ${embedder?.model ?? null}::text)`;
+  return {
+    hits: rows as unknown as KnowledgeHit[],
+    mode: vector ? "hybrid" : "full_text",
+    degraded,
+    embeddingModel: vector ? embedder!.model : null,
+  };
+}
