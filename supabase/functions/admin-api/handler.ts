@@ -12,12 +12,28 @@ import type { Logger } from "../_shared/log.ts";
 import { listReviewQueue, queueFilters } from "../_shared/archive/review.ts";
 import { signedDownloadUrl } from "../_shared/archive/storage.ts";
 import { widgetSnippet } from "../_shared/chatwoot/widget.ts";
+import type { RateLimiter } from "../_shared/chatwoot/rate_limit.ts";
+import { AgentBotError, disableStoreBot, enableStoreBot } from "../_shared/ai/agent_bot.ts";
+import type { EmbeddingConfig } from "../_shared/ai/embeddings.ts";
+import {
+  addFaq,
+  embedderForStore,
+  ingestDocument,
+  KnowledgeError,
+  listDocuments,
+  searchKnowledge,
+} from "../_shared/knowledge/mod.ts";
+import { returnToBot } from "../chatwoot-bot/reply.ts";
 
 export interface AdminApiDeps {
   sql: Sql;
   log: Logger;
   storage: Storage;
   signedUrlTtlSeconds: number;
+  /** For enabling a store's agent bot: its webhook URL base, and the shared Chatwoot limiter. */
+  functionsUrl?: string;
+  limiter?: RateLimiter;
+  embedding?: EmbeddingConfig | null;
 }
 
 class ApiError extends Error {
@@ -74,8 +90,154 @@ async function storeBySlug(tx: TransactionSql, s: string) {
   return store as { id: string; slug: string };
 }
 
+/** Changes that reach Chatwoot or write as the service run only after this check, under RLS. */
+async function requireStoreAdmin(tx: TransactionSql, storeId: string): Promise<void> {
+  const [r] = await tx`select public.can_administer_store(${storeId}) as ok`;
+  if (!r.ok) throw new ApiError(403, "forbidden", "Only the store's administrators can do this.");
+}
+
+function knowledgeError(err: unknown): never {
+  if (err instanceof KnowledgeError) {
+    throw new ApiError(err.code === "not_found" ? 404 : err.code === "too_large" ? 413 : 400, err.code, err.message);
+  }
+  if (err instanceof AgentBotError) throw new ApiError(409, "agent_bot", err.message);
+  throw err;
+}
+
+const aiSettingsPatch = z.object({
+  mode: z.enum(["auto", "assist"]).optional(),
+  handoff_message: z.string().trim().min(1).max(1000).optional(),
+  handoff_team_id: z.number().int().positive().nullable().optional(),
+  min_similarity: z.number().min(0).max(1).optional(),
+  min_text_score: z.number().min(0).max(100).optional(),
+  top_k: z.number().int().min(1).max(20).optional(),
+  daily_token_budget: z.number().int().min(0).optional(),
+  history_messages: z.number().int().min(0).max(50).optional(),
+}).strict();
+
+function aiRoutes(deps: AdminApiDeps): [string, RegExp, Route, number?][] {
+  return [
+    ["GET", /^\/stores\/([^/]+)\/ai$/, async ({ tx, params }) => {
+      const store = await storeBySlug(tx, params[0]);
+      const [settings] = await tx`select * from public.ai_bot_settings where store_id = ${store.id}`;
+      const [usage] = await tx`select tokens, requests from public.ai_usage_daily
+                               where store_id = ${store.id} and day = (now() at time zone 'utc')::date`;
+      const decisions = await tx`
+        select account_ref, message_id, conversation_display_id, status, action, reason, question, answer,
+               cited_chunk_ids, chunks, retrieval_mode, model, prompt_tokens, completion_tokens, latency_ms, created_at
+        from public.ai_decisions where store_id = ${store.id} order by created_at desc limit 50`;
+      return { settings: settings ?? null, usage_today: usage ?? { tokens: 0, requests: 0 }, decisions };
+    }],
+    ["POST", /^\/stores\/([^/]+)\/ai\/settings$/, async ({ tx, params, req }) => {
+      const store = await storeBySlug(tx, params[0]);
+      const patch = parse(aiSettingsPatch, await body(req), "settings");
+      if (!Object.keys(patch).length) throw new ApiError(400, "invalid_input", "Nothing to change.");
+      const [row] = await tx`update public.ai_bot_settings set ${tx(patch)} where store_id = ${store.id} returning *`
+        .catch(dbError);
+      if (!row) {
+        throw new ApiError(404, "not_enabled", "Enable AI replies for this store first (or you cannot change it).");
+      }
+      return { settings: row };
+    }],
+    ["POST", /^\/stores\/([^/]+)\/ai\/(enable|disable)$/, async ({ tx, params, req }) => {
+      const store = await storeBySlug(tx, params[0]);
+      await requireStoreAdmin(tx, store.id);
+      if (params[1] === "disable") {
+        await disableStoreBot({ sql: deps.sql, limiter: deps.limiter }, store.id).catch(knowledgeError);
+        return { enabled: false };
+      }
+      if (!deps.functionsUrl) throw new ApiError(503, "not_configured", "This deployment has no public functions URL.");
+      const b = parse(
+        z.object({
+          mode: z.enum(["auto", "assist"]).optional(),
+          inbox_ids: z.array(z.number().int().positive()).min(1).optional(),
+        }),
+        await body(req),
+        "body",
+      );
+      const r = await enableStoreBot({ sql: deps.sql, limiter: deps.limiter }, {
+        storeId: store.id,
+        mode: b.mode,
+        inboxIds: b.inbox_ids,
+        functionsUrl: deps.functionsUrl,
+      }).catch(knowledgeError);
+      return { enabled: true, agent_bot_id: r.agentBotId, inbox_ids: r.inboxIds, created: r.created };
+    }],
+    ["POST", /^\/conversations\/([^/]+)\/(\d+)\/return-to-bot$/, async ({ tx, params }) => {
+      const ref = parse(uuid, params[0], "account ref");
+      const conversationId = Number(params[1]);
+      await returnToBot({ sql: deps.sql, limiter: deps.limiter! }, {
+        account_ref: ref,
+        conversation_display_id: conversationId,
+      }, async () => {
+        await tx`select public.return_conversation_to_bot(${ref}, ${conversationId})`.catch(dbError);
+      });
+      return { status: "returned_to_bot" };
+    }],
+    ["GET", /^\/stores\/([^/]+)\/kb$/, async ({ tx, params, url }) => {
+      const store = await storeBySlug(tx, params[0]);
+      const kind = url.searchParams.get("kind");
+      const documents = await listDocuments(tx as unknown as Sql, {
+        storeId: store.id,
+        ...(kind === "faq" || kind === "document" ? { kind } : {}),
+      }).catch(knowledgeError);
+      return { documents };
+    }],
+    ["GET", /^\/stores\/([^/]+)\/kb\/search$/, async ({ tx, params, url }) => {
+      const store = await storeBySlug(tx, params[0]);
+      const embedder = await embedderForStore(tx, deps.embedding ?? null, store.id);
+      const k = Number(url.searchParams.get("k") ?? 5);
+      const r = await searchKnowledge(tx, embedder, { storeId: store.id, query: url.searchParams.get("q") ?? "", k })
+        .catch(knowledgeError);
+      return r;
+    }],
+    ["POST", /^\/stores\/([^/]+)\/kb\/documents$/, async ({ tx, params, req }) => {
+      const store = await storeBySlug(tx, params[0]);
+      await requireStoreAdmin(tx, store.id);
+      const b = parse(
+        z.object({
+          source_name: z.string().trim().min(1).max(500),
+          content_base64: z.string().min(1).max(28_000_000),
+          mime_type: z.string().max(200).optional(),
+          title: z.string().trim().min(1).max(500).optional(),
+        }),
+        await body(req),
+        "document",
+      );
+      let bytes: Uint8Array<ArrayBuffer>;
+      try {
+        bytes = Uint8Array.from(atob(b.content_base64), (c) => c.charCodeAt(0));
+      } catch {
+        throw new ApiError(400, "invalid_input", "content_base64 is not valid base64.");
+      }
+      const r = await ingestDocument(deps.sql, {
+        storeId: store.id,
+        sourceName: b.source_name,
+        mimeType: b.mime_type,
+        title: b.title,
+        bytes,
+      }).catch(knowledgeError);
+      return { document_id: r.documentId, created: r.created, chunks: r.chunks };
+    }, 201],
+    ["POST", /^\/stores\/([^/]+)\/kb\/faqs$/, async ({ tx, params, req }) => {
+      const store = await storeBySlug(tx, params[0]);
+      await requireStoreAdmin(tx, store.id);
+      const b = parse(
+        z.object({ question: z.string().trim().min(1).max(2000), answer: z.string().trim().min(1).max(20000) }),
+        await body(req),
+        "FAQ entry",
+      );
+      const r = await addFaq(deps.sql, { storeId: store.id, question: b.question, answer: b.answer }).catch(
+        knowledgeError,
+      );
+      return { document_id: r.documentId, created: r.created };
+    }, 201],
+  ];
+}
+
 function routes(deps: AdminApiDeps): [string, RegExp, Route, number?][] {
   return [
+    ...aiRoutes(deps),
     ["GET", /^\/me$/, async ({ claims, tx }) => {
       const stores = await tx`
         select s.id, s.slug, s.name, m.role::text as role from public.stores s

@@ -5,12 +5,16 @@ import { connect } from "../_shared/db.ts";
 import { createLogger } from "../_shared/log.ts";
 import { createStorage } from "../_shared/archive/storage.ts";
 import { createHandler } from "./handler.ts";
+import { postgresRateLimiter } from "../_shared/chatwoot/rate_limit.ts";
+import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
 
 const config = loadConfig(baseConfigSchema.extend({
   GCS_ENDPOINT: z.url().optional(),
   GCS_PROJECT_ID: z.string().min(1).default("switchboard-local"),
   GCS_CREDENTIALS_JSON: z.string().startsWith("{").optional(),
   ARCHIVE_SIGNED_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+  SWITCHBOARD_PUBLIC_FUNCTIONS_URL: z.url().optional(),
+  CHATWOOT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(3000),
 }));
 const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "admin-api" });
 const handler = createHandler({
@@ -22,6 +26,9 @@ const handler = createHandler({
     credentialsJson: config.GCS_CREDENTIALS_JSON,
   }),
   signedUrlTtlSeconds: config.ARCHIVE_SIGNED_URL_TTL_SECONDS,
+  functionsUrl: config.SWITCHBOARD_PUBLIC_FUNCTIONS_URL ?? `${config.SUPABASE_URL.replace(/\/+$/, "")}/functions/v1`,
+  limiter: postgresRateLimiter(sql, { perMinute: config.CHATWOOT_REQUESTS_PER_MINUTE }),
+  embedding: embeddingConfigFromEnv(Deno.env.toObject()),
 });
 
 Deno.serve(handler);
