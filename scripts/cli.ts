@@ -5,6 +5,7 @@ import { accountsCommand } from "./cli/accounts.ts";
 import { archiveCommand } from "./cli/archive.ts";
 import { CliError, createContext } from "./cli/context.ts";
 import { contactsCommand } from "./cli/contacts.ts";
+import { aiCommand } from "./cli/ai.ts";
 import { jobsCommand } from "./cli/jobs.ts";
 import { kbCommand } from "./cli/kb.ts";
 import { statusCommand } from "./cli/status.ts";
@@ -30,6 +31,12 @@ const USAGE = `usage: switchboard <command>
   contacts sync --store s | --all [--concurrency n]
                                           sync every customer to its Chatwoot contact (resumable)
   contacts conflicts [--store s]          e-mails/phones another contact owns, and how they were resolved
+  ai enable --store s [--mode auto|assist] [--inbox id…]
+                                          create the store's Chatwoot agent bot and attach it to inboxes
+  ai disable --store s                    detach the bot (new conversations go to people)
+  ai status --store s [--limit n]         settings, today's tokens, the latest decisions
+  ai return-to-bot --store s --conversation n
+                                          give a conversation a person took over back to the bot
   archive queue [--store s] [--q text] [--has-media] [--limit n]
                                           WhatsApp numbers that match no user
   archive map --store s --phone p --user <uuid>
@@ -59,6 +66,7 @@ export async function main(args: string[], out: (line: string) => void = console
     else if (command === "accounts") await accountsCommand(ctx, rest);
     else if (command === "widget") await widgetCommand(ctx, rest);
     else if (command === "contacts") await contactsCommand(ctx, rest);
+    else if (command === "ai") await aiCommand(ctx, rest);
     else if (command === "archive") await archiveCommand(ctx, rest);
     else if (command === "kb") await kbCommand(ctx, rest);
     else throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
