@@ -5,6 +5,7 @@
 
 import postgres from "postgres";
 import { benchDatabase, percentile, printTable, saveResult } from "./harness.ts";
+import { benchBotPaths, type BotPathRow } from "./bot.ts";
 
 const CHUNKS = Number(Deno.env.get("BENCH_CHUNKS") ?? 100_000);
 const STORES = Number(Deno.env.get("BENCH_STORES") ?? 50);
@@ -258,6 +259,21 @@ export async function benchRetrieval(): Promise<void> {
     const ftsPlan = await legPlan(admin, "fts", f);
     const vecPlan = await legPlan(admin, "vector", f);
     console.log(`\nfull-text leg plan at ${CHUNKS} chunks:\n${ftsPlan}\n\nvector leg plan:\n${vecPlan}`);
+    // The bot's ack and reply-overhead paths on this same database (store 1 of 50: 2,000 chunks).
+    let botRows: BotPathRow[] = [];
+    if (Deno.env.get("BENCH_SKIP_BOT") !== "1") {
+      botRows = await benchBotPaths(db.url, f.storeIds[0], f.queries);
+      console.log("");
+      printTable(botRows as unknown as Record<string, string | number>[]);
+      const ack = botRows[0]["p99 ms"];
+      const over = botRows[3]["p95 ms"];
+      console.log(
+        `\ngoals: bot ack p99 ≤ 50 ms — ${ack <= 50 ? "met" : "NOT met"} (${ack} ms, ${
+          Math.round((ack / botRows[1]["p99 ms"]) * 10) / 10
+        }× the read-body baseline); reply overhead p95 ≤ 150 ms — ${over <= 150 ? "met" : "NOT met"} (${over} ms)`,
+      );
+    }
+
     console.log(
       `\nsaved ${await saveResult("retrieval", {
         at: new Date().toISOString(),
@@ -269,6 +285,7 @@ export async function benchRetrieval(): Promise<void> {
         indexMs,
         rows,
         alternatives: alt,
+        botPaths: botRows,
         plans: { fts: ftsPlan, vector: vecPlan },
       })}`,
     );
