@@ -261,7 +261,12 @@ async function cleanCloneTest() {
     });
     const last = (r.stdout.trim().split("\n").pop() ?? "").trim();
     log(`clean clone: ${last}`);
-    if (r.code !== 0) console.error((r.stdout + r.stderr).split("\n").slice(-40).join("\n"));
+    // Worker logs (JSON lines) would bury the nested run's own summary: show the rest.
+    if (r.code !== 0) {
+      console.error(
+        (r.stdout + r.stderr).split("\n").filter((l) => !l.startsWith('{"ts"')).slice(-60).join("\n"),
+      );
+    }
     return { passed: r.code === 0 ? 1 : 0, failed: r.code === 0 ? 0 : 1 };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
