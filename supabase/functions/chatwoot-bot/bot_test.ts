@@ -198,16 +198,25 @@ Deno.test("assist mode posts only private notes", opts, async () => {
 });
 
 Deno.test(
-  "a voice note without a transcript is transcribed, archived with the message and answered",
+  "a WhatsApp voice note without a transcript is transcribed, archived with the message and answered",
   opts,
   async () => {
     const sql = connect(stack.dbUrl);
     try {
-      const s = await botStore(sql);
+      const s = await botStore(sql, { whatsapp: true });
+      // The stand-in "hears" what follows TRANSCRIPT: in the audio bytes.
       const audio = btoa("OggS\u0000fake-opus TRANSCRIPT:How long does international shipping take?");
-      const { conversationId, messageId } = await customerSays(s, "", {
-        audio: { base64: audio, content_type: "audio/ogg" },
+      const sent = await sandboxCall(s.env, "POST", "/_sandbox/traffic/whatsapp", {
+        body: {
+          inbox_id: s.inboxId,
+          from: "+5511976540001",
+          kind: "voice",
+          media: { base64: audio, content_type: "audio/ogg" },
+        },
       });
+      assert.equal(sent.status, 200, JSON.stringify(sent.body));
+      const messageId = sent.body.message.id as number;
+      const conversationId = sent.body.conversation.id as number;
       const d = await decisionFor(sql, s.accountRef, messageId);
       assert.equal(d.question, "How long does international shipping take?");
       assert.equal(d.action, "reply");
@@ -215,6 +224,22 @@ Deno.test(
                             where account_ref = ${s.accountRef} and message_id = ${messageId}`;
       assert.equal(att.transcribed_text, "How long does international shipping take?");
       assert.equal((await conversation(s, conversationId)).botReplies.length, 1);
+      // The archived document carries the transcript.
+      const doc = await waitFor(
+        async () => {
+          const [m] = await sql`select bucket, object_name from public.archived_messages
+                            where account_ref = ${s.accountRef} and message_id = ${messageId}`;
+          if (!m) return null;
+          const res = await fetch(
+            `${Deno.env.get("GCS_ENDPOINT")}/storage/v1/b/${m.bucket}/o/${encodeURIComponent(m.object_name)}?alt=media`,
+          );
+          const text = await res.text();
+          return text.includes("How long does international shipping take?") ? text : null;
+        },
+        "the archived document with the transcript",
+        20_000,
+      );
+      assert.ok(doc);
     } finally {
       await sql.end();
     }

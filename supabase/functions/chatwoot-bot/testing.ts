@@ -6,7 +6,14 @@
 import type { Sql } from "../_shared/db.ts";
 import { ChatwootClient } from "../_shared/chatwoot/client.ts";
 import { linkChatwootAccount } from "../_shared/chatwoot/accounts.ts";
-import { type Json, newStore, provisionSandboxAccount, sandboxCall, sandboxEnv } from "../_shared/testing/chatwoot.ts";
+import {
+  createSandboxWhatsAppInbox,
+  type Json,
+  newStore,
+  provisionSandboxAccount,
+  sandboxCall,
+  sandboxEnv,
+} from "../_shared/testing/chatwoot.ts";
 import { testStack, waitFor } from "../_shared/testing/env.ts";
 import { enableStoreBot } from "../_shared/ai/agent_bot.ts";
 import { addFaq, ingestDocument } from "../_shared/knowledge/ingest.ts";
@@ -22,7 +29,7 @@ We ship to Canada and Mexico. International delivery takes 7 to 12 business days
 
 export async function botStore(
   sql: Sql,
-  opts: { mode?: "auto" | "assist"; faqs?: [string, string][]; doc?: string } = {},
+  opts: { mode?: "auto" | "assist"; faqs?: [string, string][]; doc?: string; whatsapp?: boolean } = {},
 ) {
   const env = sandboxEnv();
   const stack = testStack();
@@ -39,7 +46,9 @@ export async function botStore(
   client.close();
   const api = (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> =>
     sandboxCall(env, method, `/api/v1/accounts/${cw.accountId}${path}`, { token: cw.token, body });
-  const inbox = await api("POST", "/inboxes", { name: "Help center", channel: { type: "api" } });
+  const inbox = opts.whatsapp
+    ? { status: 200, body: { id: await createSandboxWhatsAppInbox(env, cw.accountId, cw.token) } }
+    : await api("POST", "/inboxes", { name: "Help center", channel: { type: "api" } });
   if (inbox.status !== 200) throw new Error(`inbox: ${JSON.stringify(inbox.body)}`);
 
   const doc = await ingestDocument(sql, {

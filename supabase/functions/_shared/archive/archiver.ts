@@ -83,7 +83,10 @@ export async function archiveMessage(
   const [existing] = await deps
     .sql`select bucket, object_name, generation::text, message_fingerprint from public.archived_messages
                                     where account_ref = ${accountRef} and message_id = ${messageId}`;
-  const state = `${m.version_fingerprint}:${m.status ?? ""}`;
+  // A transcript can arrive without the message changing (our own transcription of a voice note
+  // writes it on the attachment), so the transcripts count in the state too.
+  const transcripts = attachments.filter((a) => a.transcribed_text).length;
+  const state = `${m.version_fingerprint}:${m.status ?? ""}${transcripts ? `:t${transcripts}` : ""}`;
   if (existing && existing.bucket === bucket && existing.message_fingerprint === state) return "unchanged";
 
   const where = { storeId: m.store_id, phone, displayId: m.conversation_display_id, messageId };
