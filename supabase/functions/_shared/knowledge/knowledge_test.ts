@@ -21,8 +21,10 @@ const GUIDE = new TextEncoder().encode(
 async function fixture() {
   const sql = connect(testStack().dbUrl, { max: 3 });
   const tag = crypto.randomUUID().slice(0, 8);
-  const [a] = await sql`insert into public.stores (slug, name, chatwoot_provisioning) values (${`kb-a-${tag}`}, 'KB A', 'manual') returning id`;
-  const [b] = await sql`insert into public.stores (slug, name, chatwoot_provisioning) values (${`kb-b-${tag}`}, 'KB B', 'manual') returning id`;
+  const [a] =
+    await sql`insert into public.stores (slug, name, chatwoot_provisioning) values (${`kb-a-${tag}`}, 'KB A', 'manual') returning id`;
+  const [b] =
+    await sql`insert into public.stores (slug, name, chatwoot_provisioning) values (${`kb-b-${tag}`}, 'KB B', 'manual') returning id`;
   const member = crypto.randomUUID();
   await sql`insert into auth.users (id, email) values (${member}, ${`kb-member-${tag}@t.test`})`;
   await sql`insert into public.store_members (store_id, user_id, role) values (${a.id}, ${member}, 'agent')`;
