@@ -126,7 +126,7 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
     const [secret] = await sql`select webhook_secret from private.ai_bot_secrets where store_id = ${storeId}`;
 
     // One real delivery, captured as the sandbox sends it, is the template for the load.
-    const first = await fetch(`${cw.url}/_sandbox/traffic/incoming`, {
+    await fetch(`${cw.url}/_sandbox/traffic/incoming`, {
       method: "POST",
       headers: { api_access_token: cw.sandbox.platformToken, "content-type": "application/json" },
       body: JSON.stringify({ inbox_id: inbox.id, content: queries[0] }),
@@ -143,12 +143,22 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
         .then((r) => r.json())).deliveries.find((d: { event: string }) => d.event === "message_created"),
     ));
     const payload = JSON.parse(template.body);
-    const conversationId = first.conversation.id as number;
 
     const ts = Math.floor(Date.now() / 1000);
     const bodies = Array.from({ length: ACKS }, (_, i) => {
       const messageId = 10_000_000 + i;
-      const b = JSON.stringify({ ...payload, id: messageId, content: queries[i % queries.length] });
+      // Spread over 500 conversations, as real traffic is (one conversation would serialise every
+      // delivery on its mirror row).
+      const conversationId = 1_000_000 + (i % 500);
+      const conversation = { ...payload.conversation, id: conversationId };
+      if (Array.isArray(conversation.messages)) {
+        conversation.messages = conversation.messages.map((m: Record<string, unknown>) => ({
+          ...m,
+          id: messageId,
+          conversation_id: conversationId,
+        }));
+      }
+      const b = JSON.stringify({ ...payload, id: messageId, content: queries[i % queries.length], conversation });
       return {
         body: b,
         headers: {
@@ -195,10 +205,24 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
     };
     const overhead: number[] = [];
     const total: number[] = [];
-    const jobs = await sql`select payload from private.jobs where kind = 'ai.reply'
-                           and (payload ->> 'message_id')::bigint >= 10000050 order by id limit ${REPLIES}`;
+    // One conversation per reply (Chatwoot limits messages per conversation and minute), each a
+    // real customer message delivered by the sandbox to the receiver.
+    const targets: { conversationId: number; messageId: number }[] = [];
+    for (let i = 0; i < REPLIES; i++) {
+      const r = await fetch(`${cw.url}/_sandbox/traffic/incoming`, {
+        method: "POST",
+        headers: { api_access_token: cw.sandbox.platformToken, "content-type": "application/json" },
+        body: JSON.stringify({ inbox_id: inbox.id, content: queries[(i * 13) % queries.length] }),
+      }).then((res) => res.json());
+      targets.push({ conversationId: r.conversation.id, messageId: r.message.id });
+    }
+    await fetch(`${cw.url}/_sandbox/settle`, {
+      method: "POST",
+      headers: { api_access_token: cw.sandbox.platformToken },
+    })
+      .then((r) => r.arrayBuffer());
     try {
-      for (const j of jobs) {
+      for (const t of targets) {
         // Each sample starts from a bot-owned conversation (a handoff in the previous one opened it).
         await sql`update public.ai_conversations set bot_paused = false where account_ref = ${acc.id}`;
         await sql`update public.chatwoot_conversations set status = 'pending' where account_ref = ${acc.id}`;
@@ -206,12 +230,12 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
         const t0 = performance.now();
         await replyToMessage(deps, {
           account_ref: acc.id,
-          conversation_display_id: conversationId,
-          message_id: Number(j.payload.message_id),
+          conversation_display_id: t.conversationId,
+          message_id: t.messageId,
         });
-        const t = performance.now() - t0;
-        total.push(t);
-        overhead.push(t - modelMs);
+        const took = performance.now() - t0;
+        total.push(took);
+        overhead.push(took - modelMs);
       }
     } finally {
       globalThis.fetch = origFetch;

@@ -1543,6 +1543,7 @@ export type Database = {
       };
       "ignore_archive_contact": { Args: { "p_phone": string; "p_store_id": string }; Returns: undefined };
       "is_platform_admin": { Args: Record<PropertyKey, never>; Returns: boolean };
+      "kb_caller_may_read": { Args: { "p_store_id": string }; Returns: boolean };
       "kb_chunk_tsvector": {
         Args: { "p_content": string; "p_heading_path": string; "p_language": unknown };
         Returns: unknown;
