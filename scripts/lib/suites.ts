@@ -261,11 +261,15 @@ async function cleanCloneTest() {
     });
     const last = (r.stdout.trim().split("\n").pop() ?? "").trim();
     log(`clean clone: ${last}`);
-    // Worker logs (JSON lines) would bury the nested run's own summary: show the rest.
+    // Worker logs (JSON lines) would bury the nested run's own summary: keep the whole output in a
+    // file and show its failures and summary.
     if (r.code !== 0) {
-      console.error(
-        (r.stdout + r.stderr).split("\n").filter((l) => !l.startsWith('{"ts"')).slice(-60).join("\n"),
-      );
+      const logPath = `${root}/.local/test-output/clean-clone.log`;
+      await Deno.mkdir(`${root}/.local/test-output`, { recursive: true });
+      await Deno.writeTextFile(logPath, r.stdout + r.stderr);
+      const lines = (r.stdout + r.stderr).split("\n").filter((l) => !l.startsWith('{"ts"'));
+      const failures = lines.filter((l) => / => \.\/|^error: |FAILED|not ok/.test(l)).slice(0, 40);
+      console.error([...failures, ...lines.slice(-25), `(whole output: ${logPath})`].join("\n"));
     }
     return { passed: r.code === 0 ? 1 : 0, failed: r.code === 0 ? 0 : 1 };
   } finally {
