@@ -306,6 +306,8 @@ as $$
 begin
   perform new.language::regconfig; -- an unknown configuration fails the write here, not a search later
   if tg_op = 'INSERT' or new.language is distinct from old.language then
+    -- Rows locked in id order, as the embed job locks them: two multi-row updates never deadlock.
+    perform 1 from public.kb_chunks c where c.store_id = new.store_id order by c.id for update;
     update public.kb_chunks c set content = c.content where c.store_id = new.store_id;
   end if;
   if tg_op = 'UPDATE' and (new.embedding_model, new.embedding_dimensions)

@@ -99,12 +99,18 @@ export async function embedDocument(
       if (chunks.length === 0) break;
       const result = await embedder.embed(chunks.map((c) => embeddingText(c.heading_path, c.content)), { signal });
       tokens += result.tokens;
-      await sql`
-        update public.kb_chunks c
-           set embedding = v.embedding::extensions.vector, embedding_model = ${embedder.model}
-          from unnest(${sql.array(chunks.map((c) => c.id))}::bigint[],
-                      ${sql.array(result.vectors.map(toVectorLiteral))}::text[]) as v(id, embedding)
-         where c.id = v.id`;
+      // Rows locked in id order first (as every multi-row update of chunks does), so a concurrent
+      // re-index or a second run of this job waits instead of deadlocking.
+      await sql.begin(async (tx) => {
+        await tx`select 1 from public.kb_chunks where id = any(${tx.array(chunks.map((c) => c.id))}::bigint[])
+                 order by id for update`;
+        await tx`
+          update public.kb_chunks c
+             set embedding = v.embedding::extensions.vector, embedding_model = ${embedder.model}
+            from unnest(${tx.array(chunks.map((c) => c.id))}::bigint[],
+                        ${tx.array(result.vectors.map(toVectorLiteral))}::text[]) as v(id, embedding)
+           where c.id = v.id`;
+      });
       embedded += chunks.length;
       after = Number(chunks[chunks.length - 1].id);
     }

@@ -8,7 +8,7 @@ import { startOpenAiStandin } from "../../../../scripts/openai-standin/server.ts
 import { connect, withRls } from "../db.ts";
 import { RetryLater } from "../jobs.ts";
 import { createEmbedder, type EmbeddingConfig } from "../ai/embeddings.ts";
-import { testStack } from "../testing/env.ts";
+import { testStack, waitFor } from "../testing/env.ts";
 import { addFaq, embedDocument, ingestDocument, KnowledgeError, listDocuments, searchKnowledge } from "./mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -155,6 +155,12 @@ Deno.test("the embed job embeds once, re-runs for free, follows a model change, 
     assert.ok(old.hits.every((h) => h.vector_rank === null || h.kind === "faq"), "old-model vectors are not compared");
 
     // A 429 from the provider: the job is retried later, honouring Retry-After.
+    // (After the stack's worker is done with this store's embed jobs, so only this call embeds.)
+    await waitFor(async () => {
+      const [{ n }] = await f.sql`select count(*)::int as n from private.jobs where store_id = ${f.storeA}
+                                  and kind like 'kb.%' and status in ('queued', 'running')`;
+      return n === 0;
+    }, "the worker's embed jobs for this store");
     await f
       .sql`update public.kb_chunks set embedding = null, embedding_model = null where document_id = ${faq.documentId}`;
     await fetch(`${standin.url}/_standin/script`, {
@@ -176,9 +182,13 @@ Deno.test("offline (no API key) the job completes and the document is full-text 
   try {
     const doc = await ingestDocument(f.sql, { storeId: f.storeA, sourceName: "guide.md", bytes: GUIDE });
     const r = await embedDocument({ sql: f.sql, embedding: null }, { storeId: f.storeA, documentId: doc.documentId });
-    assert.equal(r.embedded, 0);
+    assert.equal(r.embedded, 0, "offline: nothing embedded, no request");
     const [d] = await listDocuments(f.sql, { storeId: f.storeA });
-    assert.deepEqual([d.status, d.embedded], ["ready", 0]);
+    // (Under `npm test` the stack's own worker, which has the stand-in's key, may embed it too.)
+    assert.equal(d.status, "ready", "the document is ready for full-text search");
+    const hits = await searchKnowledge(f.sql, null, { storeId: f.storeA, query: "how long do refunds take?" });
+    assert.equal(hits.mode, "full_text");
+    assert.ok(hits.hits.length > 0, "found by its words alone");
   } finally {
     await f.cleanup();
   }
