@@ -13,7 +13,7 @@ import { signChatwootPayload } from "../../supabase/functions/_shared/chatwoot/s
 import { enableStoreBot } from "../../supabase/functions/_shared/ai/agent_bot.ts";
 import { createMemoryLogger } from "../../supabase/functions/_shared/log.ts";
 import { handler as webhookHandler } from "../../supabase/functions/chatwoot-webhook/handler.ts";
-import { cachedBotRouteResolver, enqueueBotWork } from "../../supabase/functions/chatwoot-bot/receiver.ts";
+import { cachedBotRouteResolver, ingestAndQueueBotWork } from "../../supabase/functions/chatwoot-bot/receiver.ts";
 import { replyToMessage } from "../../supabase/functions/chatwoot-bot/reply.ts";
 import { startSandbox } from "../chatwoot-sandbox/server.ts";
 import { startOpenAiStandin } from "../openai-standin/server.ts";
@@ -73,7 +73,7 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
         sql,
         functionName: "chatwoot-bot",
         resolveRoute,
-        onApplied: enqueueBotWork,
+        ingestApplied: ingestAndQueueBotWork,
         maxBodyBytes: 1024 * 1024,
         toleranceSeconds: 300,
         log,

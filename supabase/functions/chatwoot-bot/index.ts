@@ -4,7 +4,7 @@ import { baseConfigSchema, loadConfig } from "../_shared/config.ts";
 import { connect } from "../_shared/db.ts";
 import { createLogger } from "../_shared/log.ts";
 import { handler } from "../chatwoot-webhook/handler.ts";
-import { cachedBotRouteResolver, enqueueBotWork } from "./receiver.ts";
+import { cachedBotRouteResolver, ingestAndQueueBotWork } from "./receiver.ts";
 
 const config = loadConfig(baseConfigSchema.extend({
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
@@ -19,7 +19,7 @@ Deno.serve((req) =>
     sql,
     functionName: "chatwoot-bot",
     resolveRoute,
-    onApplied: enqueueBotWork,
+    ingestApplied: ingestAndQueueBotWork,
     maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
     toleranceSeconds: config.WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS,
     log: log.child({ request_id: req.headers.get("x-request-id") ?? crypto.randomUUID() }),

@@ -4,7 +4,7 @@
 // as that commits. Chatwoot never retries, so an unprocessable delivery is kept, not dropped.
 
 import { createHash } from "node:crypto";
-import type { Sql, TransactionSql } from "../_shared/db.ts";
+import type { Sql } from "../_shared/db.ts";
 import { errorResponse, json, subPath } from "../_shared/http.ts";
 import type { Logger } from "../_shared/log.ts";
 import { parseChatwootEvent } from "../_shared/chatwoot/events.ts";
@@ -14,7 +14,7 @@ import {
   type NormalizedChatwootEvent,
   payloadAccountId,
 } from "../_shared/chatwoot/normalize.ts";
-import { ingestDelivery, mirrorRows } from "../_shared/chatwoot/ingest.ts";
+import { ingestDelivery, type IngestInput, type IngestOutcome, mirrorRows } from "../_shared/chatwoot/ingest.ts";
 import { isFreshTimestamp, verifyChatwootSignature } from "../_shared/chatwoot/signature.ts";
 
 export interface RouteAccount {
@@ -29,11 +29,13 @@ export interface WebhookDeps {
   sql: Sql;
   /** The function's name in the URL (the agent bot receiver reuses this handler). */
   functionName?: string;
-  /** Work recorded in the same transaction as an applied delivery (e.g. the bot's reply job). */
-  onApplied?: (
-    tx: TransactionSql,
+  /** Applies a delivery with work of its own in the same statement (the bot's reply job); by
+   * default the delivery is only mirrored. */
+  ingestApplied?: (
+    sql: Sql,
+    input: IngestInput,
     applied: { account: RouteAccount; normalized: NormalizedChatwootEvent },
-  ) => Promise<void>;
+  ) => Promise<IngestOutcome>;
   resolveRoute: (token: string) => Promise<RouteAccount | null>;
   maxBodyBytes: number;
   toleranceSeconds: number;
@@ -206,13 +208,8 @@ export async function handler(req: Request, deps: WebhookDeps): Promise<Response
   } else if (isInboxEvent(event) || (isTypingEvent(event) && !normalized.conversation)) {
     // Inbox payloads carry channel credentials: acknowledged and counted, never stored.
     outcome = await ingestDelivery(deps.sql, { ...base, outcome: "ignored" });
-  } else if (deps.onApplied) {
-    const onApplied = deps.onApplied;
-    outcome = await deps.sql.begin(async (tx) => {
-      const o = await ingestDelivery(tx, { ...base, rows: mirrorRows(normalized) });
-      if (o !== "duplicate") await onApplied(tx, { account, normalized });
-      return o;
-    });
+  } else if (deps.ingestApplied) {
+    outcome = await deps.ingestApplied(deps.sql, { ...base, rows: mirrorRows(normalized) }, { account, normalized });
   } else {
     outcome = await ingestDelivery(deps.sql, { ...base, rows: mirrorRows(normalized) });
   }
