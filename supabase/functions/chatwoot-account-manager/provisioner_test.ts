@@ -76,10 +76,15 @@ Deno.test(
     const sql = connect(stack.dbUrl);
     try {
       const slug = `p-${crypto.randomUUID().slice(0, 10)}`;
-      const [store] = await sql`insert into public.stores (slug, name, domain, support_email)
-      values (${slug}, 'Full store', ${`${slug}.test`}, ${`help@${slug}.test`}) returning id`;
-      await sql`insert into public.store_members (store_id, user_id, role)
-              values (${store.id}, '00000000-0000-4000-8000-00000000a001', 'owner')`;
+      // Store and owner in one transaction, as a platform creates them: the provisioning job is
+      // visible to the worker only on commit, and then the owner is there to become the admin.
+      const store = await sql.begin(async (tx) => {
+        const [s] = await tx`insert into public.stores (slug, name, domain, support_email)
+        values (${slug}, 'Full store', ${`${slug}.test`}, ${`help@${slug}.test`}) returning id`;
+        await tx`insert into public.store_members (store_id, user_id, role)
+                values (${s.id}, '00000000-0000-4000-8000-00000000a001', 'owner')`;
+        return s;
+      });
       const row = await waitFor(
         async () => {
           const [r] = await sql`select * from public.chatwoot_provisioning where store_id = ${store.id}`;
