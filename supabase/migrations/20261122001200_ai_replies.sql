@@ -47,6 +47,9 @@ create table public.ai_conversations (
   paused_reason text,
   paused_at timestamptz,
   returned_to_bot_at timestamptz,
+  -- One reply at a time per conversation: a reply job holds this lease while it decides and posts,
+  -- so a second message waits and sees the first one's handoff.
+  busy_until timestamptz,
   primary key (account_ref, conversation_display_id)
 );
 

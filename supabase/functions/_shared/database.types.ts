@@ -66,6 +66,7 @@ export type Database = {
         Row: {
           "account_ref": string;
           "bot_paused": boolean;
+          "busy_until": string | null;
           "conversation_display_id": number;
           "paused_at": string | null;
           "paused_reason": string | null;
@@ -76,6 +77,7 @@ export type Database = {
         Insert: {
           "account_ref": string;
           "bot_paused"?: boolean;
+          "busy_until"?: string | null;
           "conversation_display_id": number;
           "paused_at"?: string | null;
           "paused_reason"?: string | null;
@@ -85,6 +87,7 @@ export type Database = {
         Update: {
           "account_ref"?: string;
           "bot_paused"?: boolean;
+          "busy_until"?: string | null;
           "conversation_display_id"?: number;
           "paused_at"?: string | null;
           "paused_reason"?: string | null;

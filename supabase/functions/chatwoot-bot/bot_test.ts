@@ -161,6 +161,33 @@ Deno.test("a person replying in between silences the bot; return to bot resumes 
   }
 });
 
+Deno.test("two quick messages: the second waits for the first one's handoff and stays unanswered", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const s = await botStore(sql);
+    const handoff = JSON.stringify({
+      action: "handoff",
+      text: "",
+      reason: "scripted: needs a person",
+      cited_chunk_ids: [],
+    });
+    await scriptModel({ endpoint: "chat", match: "first of two", respond: { content: handoff, delay_ms: 1500 } });
+    const first = await customerSays(s, "first of two: how long does international shipping take?");
+    const second = await customerSays(s, "How long does international shipping take?", {
+      conversationId: first.conversationId,
+    });
+    const d1 = await decisionFor(sql, s.accountRef, first.messageId);
+    assert.equal(d1.action, "handoff", d1.reason);
+    const d2 = await decisionFor(sql, s.accountRef, second.messageId);
+    assert.equal(d2.action, "skip", d2.reason);
+    const c = await conversation(s, first.conversationId);
+    assert.equal(c.botReplies.length, 1, "only the handoff message, no answer after it");
+    assert.equal(c.botNotes.length, 1);
+  } finally {
+    await sql.end();
+  }
+});
+
 Deno.test("store A's bot never answers from store B's knowledge", opts, async () => {
   const sql = connect(stack.dbUrl);
   try {

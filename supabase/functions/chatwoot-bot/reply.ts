@@ -24,6 +24,8 @@ export interface ReplyDeps {
   transcription: { client: OpenAI; model: string } | null;
   /** Largest voice note sent for transcription. */
   maxAudioBytes?: number;
+  /** How long a reply waits while another message of its conversation is being answered. */
+  busyRetryMs?: number;
 }
 
 interface ReplyContext {
@@ -184,6 +186,27 @@ export async function replyToMessage(
   if (!ctx.enabled || !ctx.bot_token) return await skip("AI replies are off for this store");
   if (ctx.message_type !== "incoming" || ctx.private) return await skip("not a customer's message");
 
+  // One message of a conversation at a time, in order: an earlier message still waiting for its
+  // reply goes first, and the lease makes a second message wait for the first one's reply or
+  // handoff (and then see it), instead of both deciding at once.
+  const [earlier] = await deps.sql`
+    select 1 from private.jobs j
+    where j.kind = 'ai.reply' and j.status in ('queued', 'running')
+      and j.payload ->> 'account_ref' = ${p.account_ref}
+      and (j.payload ->> 'conversation_display_id')::int = ${p.conversation_display_id}
+      and (j.payload ->> 'message_id')::bigint < ${p.message_id}
+    limit 1`;
+  if (earlier) {
+    throw new RetryLater("an earlier message of this conversation is answered first", deps.busyRetryMs ?? 4_000);
+  }
+  const [lease] = await deps.sql`
+    insert into public.ai_conversations as c (account_ref, conversation_display_id, store_id, busy_until)
+    values (${p.account_ref}, ${p.conversation_display_id}, ${ctx.store_id}, now() + interval '90 seconds')
+    on conflict (account_ref, conversation_display_id) do update set busy_until = excluded.busy_until
+      where c.busy_until is null or c.busy_until < now()
+    returning 1`;
+  if (!lease) throw new RetryLater("another message of this conversation is being answered", deps.busyRetryMs ?? 4_000);
+
   const client = new ChatwootClient({
     baseUrl: ctx.chatwoot_url,
     token: ctx.bot_token,
@@ -287,6 +310,8 @@ export async function replyToMessage(
     throw err;
   } finally {
     bot.close();
+    await deps.sql`update public.ai_conversations set busy_until = null
+                   where account_ref = ${p.account_ref} and conversation_display_id = ${p.conversation_display_id}`;
   }
 }
 
