@@ -8,6 +8,7 @@
 /// <reference lib="deno.ns" />
 /// <reference lib="dom" />
 
+import { Buffer } from "node:buffer";
 import {
   assert,
   assertEquals,
@@ -581,3 +582,37 @@ e2e(
     });
   },
 );
+
+e2e("a store admin adds an FAQ entry and a file on the AI replies page and sees the bot's settings", async () => {
+  const s = await stack();
+  // The AI routes exist only in the real admin-api; `npm test` always runs against it.
+  if (s.kind === "mock") return;
+  await withPage(async (page) => {
+    await signIn(page, s.storeAdmin);
+    await page.getByTestId("nav-ai").click();
+    await page.getByTestId("ai-page").waitFor();
+    await page.getByTestId("bot-panel").waitFor();
+
+    const question = `Do you deliver to the Moon (${crypto.randomUUID().slice(0, 6)})?`;
+    await page.getByTestId("faq-question").fill(question);
+    await page.getByTestId("faq-answer").fill("Not yet, only to Earth addresses.");
+    await page.getByTestId("faq-add").click();
+    await page.getByTestId("ai-notice").filter({ hasText: "FAQ entry added" }).waitFor();
+    await page.getByTestId("kb-row").filter({ hasText: question }).waitFor();
+
+    const name = `care-${crypto.randomUUID().slice(0, 6)}.md`;
+    await page.getByTestId("kb-file").setInputFiles({
+      name,
+      mimeType: "text/markdown",
+      buffer: Buffer.from("# Care\n\n## Washing\nMachine wash cold; never use bleach.\n"),
+    });
+    await page.getByTestId("kb-row").filter({ hasText: name }).waitFor();
+    await screenshot(page, "ai-replies");
+
+    const bad = Buffer.from("MZ\u0000binary");
+    await page.getByTestId("kb-file").setInputFiles({ name: "setup.exe", mimeType: "application/octet-stream", buffer: bad });
+    const error = page.getByTestId("ai-error");
+    await error.waitFor();
+    assert((await error.textContent())?.includes("setup.exe"), "the API's reason names the refused file");
+  });
+});

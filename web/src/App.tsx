@@ -5,6 +5,7 @@ import { useEffect } from "react";
 import { useSession } from "./auth/session.tsx";
 import { ErrorAlert, Loading } from "./components/feedback.tsx";
 import { isAdministrator } from "./format.ts";
+import { AiPage } from "./pages/AiPage.tsx";
 import { ArchivePage } from "./pages/ArchivePage.tsx";
 import { ContactPage } from "./pages/ContactPage.tsx";
 import { JobsPage } from "./pages/JobsPage.tsx";
@@ -20,6 +21,7 @@ const TITLES: Record<Route["page"], string> = {
   stores: "Stores",
   archive: "Archive",
   jobs: "Jobs",
+  ai: "AI replies",
   notFound: "Not found",
 };
 
@@ -86,6 +88,8 @@ function CurrentPage({ route }: { route: Route }) {
       return <ArchivePage userId={route.userId} />;
     case "jobs":
       return <JobsPage status={route.status} />;
+    case "ai":
+      return <AiPage key={route.slug ?? ""} slug={route.slug} />;
     case "notFound":
       return (
         <section className="page">

@@ -10,6 +10,7 @@ export type Route =
   | { page: "stores" }
   | { page: "archive"; userId: string | null }
   | { page: "jobs"; status: JobStatus }
+  | { page: "ai"; slug: string | null }
   | { page: "notFound"; path: string };
 
 const JOB_STATUSES: JobStatus[] = ["dead", "queued", "running", "completed"];
@@ -35,6 +36,9 @@ export function parseRoute(hash: string): Route {
     case "archive":
       if (parts.length <= 2) return { page: "archive", userId: parts[1] || null };
       break;
+    case "ai":
+      if (parts.length <= 2) return { page: "ai", slug: parts[1] || null };
+      break;
     case "jobs": {
       const status = (parts[1] || "dead") as JobStatus;
       if (parts.length <= 2 && JOB_STATUSES.includes(status)) return { page: "jobs", status };
@@ -56,6 +60,8 @@ export function href(route: Route): string {
       return route.userId ? `#/archive/${encodeURIComponent(route.userId)}` : "#/archive";
     case "jobs":
       return `#/jobs/${route.status}`;
+    case "ai":
+      return route.slug ? `#/ai/${encodeURIComponent(route.slug)}` : "#/ai";
     case "notFound":
       return `#${route.path}`;
   }

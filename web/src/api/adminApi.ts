@@ -4,6 +4,8 @@
 
 import { FunctionsFetchError, FunctionsHttpError, FunctionsRelayError, type SupabaseClient } from "@supabase/supabase-js";
 import type {
+  AiOverview,
+  AiSettings,
   ArchivedMessage,
   ArchiveUser,
   BulkResult,
@@ -11,6 +13,7 @@ import type {
   Job,
   JobId,
   JobStatus,
+  KbDocument,
   Me,
   Page,
   SignedUrl,
@@ -190,6 +193,42 @@ export class AdminApi {
 
   eraseArchive(userId: string): Promise<{ status: string; job_id: JobId }> {
     return this.request("POST", `archive/users/${encodeURIComponent(userId)}/erase`);
+  }
+
+  ai(slug: string): Promise<AiOverview> {
+    return this.request("GET", `stores/${encodeURIComponent(slug)}/ai`);
+  }
+
+  setAiEnabled(slug: string, enabled: boolean): Promise<{ enabled: boolean }> {
+    return this.request("POST", `stores/${encodeURIComponent(slug)}/ai/${enabled ? "enable" : "disable"}`, {});
+  }
+
+  async saveAiSettings(
+    slug: string,
+    patch: Partial<Pick<AiSettings, "mode" | "handoff_message" | "daily_token_budget">>,
+  ): Promise<AiSettings> {
+    return (await this.request<{ settings: AiSettings }>("POST", `stores/${encodeURIComponent(slug)}/ai/settings`, patch))
+      .settings;
+  }
+
+  async knowledge(slug: string): Promise<KbDocument[]> {
+    return (await this.request<{ documents: KbDocument[] }>("GET", `stores/${encodeURIComponent(slug)}/kb`)).documents;
+  }
+
+  addFaq(slug: string, question: string, answer: string): Promise<{ document_id: string; created: boolean }> {
+    return this.request("POST", `stores/${encodeURIComponent(slug)}/kb/faqs`, { question, answer });
+  }
+
+  /** Uploads a Markdown, text, HTML or PDF file (base64 in JSON; the API caps it at ~20 MB). */
+  async uploadDocument(slug: string, file: File): Promise<{ document_id: string; created: boolean; chunks: number }> {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return this.request("POST", `stores/${encodeURIComponent(slug)}/kb/documents`, {
+      source_name: file.name,
+      content_base64: btoa(binary),
+      ...(file.type ? { mime_type: file.type } : {}),
+    });
   }
 }
 

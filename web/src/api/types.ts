@@ -140,3 +140,47 @@ export interface SignedUrl {
   url: string;
   expires_at: string;
 }
+
+export interface AiSettings {
+  store_id: string;
+  enabled: boolean;
+  mode: "auto" | "assist";
+  handoff_message: string;
+  daily_token_budget: number;
+  agent_bot_id: number | null;
+  inbox_ids: number[];
+}
+
+export interface AiDecision {
+  account_ref: string;
+  message_id: number | string;
+  conversation_display_id: number;
+  status: string;
+  action: "reply" | "assist" | "handoff" | "skip" | null;
+  reason: string | null;
+  question: string | null;
+  answer: string | null;
+  model: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  latency_ms: number | null;
+  created_at: string;
+}
+
+export interface AiOverview {
+  settings: AiSettings | null;
+  usage_today: { tokens: number; requests: number };
+  decisions: AiDecision[];
+}
+
+export interface KbDocument {
+  id: string;
+  kind: "document" | "faq";
+  title: string;
+  source_name: string;
+  status: "pending" | "ready" | "failed";
+  error: string | null;
+  chunks: number;
+  embedded: number;
+  created_at: string;
+}

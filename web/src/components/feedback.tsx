@@ -87,6 +87,13 @@ const TONES: Record<string, string> = {
   deleted: "muted",
   failed: "bad",
   dead: "bad",
+  ready: "good",
+  enabled: "good",
+  reply: "good",
+  assist: "info",
+  handoff: "warn",
+  skip: "muted",
+  disabled: "muted",
 };
 
 export function StatusBadge({ value, testId }: { value: string; testId?: string }) {
