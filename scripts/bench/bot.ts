@@ -12,10 +12,11 @@ import { unlimited } from "../../supabase/functions/_shared/chatwoot/rate_limit.
 import { signChatwootPayload } from "../../supabase/functions/_shared/chatwoot/signature.ts";
 import { enableStoreBot } from "../../supabase/functions/_shared/ai/agent_bot.ts";
 import { createMemoryLogger } from "../../supabase/functions/_shared/log.ts";
-import { handler as webhookHandler } from "../../supabase/functions/chatwoot-webhook/handler.ts";
-import { cachedBotRouteResolver, ingestAndQueueBotWork } from "../../supabase/functions/chatwoot-bot/receiver.ts";
+import { cachedRouteResolver, handler as webhookHandler } from "../../supabase/functions/chatwoot-webhook/handler.ts";
+import { botRoute, ingestAndQueueBotWork } from "../../supabase/functions/chatwoot-bot/receiver.ts";
 import { replyToMessage } from "../../supabase/functions/chatwoot-bot/reply.ts";
 import { startSandbox } from "../chatwoot-sandbox/server.ts";
+import { provisionSandboxAccount } from "../../supabase/functions/_shared/testing/chatwoot.ts";
 import { startOpenAiStandin } from "../openai-standin/server.ts";
 import { freePort } from "../lib/proc.ts";
 import { percentile } from "./harness.ts";
@@ -65,7 +66,7 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
   const cw = await startSandbox({ port: freePort() });
   const standin = await startOpenAiStandin({ port: freePort() });
   const log = createMemoryLogger();
-  const resolveRoute = cachedBotRouteResolver(sql);
+  const resolveRoute = cachedRouteResolver(sql, { lookup: botRoute });
   const receiver = Deno.serve(
     { port: freePort(), hostname: "127.0.0.1", onListen: () => {} },
     (req) =>
@@ -88,27 +89,12 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
     await sql`update public.kb_chunks set embedding_model = 'text-embedding-3-small' where store_id = ${storeId}`;
     await sql`update public.kb_settings set embedding_model = 'text-embedding-3-small', embedding_dimensions = 1536
               where store_id = ${storeId}`;
-    const platform = async (path: string, body: unknown) => {
-      const res = await fetch(`${cw.url}${path}`, {
-        method: "POST",
-        headers: { api_access_token: cw.sandbox.platformToken, "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      return await res.json();
-    };
-    const account = await platform("/platform/api/v1/accounts", { name: "bench-bot" });
-    const user = await platform("/platform/api/v1/users", {
-      name: "B",
-      email: "bench-bot@bench.test",
-      password: "Passw0rd!",
-    });
-    await platform(`/platform/api/v1/accounts/${account.id}/account_users`, {
-      user_id: user.id,
-      role: "administrator",
-    });
-    const token = (await platform(`/platform/api/v1/users/${user.id}/token`, {})).access_token;
+    const sandboxUrl = cw.url.replace(/\/+$/, "");
+    const admin = await provisionSandboxAccount({ url: sandboxUrl, platformToken: cw.sandbox.platformToken });
+    const account = { id: admin.accountId };
+    const token = admin.token;
     const [acc] = await sql`insert into public.chatwoot_accounts (store_id, chatwoot_url, account_id)
-                            values (${storeId}, ${cw.url.replace(/\/+$/, "")}, ${account.id}) returning id`;
+                            values (${storeId}, ${sandboxUrl}, ${account.id}) returning id`;
     await sql`insert into private.chatwoot_account_secrets (account_ref, api_token, route_token_hash)
               values (${acc.id}, ${token}, ${crypto.getRandomValues(new Uint8Array(32))})`;
     const inboxRes = await fetch(`${cw.url}/api/v1/accounts/${account.id}/inboxes`, {

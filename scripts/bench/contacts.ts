@@ -13,6 +13,7 @@ import { postgresRateLimiter } from "../../supabase/functions/_shared/chatwoot/r
 import { createContact } from "../../supabase/functions/_shared/chatwoot/contacts.ts";
 import { backfillContacts, type BackfillReport } from "../../supabase/functions/chatwoot-contact-sync/backfill.ts";
 import { startSandbox } from "../chatwoot-sandbox/server.ts";
+import { provisionSandboxAccount } from "../../supabase/functions/_shared/testing/chatwoot.ts";
 import { freePort } from "../lib/proc.ts";
 import { benchDatabase, printTable, saveResult } from "./harness.ts";
 
@@ -22,22 +23,9 @@ const PER_MINUTE = Number(Deno.env.get("BENCH_PER_MINUTE") ?? 3000);
 const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 8);
 
 async function linkStore(sql: Sql, sandboxUrl: string, platformToken: string, slug: string) {
-  const call = async (path: string, body?: unknown) => {
-    const res = await fetch(`${sandboxUrl}${path}`, {
-      method: "POST",
-      headers: { api_access_token: platformToken, "content-type": "application/json" },
-      body: JSON.stringify(body ?? {}),
-    });
-    return await res.json();
-  };
-  const account = await call("/platform/api/v1/accounts", { name: slug });
-  const user = await call("/platform/api/v1/users", {
-    name: "Bench",
-    email: `${slug}@bench.test`,
-    password: "Passw0rd!",
-  });
-  await call(`/platform/api/v1/accounts/${account.id}/account_users`, { user_id: user.id, role: "administrator" });
-  const token = (await call(`/platform/api/v1/users/${user.id}/token`)).access_token as string;
+  const cw = await provisionSandboxAccount({ url: sandboxUrl, platformToken });
+  const account = { id: cw.accountId };
+  const token = cw.token;
   const [store] = await sql`insert into public.stores (slug, name, chatwoot_provisioning)
                             values (${slug}, ${slug}, 'manual') returning id`;
   await sql`insert into public.contact_sync_settings (store_id, auto_sync) values (${store.id}, false)`;

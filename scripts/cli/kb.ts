@@ -2,7 +2,6 @@
 // through the same module the admin API and the AI replies use (_shared/knowledge).
 
 import { parseArgs } from "node:util";
-import cliProgress from "cli-progress";
 import { embeddingConfigFromEnv } from "../../supabase/functions/_shared/ai/embeddings.ts";
 import {
   addFaq,
@@ -13,6 +12,7 @@ import {
   searchKnowledge,
 } from "../../supabase/functions/_shared/knowledge/mod.ts";
 import { type CliContext, CliError, table } from "./context.ts";
+import { progressBar } from "./progress.ts";
 
 const USAGE = `usage: switchboard kb add --store <slug> [--title t] <files…>
        switchboard kb faq add --store <slug> --question q --answer a
@@ -36,16 +36,12 @@ function kindArg(v: string | undefined): "document" | "faq" | undefined {
 async function add(ctx: CliContext, store: string, files: string[], title: string | undefined) {
   if (files.length === 0) throw new CliError(`no files given\n${USAGE}`, 2);
   if (title && files.length > 1) throw new CliError("--title applies to a single file", 2);
-  // The bar goes to stderr and only on a terminal, so piped output stays a clean table.
-  const bar = new cliProgress.SingleBar({
-    format: "{bar} {value}/{total} files | {file}",
-    noTTYOutput: false,
-  }, cliProgress.Presets.shades_classic);
-  bar.start(files.length, 0, { file: "" });
+  // The bar goes to stderr, so the table on stdout stays clean when piped.
+  const bar = progressBar("files", files.length, "{file}");
   const rows: Record<string, unknown>[] = [];
   let failed = 0;
   for (const file of files) {
-    bar.update({ file });
+    bar.update(rows.length, { file });
     const sourceName = file.split("/").pop() ?? file;
     try {
       const bytes = await Deno.readFile(file);
@@ -53,12 +49,9 @@ async function add(ctx: CliContext, store: string, files: string[], title: strin
       rows.push({ file, result: r.created ? "added" : "already there", chunks: r.chunks, document: r.documentId });
     } catch (err) {
       failed++;
-      const message = err instanceof KnowledgeError || err instanceof Deno.errors.NotFound
-        ? (err as Error).message
-        : `${(err as Error).message}`;
-      rows.push({ file, result: `failed: ${message}`, chunks: "", document: "" });
+      rows.push({ file, result: `failed: ${(err as Error).message}`, chunks: "", document: "" });
     }
-    bar.increment();
+    bar.update(rows.length, { file });
   }
   bar.stop();
   ctx.out(table(rows, ["file", "result", "chunks", "document"]));

@@ -19,7 +19,8 @@ export function progressBar(label: string, total: number, extraFormat = ""): Pro
     etaBuffer: 200,
     hideCursor: true,
   }, cliProgress.Presets.shades_classic);
-  bar.start(total, 0, { rate: "0.0" });
+  const blanks = Object.fromEntries([...extraFormat.matchAll(/\{(\w+)\}/g)].map((m) => [m[1], ""]));
+  bar.start(total, 0, { ...blanks, rate: "0.0" });
   return {
     update(done, extra = {}) {
       const seconds = (performance.now() - started) / 1000;

@@ -96,7 +96,8 @@ async function requireStoreAdmin(tx: TransactionSql, storeId: string): Promise<v
   if (!r.ok) throw new ApiError(403, "forbidden", "Only the store's administrators can do this.");
 }
 
-function knowledgeError(err: unknown): never {
+/** The knowledge base's and the agent bot's refusals as answers a person can act on. */
+function domainError(err: unknown): never {
   if (err instanceof KnowledgeError) {
     throw new ApiError(err.code === "not_found" ? 404 : err.code === "too_large" ? 413 : 400, err.code, err.message);
   }
@@ -143,7 +144,7 @@ function aiRoutes(deps: AdminApiDeps): [string, RegExp, Route, number?][] {
       const store = await storeBySlug(tx, params[0]);
       await requireStoreAdmin(tx, store.id);
       if (params[1] === "disable") {
-        await disableStoreBot({ sql: deps.sql, limiter: deps.limiter }, store.id).catch(knowledgeError);
+        await disableStoreBot({ sql: deps.sql, limiter: deps.limiter }, store.id).catch(domainError);
         return { enabled: false };
       }
       if (!deps.functionsUrl) throw new ApiError(503, "not_configured", "This deployment has no public functions URL.");
@@ -160,7 +161,7 @@ function aiRoutes(deps: AdminApiDeps): [string, RegExp, Route, number?][] {
         mode: b.mode,
         inboxIds: b.inbox_ids,
         functionsUrl: deps.functionsUrl,
-      }).catch(knowledgeError);
+      }).catch(domainError);
       return { enabled: true, agent_bot_id: r.agentBotId, inbox_ids: r.inboxIds, created: r.created };
     }],
     ["POST", /^\/conversations\/([^/]+)\/(\d+)\/return-to-bot$/, async ({ tx, params }) => {
@@ -177,10 +178,10 @@ function aiRoutes(deps: AdminApiDeps): [string, RegExp, Route, number?][] {
     ["GET", /^\/stores\/([^/]+)\/kb$/, async ({ tx, params, url }) => {
       const store = await storeBySlug(tx, params[0]);
       const kind = url.searchParams.get("kind");
-      const documents = await listDocuments(tx as unknown as Sql, {
+      const documents = await listDocuments(tx, {
         storeId: store.id,
         ...(kind === "faq" || kind === "document" ? { kind } : {}),
-      }).catch(knowledgeError);
+      }).catch(domainError);
       return { documents };
     }],
     ["GET", /^\/stores\/([^/]+)\/kb\/search$/, async ({ tx, params, url }) => {
@@ -188,7 +189,7 @@ function aiRoutes(deps: AdminApiDeps): [string, RegExp, Route, number?][] {
       const embedder = await embedderForStore(tx, deps.embedding ?? null, store.id);
       const k = Number(url.searchParams.get("k") ?? 5);
       const r = await searchKnowledge(tx, embedder, { storeId: store.id, query: url.searchParams.get("q") ?? "", k })
-        .catch(knowledgeError);
+        .catch(domainError);
       return r;
     }],
     ["POST", /^\/stores\/([^/]+)\/kb\/documents$/, async ({ tx, params, req }) => {
@@ -216,7 +217,7 @@ function aiRoutes(deps: AdminApiDeps): [string, RegExp, Route, number?][] {
         mimeType: b.mime_type,
         title: b.title,
         bytes,
-      }).catch(knowledgeError);
+      }).catch(domainError);
       return { document_id: r.documentId, created: r.created, chunks: r.chunks };
     }, 201],
     ["POST", /^\/stores\/([^/]+)\/kb\/faqs$/, async ({ tx, params, req }) => {
@@ -228,7 +229,7 @@ function aiRoutes(deps: AdminApiDeps): [string, RegExp, Route, number?][] {
         "FAQ entry",
       );
       const r = await addFaq(deps.sql, { storeId: store.id, question: b.question, answer: b.answer }).catch(
-        knowledgeError,
+        domainError,
       );
       return { document_id: r.documentId, created: r.created };
     }, 201],

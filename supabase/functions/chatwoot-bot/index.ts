@@ -3,8 +3,8 @@ import { z } from "zod";
 import { baseConfigSchema, loadConfig } from "../_shared/config.ts";
 import { connect } from "../_shared/db.ts";
 import { createLogger } from "../_shared/log.ts";
-import { handler } from "../chatwoot-webhook/handler.ts";
-import { cachedBotRouteResolver, ingestAndQueueBotWork } from "./receiver.ts";
+import { cachedRouteResolver, handler } from "../chatwoot-webhook/handler.ts";
+import { botRoute, ingestAndQueueBotWork } from "./receiver.ts";
 
 const config = loadConfig(baseConfigSchema.extend({
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
@@ -12,7 +12,7 @@ const config = loadConfig(baseConfigSchema.extend({
 }));
 const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "chatwoot-bot" });
 const log = createLogger({ fn: "chatwoot-bot" });
-const resolveRoute = cachedBotRouteResolver(sql);
+const resolveRoute = cachedRouteResolver(sql, { lookup: botRoute });
 
 Deno.serve((req) =>
   handler(req, {

@@ -55,16 +55,8 @@ export async function ingestAndQueueBotWork(
   return row.outcome as IngestOutcome;
 }
 
-/** Bot route lookups, cached briefly like the webhook's. */
-export function cachedBotRouteResolver(sql: Sql, ttlMs = 30_000): (token: string) => Promise<RouteAccount | null> {
-  const cache = new Map<string, { value: RouteAccount | null; expires: number }>();
-  return async (token) => {
-    const hit = cache.get(token);
-    if (hit && hit.expires > Date.now()) return hit.value;
-    const [row] = await sql`select * from private.ai_bot_by_route_token(${token})`;
-    const value = row ? (row as unknown as RouteAccount) : null;
-    if (cache.size > 10_000) cache.clear();
-    cache.set(token, { value, expires: Date.now() + (value ? ttlMs : 5_000) });
-    return value;
-  };
+/** The store and bot a delivery's route token names (the bot's secret verifies it). */
+export async function botRoute(sql: Sql, token: string): Promise<RouteAccount | null> {
+  const [row] = await sql`select * from private.ai_bot_by_route_token(${token})`;
+  return row ? (row as unknown as RouteAccount) : null;
 }

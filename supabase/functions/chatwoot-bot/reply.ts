@@ -5,6 +5,7 @@
 // ai.human_reply opens a pending conversation a person answered; returnToBot gives it back.
 
 import type OpenAI from "openai";
+import { z } from "zod";
 import { toFile } from "openai";
 import type { Sql } from "../_shared/db.ts";
 import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../_shared/jobs.ts";
@@ -207,13 +208,7 @@ export async function replyToMessage(
     returning 1`;
   if (!lease) throw new RetryLater("another message of this conversation is being answered", deps.busyRetryMs ?? 4_000);
 
-  const client = new ChatwootClient({
-    baseUrl: ctx.chatwoot_url,
-    token: ctx.bot_token,
-    limiter: deps.limiter,
-    fetch: deps.fetch,
-  });
-  const bot = new BotActions(client, ctx.account_id);
+  const bot = BotActions.open({ chatwootUrl: ctx.chatwoot_url, accountId: ctx.account_id, token: ctx.bot_token }, deps);
   try {
     if (claimed.status === "posting") {
       // An earlier attempt may have posted before it died: look before posting again.
@@ -337,7 +332,6 @@ async function alreadyPosted(
     fetch: deps.fetch,
   });
   try {
-    const { z } = await import("zod");
     const res = await admin.request(
       "GET",
       `/api/v1/accounts/${ctx.account_id}/conversations/${p.conversation_display_id}/messages`,
@@ -355,35 +349,45 @@ async function alreadyPosted(
   }
 }
 
+/** Sets a conversation's status with the store's bot token (a bot may toggle status); with
+ * `onlyIf`, only when the mirror shows that status now. False when the store has no bot. */
+async function setStatusAsBot(
+  deps: Pick<ReplyDeps, "sql" | "limiter" | "fetch">,
+  p: { account_ref: string; conversation_display_id: number },
+  status: "open" | "pending",
+  onlyIf?: string,
+): Promise<boolean> {
+  const [row] = await deps.sql`
+    select a.account_id, a.chatwoot_url, bs.access_token, c.status
+    from public.chatwoot_accounts a
+    join private.ai_bot_secrets bs on bs.store_id = a.store_id
+    left join public.chatwoot_conversations c on c.account_ref = a.id and c.display_id = ${p.conversation_display_id}
+    where a.id = ${p.account_ref}`;
+  if (!row) return false;
+  if (onlyIf && row.status !== onlyIf) return true;
+  const bot = BotActions.open(
+    { chatwootUrl: row.chatwoot_url, accountId: row.account_id, token: row.access_token },
+    deps,
+  );
+  try {
+    await bot.setStatus(p.conversation_display_id, status);
+  } finally {
+    bot.close();
+  }
+  return true;
+}
+
 /** A person answered in a conversation the bot owned: it stays paused (set by the receiver) and
  * the conversation opens for the team (Chatwoot leaves it pending for an external bot). */
 export async function openAfterHumanReply(
   deps: ReplyDeps,
   p: { account_ref: string; conversation_display_id: number },
 ): Promise<void> {
-  const [row] = await deps.sql`
-    select a.account_id, a.chatwoot_url, bs.access_token, c.status
-    from public.chatwoot_accounts a
-    left join private.ai_bot_secrets bs on bs.store_id = a.store_id
-    left join public.chatwoot_conversations c on c.account_ref = a.id and c.display_id = ${p.conversation_display_id}
-    where a.id = ${p.account_ref}`;
-  if (!row?.access_token || row.status !== "pending") return;
-  const client = new ChatwootClient({
-    baseUrl: row.chatwoot_url,
-    token: row.access_token,
-    limiter: deps.limiter,
-    fetch: deps.fetch,
-  });
-  const bot = new BotActions(client, row.account_id);
-  try {
-    await bot.setStatus(p.conversation_display_id, "open");
-  } finally {
-    bot.close();
-  }
+  await setStatusAsBot(deps, p, "open", "pending");
 }
 
-/** "Return to bot": unpauses (checked and audited in SQL, under the caller's rights when `asUser`
- * runs it through withRls) and sets the conversation pending again so the bot owns it. */
+/** "Return to bot": unpauses (checked and audited in SQL; admin-api passes an `authorize` that
+ * runs it under the caller's RLS) and sets the conversation pending again so the bot owns it. */
 export async function returnToBot(
   deps: Pick<ReplyDeps, "sql" | "limiter" | "fetch">,
   p: { account_ref: string; conversation_display_id: number },
@@ -392,21 +396,8 @@ export async function returnToBot(
   },
 ): Promise<void> {
   await authorize(deps.sql);
-  const [row] = await deps.sql`
-    select a.account_id, a.chatwoot_url, bs.access_token from public.chatwoot_accounts a
-    join private.ai_bot_secrets bs on bs.store_id = a.store_id where a.id = ${p.account_ref}`;
-  if (!row) throw new PermanentFailure("the store has no agent bot: enable AI replies first");
-  const client = new ChatwootClient({
-    baseUrl: row.chatwoot_url,
-    token: row.access_token,
-    limiter: deps.limiter,
-    fetch: deps.fetch,
-  });
-  const bot = new BotActions(client, row.account_id);
-  try {
-    await bot.setStatus(p.conversation_display_id, "pending");
-  } finally {
-    bot.close();
+  if (!await setStatusAsBot(deps, p, "pending")) {
+    throw new PermanentFailure("the store has no agent bot: enable AI replies first");
   }
 }
 

@@ -4,16 +4,7 @@
 // the conversation back.
 
 import type { Sql } from "../_shared/db.ts";
-import { ChatwootClient } from "../_shared/chatwoot/client.ts";
-import { linkChatwootAccount } from "../_shared/chatwoot/accounts.ts";
-import {
-  createSandboxWhatsAppInbox,
-  type Json,
-  newStore,
-  provisionSandboxAccount,
-  sandboxCall,
-  sandboxEnv,
-} from "../_shared/testing/chatwoot.ts";
+import { createSandboxWhatsAppInbox, type Json, sandboxCall, sandboxLinkedStore } from "../_shared/testing/chatwoot.ts";
 import { testStack, waitFor } from "../_shared/testing/env.ts";
 import { enableStoreBot } from "../_shared/ai/agent_bot.ts";
 import { addFaq, ingestDocument } from "../_shared/knowledge/ingest.ts";
@@ -31,21 +22,7 @@ export async function botStore(
   sql: Sql,
   opts: { mode?: "auto" | "assist"; faqs?: [string, string][]; doc?: string; whatsapp?: boolean } = {},
 ) {
-  const env = sandboxEnv();
-  const stack = testStack();
-  const cw = await provisionSandboxAccount(env);
-  const store = await newStore(sql);
-  const client = new ChatwootClient({ baseUrl: env.url, token: cw.token });
-  const link = await linkChatwootAccount(sql, client, {
-    storeSlug: store.slug,
-    chatwootUrl: env.url,
-    accountId: cw.accountId,
-    apiToken: cw.token,
-    functionsUrl: `${stack.apiUrl}/functions/v1`,
-  });
-  client.close();
-  const api = (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> =>
-    sandboxCall(env, method, `/api/v1/accounts/${cw.accountId}${path}`, { token: cw.token, body });
+  const { env, cw, store, accountRef, api } = await sandboxLinkedStore(sql, `${testStack().apiUrl}/functions/v1`);
   const inbox = opts.whatsapp
     ? { status: 200, body: { id: await createSandboxWhatsAppInbox(env, cw.accountId, cw.token) } }
     : await api("POST", "/inboxes", { name: "Help center", channel: { type: "api" } });
@@ -72,14 +49,14 @@ export async function botStore(
     storeId: store.id,
     mode: opts.mode ?? "auto",
     inboxIds: [inbox.body.id],
-    functionsUrl: `${stack.apiUrl}/functions/v1`,
+    functionsUrl: `${testStack().apiUrl}/functions/v1`,
   });
   return {
     env,
     cw,
     store,
     api,
-    accountRef: link.accountRef,
+    accountRef,
     inboxId: inbox.body.id as number,
     bot,
     documentId: doc.documentId,

@@ -119,10 +119,11 @@ async function startRound(
   return { round, payloadSettings };
 }
 
-function clientFor(deps: ContactSyncDeps, round: Round, counter: { n: number }): ChatwootClient {
+/** A client that counts its requests (each attempt) into `counter` and reports them. */
+function countingClient(deps: ContactSyncDeps, baseUrl: string, token: string, counter: { n: number }): ChatwootClient {
   return new ChatwootClient({
-    baseUrl: round.account.url,
-    token: round.account.token!,
+    baseUrl,
+    token,
     limiter: deps.limiter,
     fetch: deps.fetch,
     onAttempt: (info) => {
@@ -198,7 +199,7 @@ export async function syncCustomer(deps: ContactSyncDeps, customerId: string): P
     return { outcome: "unchanged", requests: 0, conflicts: 0, contactId: round.link.contact_id };
   }
 
-  const client = clientFor(deps, round, counter);
+  const client = countingClient(deps, round.account.url, round.account.token, counter);
   const conflicts: Conflict[] = [];
   const omitted: Record<string, string> = { ...desired.omitted };
   try {
@@ -306,10 +307,7 @@ async function updateLinked(
   const link = round.link!;
   // Fields an earlier round found owned by another contact stay out while their value is unchanged.
   for (const [field, reason] of Object.entries(link.omitted)) {
-    if (reason.startsWith("owned by contact") && field in payload) {
-      delete (payload as unknown as Record<string, unknown>)[field];
-      omitted[field] = reason;
-    }
+    if (reason.startsWith("owned by contact") && field in payload) leaveOut(payload, omitted, field, reason);
   }
   const state = link.snapshot;
   for (let attempt = 0; attempt < 4; attempt++) {
@@ -342,6 +340,46 @@ function conflictFields(err: ChatwootError, body: Partial<ContactPayload>): Look
   );
 }
 
+/** Leaves a value out of what is sent, with the reason the admin sees. */
+function leaveOut(payload: ContactPayload, omitted: Record<string, string>, field: string, reason: string): void {
+  omitted[field] = reason;
+  delete (payload as unknown as Record<string, unknown>)[field];
+}
+
+/** Another contact owns this value: it stays there and out of ours, recorded as a conflict. */
+function ownedElsewhere(
+  payload: ContactPayload,
+  omitted: Record<string, string>,
+  conflicts: Conflict[],
+  c: { field: LookupKey; ourId: number | null; ownerId: number; why: string },
+): void {
+  leaveOut(payload, omitted, c.field, `owned by contact ${c.ownerId}`);
+  conflicts.push({
+    field: c.field,
+    contactId: c.ourId,
+    otherContactId: c.ownerId,
+    resolution: "omitted",
+    detail: `contact ${c.ownerId} holds this ${c.field}${c.why}; left out` + (c.ourId ? ` of contact ${c.ourId}` : ""),
+  });
+}
+
+/** Store policy 'merge': the owner of the value is merged into our contact, recorded as a conflict. */
+async function mergeOwnerInto(
+  client: ChatwootClient,
+  round: Round,
+  conflicts: Conflict[],
+  c: { field: LookupKey; ourId: number; ownerId: number },
+): Promise<void> {
+  await mergeContacts(client, round.account.accountId, c.ourId, c.ownerId);
+  conflicts.push({
+    field: c.field,
+    contactId: c.ourId,
+    otherContactId: c.ownerId,
+    resolution: "merged",
+    detail: `contact ${c.ownerId} held this ${c.field} and was merged into contact ${c.ourId}`,
+  });
+}
+
 /** For each refused field: find the contact that owns the value, then merge it into ours
  * ('merge') or leave the value out of ours ('link'); an invalid value is left out either way. */
 async function resolveConflicts(
@@ -361,31 +399,12 @@ async function resolveConflicts(
     const owner = owners.find((o) => owns(o, field, payload[field]));
     if (!owner) {
       // Nobody owns it: Chatwoot refused the value itself.
-      omitted[field] = `refused by Chatwoot`;
-      delete (payload as unknown as Record<string, unknown>)[field];
-      continue;
-    }
-    if (round.settings.conflictPolicy === "merge" && !taken.has(owner.id) && field !== "identifier") {
-      await mergeContacts(client, round.account.accountId, ourId, owner.id);
-      conflicts.push({
-        field,
-        contactId: ourId,
-        otherContactId: owner.id,
-        resolution: "merged",
-        detail: `contact ${owner.id} held this ${field} and was merged into contact ${ourId}`,
-      });
+      leaveOut(payload, omitted, field, "refused by Chatwoot");
+    } else if (round.settings.conflictPolicy === "merge" && !taken.has(owner.id) && field !== "identifier") {
+      await mergeOwnerInto(client, round, conflicts, { field, ourId, ownerId: owner.id });
     } else {
-      omitted[field] = `owned by contact ${owner.id}`;
-      delete (payload as unknown as Record<string, unknown>)[field];
-      conflicts.push({
-        field,
-        contactId: ourId,
-        otherContactId: owner.id,
-        resolution: "omitted",
-        detail: taken.has(owner.id)
-          ? `contact ${owner.id} holds this ${field} and belongs to another customer; left out of contact ${ourId}`
-          : `contact ${owner.id} holds this ${field}; left out of contact ${ourId} (store policy: link)`,
-      });
+      const why = taken.has(owner.id) ? " and belongs to another customer" : " (store policy: link)";
+      ownedElsewhere(payload, omitted, conflicts, { field, ourId, ownerId: owner.id, why });
     }
   }
 }
@@ -424,25 +443,10 @@ async function findOrCreate(
       const owner = candidates.find((c) => c.id !== chosen?.id && owns(c, key, payload[key]));
       if (!owner) continue;
       if (chosen && round.settings.conflictPolicy === "merge" && !taken.has(owner.id) && !foreign(owner)) {
-        await mergeContacts(client, accountId, chosen.id, owner.id);
-        conflicts.push({
-          field: key,
-          contactId: chosen.id,
-          otherContactId: owner.id,
-          resolution: "merged",
-          detail: `contact ${owner.id} held this ${key} and was merged into contact ${chosen.id}`,
-        });
+        await mergeOwnerInto(client, round, conflicts, { field: key, ourId: chosen.id, ownerId: owner.id });
       } else {
-        omitted[key] = `owned by contact ${owner.id}`;
-        delete (payload as unknown as Record<string, unknown>)[key];
-        conflicts.push({
-          field: key,
-          contactId: chosen?.id ?? null,
-          otherContactId: owner.id,
-          resolution: "omitted",
-          detail: `contact ${owner.id} holds this ${key}` +
-            (foreign(owner) ? " and belongs to someone else" : " (store policy: link)") + "; left out",
-        });
+        const why = foreign(owner) ? " and belongs to someone else" : " (store policy: link)";
+        ownedElsewhere(payload, omitted, conflicts, { field: key, ourId: chosen?.id ?? null, ownerId: owner.id, why });
       }
     }
 
@@ -484,8 +488,7 @@ async function findOrCreate(
       if (!fresh.length) {
         for (const f of fields) {
           if (f === "identifier") throw new PermanentFailure(`Chatwoot refused identifier: ${err.message}`);
-          omitted[f] = "refused by Chatwoot";
-          delete (payload as unknown as Record<string, unknown>)[f];
+          leaveOut(payload, omitted, f, "refused by Chatwoot");
         }
       }
       candidates = [...candidates, ...fresh];
@@ -516,16 +519,7 @@ export async function eraseCustomer(deps: ContactSyncDeps, p: ErasurePayload): P
       join private.chatwoot_account_secrets s on s.account_ref = a.id where a.id = ${p.account_ref}`;
     if (account?.api_token) {
       const counter = { n: 0 };
-      const client = new ChatwootClient({
-        baseUrl: account.chatwoot_url,
-        token: account.api_token,
-        limiter: deps.limiter,
-        fetch: deps.fetch,
-        onAttempt: (i) => {
-          counter.n++;
-          deps.onRequest?.(i);
-        },
-      });
+      const client = countingClient(deps, account.chatwoot_url, account.api_token, counter);
       try {
         let contactId = p.contact_id;
         if (contactId === null) {

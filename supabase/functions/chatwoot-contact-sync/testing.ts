@@ -2,9 +2,7 @@
 // the stack's Chatwoot sandbox, with its contact sync settings, and customers to sync.
 
 import type { Sql } from "../_shared/db.ts";
-import { ChatwootClient } from "../_shared/chatwoot/client.ts";
-import { linkChatwootAccount } from "../_shared/chatwoot/accounts.ts";
-import { type Json, newStore, provisionSandboxAccount, sandboxCall, sandboxEnv } from "../_shared/testing/chatwoot.ts";
+import { type Json, sandboxLinkedStore } from "../_shared/testing/chatwoot.ts";
 import { testStack } from "../_shared/testing/env.ts";
 
 export interface SyncSettings {
@@ -16,26 +14,13 @@ export interface SyncSettings {
 }
 
 export async function linkedSandboxStore(sql: Sql, settings: SyncSettings = {}) {
-  const env = sandboxEnv();
-  const cw = await provisionSandboxAccount(env);
-  const store = await newStore(sql);
+  const linked = await sandboxLinkedStore(sql, `${testStack().apiUrl}/functions/v1`);
   await sql`insert into public.contact_sync_settings
               (store_id, auto_sync, conflict_policy, agent_edits, debounce_ms, platform_url_template)
-            values (${store.id}, ${settings.auto_sync ?? false}, ${settings.conflict_policy ?? "link"},
+            values (${linked.store.id}, ${settings.auto_sync ?? false}, ${settings.conflict_policy ?? "link"},
                     ${settings.agent_edits ?? "apply"}, ${settings.debounce_ms ?? 1000},
                     ${settings.platform_url_template ?? null})`;
-  const client = new ChatwootClient({ baseUrl: env.url, token: cw.token });
-  const link = await linkChatwootAccount(sql, client, {
-    storeSlug: store.slug,
-    chatwootUrl: env.url,
-    accountId: cw.accountId,
-    apiToken: cw.token,
-    functionsUrl: `${testStack().apiUrl}/functions/v1`,
-  });
-  client.close();
-  const api = (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> =>
-    sandboxCall(env, method, `/api/v1/accounts/${cw.accountId}${path}`, { token: cw.token, body });
-  return { env, store, cw, accountRef: link.accountRef, api };
+  return linked;
 }
 
 export async function insertCustomer(

@@ -216,11 +216,22 @@ export async function handler(req: Request, deps: WebhookDeps): Promise<Response
   return json({ status: outcome, event: event.event, delivery_id: deliveryId });
 }
 
+async function accountWebhookRoute(sql: Sql, token: string): Promise<RouteAccount | null> {
+  const [row] = await sql`select * from private.chatwoot_account_by_route_token(${token})`;
+  return row ? (row as unknown as RouteAccount) : null;
+}
+
 /** Route lookups cached briefly: a burst for one account costs one query, and garbage tokens
  * (negative results) are cached too so they cannot hammer the database. */
 export function cachedRouteResolver(
   sql: Sql,
-  opts: { ttlMs?: number; negativeTtlMs?: number; now?: () => number } = {},
+  opts: {
+    ttlMs?: number;
+    negativeTtlMs?: number;
+    now?: () => number;
+    /** Where a token leads; by default an account webhook's route (the bot receiver passes its own). */
+    lookup?: (sql: Sql, token: string) => Promise<RouteAccount | null>;
+  } = {},
 ): (token: string) => Promise<RouteAccount | null> {
   const ttl = opts.ttlMs ?? 30_000;
   const negativeTtl = opts.negativeTtlMs ?? 5_000;
@@ -229,8 +240,7 @@ export function cachedRouteResolver(
   return async (token) => {
     const hit = cache.get(token);
     if (hit && hit.expires > now()) return hit.value;
-    const [row] = await sql`select * from private.chatwoot_account_by_route_token(${token})`;
-    const value = row ? (row as unknown as RouteAccount) : null;
+    const value = await (opts.lookup ?? accountWebhookRoute)(sql, token);
     if (cache.size > 10_000) cache.clear();
     cache.set(token, { value, expires: now() + (value ? ttl : negativeTtl) });
     return value;

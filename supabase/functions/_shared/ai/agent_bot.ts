@@ -179,6 +179,20 @@ export async function disableStoreBot(
 export class BotActions {
   constructor(private readonly client: ChatwootClient, private readonly accountId: number) {}
 
+  /** The bot of an account, with its own token, through the shared limiter. */
+  static open(
+    bot: { chatwootUrl: string; accountId: number; token: string },
+    deps: { limiter?: RateLimiter; fetch?: typeof fetch },
+  ): BotActions {
+    const client = new ChatwootClient({
+      baseUrl: bot.chatwootUrl,
+      token: bot.token,
+      limiter: deps.limiter,
+      fetch: deps.fetch,
+    });
+    return new BotActions(client, bot.accountId);
+  }
+
   private path(conversationId: number, rest: string): string {
     return `/api/v1/accounts/${this.accountId}/conversations/${conversationId}${rest}`;
   }

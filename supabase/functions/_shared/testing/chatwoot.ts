@@ -2,7 +2,8 @@
 // database (known secret, route token), signed deliveries, and the shared fixtures.
 
 import type { Sql } from "../db.ts";
-import { newRouteToken, routeTokenHash } from "../chatwoot/accounts.ts";
+import { linkChatwootAccount, newRouteToken, routeTokenHash } from "../chatwoot/accounts.ts";
+import { ChatwootClient } from "../chatwoot/client.ts";
 import { signChatwootPayload } from "../chatwoot/signature.ts";
 
 export const FIXTURES_DIR = new URL("../../../../../shared/fixtures/chatwoot/", import.meta.url);
@@ -226,4 +227,27 @@ export async function createSandboxAgentBot(
     if (set.status !== 200) throw new Error(`set_agent_bot: ${set.status}`);
   }
   return { id: res.body.id, token: res.body.access_token.token, secret: res.body.secret };
+}
+
+/** A new store linked (webhook registered) to a fresh administrator account in the sandbox, as
+ * `accounts link` does it, with a client for that account's Application API. */
+export async function sandboxLinkedStore(sql: Sql, functionsUrl: string) {
+  const env = sandboxEnv();
+  const cw = await provisionSandboxAccount(env);
+  const store = await newStore(sql);
+  const client = new ChatwootClient({ baseUrl: env.url, token: cw.token });
+  try {
+    const link = await linkChatwootAccount(sql, client, {
+      storeSlug: store.slug,
+      chatwootUrl: env.url,
+      accountId: cw.accountId,
+      apiToken: cw.token,
+      functionsUrl,
+    });
+    const api = (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> =>
+      sandboxCall(env, method, `/api/v1/accounts/${cw.accountId}${path}`, { token: cw.token, body });
+    return { env, cw, store, accountRef: link.accountRef, api };
+  } finally {
+    client.close();
+  }
 }
