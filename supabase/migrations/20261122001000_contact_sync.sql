@@ -258,7 +258,7 @@ begin
 end
 $$;
 
-create trigger customers_touch_contact_sync_settings before update on public.contact_sync_settings
+create trigger contact_sync_settings_touch_updated_at before update on public.contact_sync_settings
   for each row execute function public.touch_updated_at();
 create trigger customers_enqueue_contact_sync_on_insert after insert on public.customers
   for each row execute function private.customers_enqueue_contact_sync();

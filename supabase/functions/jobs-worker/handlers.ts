@@ -72,6 +72,8 @@ export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
     mediaMaxBytes: opts.archive.mediaMaxBytes,
     mediaTimeoutMs: opts.archive.mediaTimeoutMs,
   };
+  // One OpenAI-compatible client for the chat model and transcription (same key and endpoint).
+  const openai = opts.ai.chat ? chatClient(opts.ai.chat) : null;
   return {
     "jobs.purge_completed": purgeCompletedJobs(opts.retentionDays),
     "chatwoot.reconcile": reconcileJobHandler({ sql: opts.sql, limiter }),
@@ -87,9 +89,9 @@ export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
       sql: opts.sql,
       limiter,
       embedding: opts.ai.embedding,
-      chat: opts.ai.chat ? { client: chatClient(opts.ai.chat), model: opts.ai.chat.model } : null,
-      transcription: opts.ai.chat && opts.ai.transcriptionModel
-        ? { client: chatClient(opts.ai.chat), model: opts.ai.transcriptionModel }
+      chat: openai && opts.ai.chat ? { client: openai, model: opts.ai.chat.model } : null,
+      transcription: openai && opts.ai.transcriptionModel
+        ? { client: openai, model: opts.ai.transcriptionModel }
         : null,
     }),
     ...provisioningJobHandlers({
