@@ -21,7 +21,7 @@ import { Views } from "./views.ts";
 import { type DeliveryRecord, EventDispatcher, WebhookSender } from "./webhooks.ts";
 
 export const CHATWOOT_VERSION = "4.13.0";
-const DEFAULT_FIXTURES_DIR = new URL("../../../shared/fixtures/chatwoot", import.meta.url).pathname;
+const DEFAULT_FIXTURES_DIR = new URL("../../fixtures/chatwoot", import.meta.url).pathname;
 
 export interface SandboxOptions {
   /** The platform app's `api_access_token`; generated when omitted (or taken from a loaded state). */
@@ -43,7 +43,7 @@ export interface SandboxOptions {
   sendReplyDelayMs?: number;
   /** Delay before a voice note's transcription arrives (message_updated). */
   transcriptionDelayMs?: number;
-  /** Where the fixture payloads live (default: /work/shared/fixtures/chatwoot, relative to this file). */
+  /** Where the fixture payloads live (default: the repository's fixtures/chatwoot). */
   fixturesDir?: string;
   now?: () => number;
   random?: () => number;

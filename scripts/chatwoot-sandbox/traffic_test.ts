@@ -14,7 +14,7 @@ import {
   testSandbox,
 } from "./testing.ts";
 
-const FIXTURES = new URL("../../../shared/fixtures/chatwoot", import.meta.url).pathname;
+const FIXTURES = new URL("../../fixtures/chatwoot", import.meta.url).pathname;
 
 Deno.test("the control API needs the platform token and drives scripted WhatsApp traffic", async () => {
   const sandbox = testSandbox();

@@ -247,7 +247,7 @@ export async function runAllSuites(filters: string[]): Promise<number> {
   return failed === 0 && passed > 0 ? 0 : 1;
 }
 
-/** CI's own situation: the committed tree, cloned into an empty folder beside shared/, must pass. */
+/** CI's own situation: the committed tree, cloned into an empty folder, must pass. */
 async function cleanCloneTest() {
   const head = await run("git", ["rev-parse", "--verify", "HEAD"], { cwd: root, allowFailure: true });
   if (head.code !== 0) return { passed: 0, failed: 1, note: "no commit to clone" };

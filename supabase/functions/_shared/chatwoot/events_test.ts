@@ -1,5 +1,5 @@
 // Tests for events.ts: every real payload shape parses, wrong ones fail with a message a person can act on.
-// Fixtures are Chatwoot's own serializer output (shared/fixtures/chatwoot); the other events are built from them.
+// Fixtures are Chatwoot's own serializer output (fixtures/chatwoot); the other events are built from them.
 
 import assert from "node:assert/strict";
 import {
@@ -11,7 +11,7 @@ import {
   type ParseChatwootEventResult,
 } from "./events.ts";
 
-const FIXTURES = new URL("../../../../../shared/fixtures/chatwoot/", import.meta.url);
+const FIXTURES = new URL("../../../../fixtures/chatwoot/", import.meta.url);
 type Json = Record<string, unknown>;
 
 function fixture(name: string): Json {

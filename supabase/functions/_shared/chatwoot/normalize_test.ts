@@ -13,7 +13,7 @@ import {
   payloadAccountId,
 } from "./normalize.ts";
 
-const FIXTURES = new URL("../../../../../shared/fixtures/chatwoot/", import.meta.url);
+const FIXTURES = new URL("../../../../fixtures/chatwoot/", import.meta.url);
 type Json = Record<string, unknown>;
 const ACCOUNT = 3;
 

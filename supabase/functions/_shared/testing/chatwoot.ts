@@ -6,7 +6,9 @@ import { linkChatwootAccount, newRouteToken, routeTokenHash } from "../chatwoot/
 import { ChatwootClient } from "../chatwoot/client.ts";
 import { signChatwootPayload } from "../chatwoot/signature.ts";
 
-export const FIXTURES_DIR = new URL("../../../../../shared/fixtures/chatwoot/", import.meta.url);
+/** Chatwoot's own webhook payloads (a copy of the project's shared/fixtures/chatwoot, kept in the
+ * repository so a clone anywhere can run the tests). */
+export const FIXTURES_DIR = new URL("../../../../fixtures/chatwoot/", import.meta.url);
 
 export function fixture(name: string): Record<string, unknown> {
   return JSON.parse(Deno.readTextFileSync(new URL(name, FIXTURES_DIR)));
