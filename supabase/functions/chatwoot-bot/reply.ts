@@ -349,8 +349,9 @@ async function alreadyPosted(
   }
 }
 
-/** Sets a conversation's status with the store's bot token (a bot may toggle status); with
- * `onlyIf`, only when the mirror shows that status now. False when the store has no bot. */
+/** Sets a conversation's status with the store's bot token (a bot may toggle status). With
+ * `onlyIf`, only while the mirror shows that status and the bot is still paused there (a
+ * "return to bot" since then wins). False when the store has no bot. */
 async function setStatusAsBot(
   deps: Pick<ReplyDeps, "sql" | "limiter" | "fetch">,
   p: { account_ref: string; conversation_display_id: number },
@@ -358,13 +359,14 @@ async function setStatusAsBot(
   onlyIf?: string,
 ): Promise<boolean> {
   const [row] = await deps.sql`
-    select a.account_id, a.chatwoot_url, bs.access_token, c.status
+    select a.account_id, a.chatwoot_url, bs.access_token, c.status, coalesce(ac.bot_paused, false) as bot_paused
     from public.chatwoot_accounts a
     join private.ai_bot_secrets bs on bs.store_id = a.store_id
     left join public.chatwoot_conversations c on c.account_ref = a.id and c.display_id = ${p.conversation_display_id}
+    left join public.ai_conversations ac on ac.account_ref = a.id and ac.conversation_display_id = ${p.conversation_display_id}
     where a.id = ${p.account_ref}`;
   if (!row) return false;
-  if (onlyIf && row.status !== onlyIf) return true;
+  if (onlyIf && (row.status !== onlyIf || !row.bot_paused)) return true;
   const bot = BotActions.open(
     { chatwootUrl: row.chatwoot_url, accountId: row.account_id, token: row.access_token },
     deps,
