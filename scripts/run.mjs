@@ -26,10 +26,10 @@ if (npmInstallNeeded()) {
 }
 
 const scripts = {
-  stack: "scripts/stack.ts",
-  bench: "scripts/bench.ts",
-  cli: "scripts/cli.ts",
-  eval: "scripts/eval.ts",
+  stack: "scripts/stack/main.ts",
+  bench: "scripts/bench/main.ts",
+  cli: "scripts/cli/main.ts",
+  eval: "scripts/eval/main.ts",
 };
 const [tool, ...rest] = process.argv.slice(2);
 if (!scripts[tool]) {

@@ -4,12 +4,12 @@
 // render of the page in Debian's Chromium.
 
 import { chromium } from "playwright-core";
-import { connect } from "../../supabase/functions/_shared/db.ts";
-import { signUserToken } from "../../supabase/local/keys.ts";
-import { freePort } from "../lib/proc.ts";
-import { root, startStack } from "../lib/stack.ts";
-import { ensureWebBuilt, serveWebApp } from "../lib/webapp.ts";
-import { ensureChromium } from "../setup.ts";
+import { connect } from "../../supabase/functions/_shared/platform/db.ts";
+import { signUserToken } from "../local/supabase/keys.ts";
+import { freePort } from "../stack/proc.ts";
+import { root, startStack } from "../stack/stack.ts";
+import { ensureWebBuilt, serveWebApp } from "../stack/webapp.ts";
+import { ensureChromium } from "../stack/setup.ts";
 import { percentile, printTable, saveResult } from "./harness.ts";
 
 const CONTACTS = Number(Deno.env.get("BENCH_CONTACTS") ?? 10_000);

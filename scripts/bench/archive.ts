@@ -3,19 +3,19 @@
 // Reports messages/s archived, ingest-to-archived latency p50/p95, and the ratio against raw
 // uploads of the same bytes with the same SDK to the same emulator, measured in the same run.
 
-import { connect } from "../../supabase/functions/_shared/db.ts";
-import { drainQueue } from "../../supabase/functions/_shared/jobs.ts";
-import { createMemoryLogger } from "../../supabase/functions/_shared/log.ts";
+import { connect } from "../../supabase/functions/_shared/platform/db.ts";
+import { drainQueue } from "../../supabase/functions/_shared/jobs/queue.ts";
+import { createMemoryLogger } from "../../supabase/functions/_shared/platform/log.ts";
 import { archiveJobHandlers } from "../../supabase/functions/_shared/archive/archiver.ts";
 import type { BucketPolicy } from "../../supabase/functions/_shared/archive/buckets.ts";
 import { createStorage } from "../../supabase/functions/_shared/archive/storage.ts";
 import { parseChatwootEvent } from "../../supabase/functions/_shared/chatwoot/events.ts";
 import { normalizeChatwootEvent } from "../../supabase/functions/_shared/chatwoot/normalize.ts";
 import { ingestDelivery, mirrorRows } from "../../supabase/functions/_shared/chatwoot/ingest.ts";
-import { fixture, insertLinkedAccount } from "../../supabase/functions/_shared/testing/chatwoot.ts";
-import { root, startStack } from "../lib/stack.ts";
+import { fixture, insertLinkedAccount } from "../testing/chatwoot.ts";
+import { root, startStack } from "../stack/stack.ts";
 import { percentile, printTable, saveResult } from "./harness.ts";
-import { freePort } from "../lib/proc.ts";
+import { freePort } from "../stack/proc.ts";
 
 const MESSAGES = Number(Deno.env.get("BENCH_MESSAGES") ?? 2000);
 const MEDIA_SHARE = 0.3;

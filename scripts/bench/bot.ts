@@ -7,18 +7,18 @@
 //    model (embedding + chat calls to the in-process OpenAI stand-in, timed at the SDK's fetch).
 
 import OpenAI from "openai";
-import { connect } from "../../supabase/functions/_shared/db.ts";
+import { connect } from "../../supabase/functions/_shared/platform/db.ts";
 import { unlimited } from "../../supabase/functions/_shared/chatwoot/rate_limit.ts";
 import { signChatwootPayload } from "../../supabase/functions/_shared/chatwoot/signature.ts";
 import { enableStoreBot } from "../../supabase/functions/_shared/ai/agent_bot.ts";
-import { createMemoryLogger } from "../../supabase/functions/_shared/log.ts";
-import { cachedRouteResolver, handler as webhookHandler } from "../../supabase/functions/chatwoot-webhook/handler.ts";
-import { botRoute, ingestAndQueueBotWork } from "../../supabase/functions/chatwoot-bot/receiver.ts";
-import { replyToMessage } from "../../supabase/functions/chatwoot-bot/reply.ts";
-import { startSandbox } from "../chatwoot-sandbox/server.ts";
-import { provisionSandboxAccount } from "../../supabase/functions/_shared/testing/chatwoot.ts";
-import { startOpenAiStandin } from "../openai-standin/server.ts";
-import { freePort } from "../lib/proc.ts";
+import { createMemoryLogger } from "../../supabase/functions/_shared/platform/log.ts";
+import { cachedRouteResolver } from "../../supabase/functions/_shared/chatwoot/webhook_receiver.ts";
+import { botRoute, handler as botHandler } from "../../supabase/functions/chatwoot-bot/handler.ts";
+import { replyToMessage } from "../../supabase/functions/_shared/ai/reply.ts";
+import { startSandbox } from "../local/chatwoot/server.ts";
+import { provisionSandboxAccount } from "../testing/chatwoot.ts";
+import { startOpenAiStandin } from "../local/openai/server.ts";
+import { freePort } from "../stack/proc.ts";
 import { percentile } from "./harness.ts";
 
 const ACKS = Number(Deno.env.get("BENCH_BOT_ACKS") ?? 2000);
@@ -70,11 +70,9 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
   const receiver = Deno.serve(
     { port: freePort(), hostname: "127.0.0.1", onListen: () => {} },
     (req) =>
-      webhookHandler(req, {
+      botHandler(req, {
         sql,
-        functionName: "chatwoot-bot",
         resolveRoute,
-        ingestApplied: ingestAndQueueBotWork,
         maxBodyBytes: 1024 * 1024,
         toleranceSeconds: 300,
         log,

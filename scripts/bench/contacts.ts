@@ -7,14 +7,14 @@
 // creation (one POST per contact, no lookup, no bookkeeping): the ratio says how close the sync
 // gets to the fastest possible write of the same contacts.
 
-import { connect, type Sql } from "../../supabase/functions/_shared/db.ts";
+import { connect, type Sql } from "../../supabase/functions/_shared/platform/db.ts";
 import { ChatwootClient } from "../../supabase/functions/_shared/chatwoot/client.ts";
 import { postgresRateLimiter } from "../../supabase/functions/_shared/chatwoot/rate_limit.ts";
 import { createContact } from "../../supabase/functions/_shared/chatwoot/contacts.ts";
-import { backfillContacts, type BackfillReport } from "../../supabase/functions/chatwoot-contact-sync/backfill.ts";
-import { startSandbox } from "../chatwoot-sandbox/server.ts";
-import { provisionSandboxAccount } from "../../supabase/functions/_shared/testing/chatwoot.ts";
-import { freePort } from "../lib/proc.ts";
+import { backfillContacts, type BackfillReport } from "../../supabase/functions/_shared/contact_sync/backfill.ts";
+import { startSandbox } from "../local/chatwoot/server.ts";
+import { provisionSandboxAccount } from "../testing/chatwoot.ts";
+import { freePort } from "../stack/proc.ts";
 import { benchDatabase, printTable, saveResult } from "./harness.ts";
 
 const CUSTOMERS = Number(Deno.env.get("BENCH_CUSTOMERS") ?? 10_000);

@@ -1,11 +1,11 @@
 // Shared pieces of the benchmarks: a throwaway database at the project's schema (or the one in
 // SUPABASE_DB_URL), percentiles, and a printed table. Benchmarks never gate CI.
 
-import { LocalCluster } from "../lib/cluster.ts";
-import { applyBootstrap, applyMigrations } from "../lib/database.ts";
-import { ensureSystemDependencies } from "../setup.ts";
-import { root } from "../lib/stack.ts";
-import { freePort } from "../lib/proc.ts";
+import { LocalCluster } from "../stack/cluster.ts";
+import { applyBootstrap, applyMigrations } from "../stack/database.ts";
+import { ensureSystemDependencies } from "../stack/setup.ts";
+import { root } from "../stack/stack.ts";
+import { freePort } from "../stack/proc.ts";
 
 export interface BenchDatabase {
   url: string;

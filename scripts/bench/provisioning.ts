@@ -9,16 +9,16 @@
 // (5 s base, doubling per attempt, jittered): nothing is fast-forwarded, the time to all-active
 // includes it.
 
-import { connect, type Sql } from "../../supabase/functions/_shared/db.ts";
+import { connect, type Sql } from "../../supabase/functions/_shared/platform/db.ts";
 import { ChatwootError } from "../../supabase/functions/_shared/chatwoot/client.ts";
 import { postgresRateLimiter, type RateLimiter } from "../../supabase/functions/_shared/chatwoot/rate_limit.ts";
-import { drainQueue, type DrainSummary, type JobHandler } from "../../supabase/functions/_shared/jobs.ts";
-import { createMemoryLogger } from "../../supabase/functions/_shared/log.ts";
-import { provisioningJobHandlers } from "../../supabase/functions/chatwoot-account-manager/provisioner.ts";
-import { type RunningSandbox, startSandbox } from "../chatwoot-sandbox/server.ts";
-import { root, type Stack, startStack } from "../lib/stack.ts";
+import { drainQueue, type DrainSummary, type JobHandler } from "../../supabase/functions/_shared/jobs/queue.ts";
+import { createMemoryLogger } from "../../supabase/functions/_shared/platform/log.ts";
+import { provisioningJobHandlers } from "../../supabase/functions/_shared/chatwoot/provisioner.ts";
+import { type RunningSandbox, startSandbox } from "../local/chatwoot/server.ts";
+import { root, type Stack, startStack } from "../stack/stack.ts";
 import { percentile, printTable, saveResult } from "./harness.ts";
-import { freePort } from "../lib/proc.ts";
+import { freePort } from "../stack/proc.ts";
 
 const STORES = Number(Deno.env.get("BENCH_STORES") ?? 200);
 const BASELINE_STORES = Number(Deno.env.get("BENCH_BASELINE_STORES") ?? 50);

@@ -2,9 +2,9 @@
 // handler, complete) with 1 and 4 workers, as a ratio against plain single-row insert
 // transactions at the same concurrency, measured in the same run on the same database.
 
-import { connect } from "../../supabase/functions/_shared/db.ts";
-import { drainQueue, enqueueJob } from "../../supabase/functions/_shared/jobs.ts";
-import { createMemoryLogger } from "../../supabase/functions/_shared/log.ts";
+import { connect } from "../../supabase/functions/_shared/platform/db.ts";
+import { drainQueue, enqueueJob } from "../../supabase/functions/_shared/jobs/queue.ts";
+import { createMemoryLogger } from "../../supabase/functions/_shared/platform/log.ts";
 import { benchDatabase, printTable, saveResult } from "./harness.ts";
 
 const N = Number(Deno.env.get("BENCH_JOBS") ?? 10_000);

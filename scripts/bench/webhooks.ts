@@ -4,12 +4,12 @@
 // latency percentiles, rows, losses and duplicates, and the ratio against plain single-row
 // insert transactions at the same concurrency on the same database, measured in the same run.
 
-import { connect } from "../../supabase/functions/_shared/db.ts";
+import { connect } from "../../supabase/functions/_shared/platform/db.ts";
 import { signChatwootPayload } from "../../supabase/functions/_shared/chatwoot/signature.ts";
-import { fixture, insertLinkedAccount, type TestAccount } from "../../supabase/functions/_shared/testing/chatwoot.ts";
-import { root, startStack } from "../lib/stack.ts";
+import { fixture, insertLinkedAccount, type TestAccount } from "../testing/chatwoot.ts";
+import { root, startStack } from "../stack/stack.ts";
 import { percentile, printTable, saveResult } from "./harness.ts";
-import { freePort } from "../lib/proc.ts";
+import { freePort } from "../stack/proc.ts";
 
 const TOTAL = Number(Deno.env.get("BENCH_DELIVERIES") ?? 10_000);
 const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 32);

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { type CliContext, CliError, table } from "./context.ts";
 import { postgresRateLimiter } from "../../supabase/functions/_shared/chatwoot/rate_limit.ts";
 import { AgentBotError, disableStoreBot, enableStoreBot } from "../../supabase/functions/_shared/ai/agent_bot.ts";
-import { returnToBot } from "../../supabase/functions/chatwoot-bot/reply.ts";
+import { returnToBot } from "../../supabase/functions/_shared/ai/reply.ts";
 
 const USAGE = `usage: switchboard ai enable --store <slug> [--mode auto|assist] [--inbox <id>…]
        switchboard ai disable --store <slug>

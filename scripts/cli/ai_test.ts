@@ -1,11 +1,11 @@
 // `switchboard ai …` as an operator types it, against the test stack and its Chatwoot sandbox.
 
 import assert from "node:assert/strict";
-import { main } from "../cli.ts";
-import { connect } from "../../supabase/functions/_shared/db.ts";
-import { testStack, waitFor } from "../../supabase/functions/_shared/testing/env.ts";
-import { sandboxCall } from "../../supabase/functions/_shared/testing/chatwoot.ts";
-import { linkedSandboxStore } from "../../supabase/functions/chatwoot-contact-sync/testing.ts";
+import { main } from "./main.ts";
+import { connect } from "../../supabase/functions/_shared/platform/db.ts";
+import { testStack, waitFor } from "../testing/env.ts";
+import { sandboxCall } from "../testing/chatwoot.ts";
+import { linkedSandboxStore } from "../testing/contact_sync.ts";
 
 const stack = testStack();
 const opts = { sanitizeOps: false, sanitizeResources: false };

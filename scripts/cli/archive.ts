@@ -10,7 +10,7 @@ import {
   requestErasure,
   ReviewError,
 } from "../../supabase/functions/_shared/archive/review.ts";
-import { normalizePhoneE164 } from "../../supabase/functions/_shared/phone.ts";
+import { normalizePhoneE164 } from "../../supabase/functions/_shared/platform/phone.ts";
 import { CliContext, CliError, table } from "./context.ts";
 
 const ACTOR = `cli:${Deno.env.get("USER") ?? "operator"}`;

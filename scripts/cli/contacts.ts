@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { type CliContext, CliError, table } from "./context.ts";
 import { progressBar } from "./progress.ts";
 import { postgresRateLimiter } from "../../supabase/functions/_shared/chatwoot/rate_limit.ts";
-import { backfillContacts } from "../../supabase/functions/chatwoot-contact-sync/backfill.ts";
+import { backfillContacts } from "../../supabase/functions/_shared/contact_sync/backfill.ts";
 
 export async function contactsCommand(ctx: CliContext, args: string[]): Promise<void> {
   const [sub, ...rest] = args;

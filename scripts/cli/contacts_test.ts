@@ -2,9 +2,9 @@
 // (SIGKILL, no chance to clean up) and started again finishes with one contact per customer.
 
 import assert from "node:assert/strict";
-import { connect } from "../../supabase/functions/_shared/db.ts";
-import { testStack, waitFor } from "../../supabase/functions/_shared/testing/env.ts";
-import { allContacts, linkedSandboxStore } from "../../supabase/functions/chatwoot-contact-sync/testing.ts";
+import { connect } from "../../supabase/functions/_shared/platform/db.ts";
+import { testStack, waitFor } from "../testing/env.ts";
+import { allContacts, linkedSandboxStore } from "../testing/contact_sync.ts";
 
 const stack = testStack();
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -12,7 +12,7 @@ const root = new URL("../../", import.meta.url).pathname;
 
 function cli(args: string[]) {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `--config=${root}deno.json`, `${root}scripts/cli.ts`, ...args],
+    args: ["run", "-A", `--config=${root}deno.json`, `${root}scripts/cli/main.ts`, ...args],
     env: {
       SUPABASE_DB_URL: stack.dbUrl,
       SUPABASE_URL: stack.apiUrl,

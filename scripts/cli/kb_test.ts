@@ -2,10 +2,10 @@
 // the rest kept), an FAQ entry, the list, and a search that finds the new text.
 
 import assert from "node:assert/strict";
-import { main } from "../cli.ts";
-import { connect } from "../../supabase/functions/_shared/db.ts";
-import { testStack } from "../../supabase/functions/_shared/testing/env.ts";
-import { newStore } from "../../supabase/functions/_shared/testing/chatwoot.ts";
+import { main } from "./main.ts";
+import { connect } from "../../supabase/functions/_shared/platform/db.ts";
+import { testStack } from "../testing/env.ts";
+import { newStore } from "../testing/chatwoot.ts";
 
 const stack = testStack();
 const opts = { sanitizeOps: false, sanitizeResources: false };

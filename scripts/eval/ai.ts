@@ -9,8 +9,8 @@
 import postgres from "postgres";
 import { z } from "zod";
 import { benchDatabase, printTable } from "../bench/harness.ts";
-import { root } from "../lib/stack.ts";
-import { startOpenAiStandin } from "../openai-standin/server.ts";
+import { root } from "../stack/stack.ts";
+import { startOpenAiStandin } from "../local/openai/server.ts";
 import {
   addFaq,
   embedDocument,
@@ -31,7 +31,7 @@ import {
   type DecideSettings,
   type Decision,
 } from "../../supabase/functions/_shared/ai/decide.ts";
-import { RetryLater } from "../../supabase/functions/_shared/jobs.ts";
+import { RetryLater } from "../../supabase/functions/_shared/jobs/queue.ts";
 import { citesExpected, confusion, hitAtK, mean, percent, recallAtK, reciprocalRank } from "./metrics.ts";
 
 type Sql = postgres.Sql;

@@ -3,10 +3,10 @@
 // nothing; another store's owner sees none of it; bad input gets a clear 4xx.
 
 import assert from "node:assert/strict";
-import { connect } from "../_shared/db.ts";
-import { testStack, waitFor } from "../_shared/testing/env.ts";
-import { sandboxCall, sandboxEnv } from "../_shared/testing/chatwoot.ts";
-import { signUserToken } from "../../local/keys.ts";
+import { connect } from "../_shared/platform/db.ts";
+import { testStack, waitFor } from "../../../scripts/testing/env.ts";
+import { sandboxCall, sandboxEnv } from "../../../scripts/testing/chatwoot.ts";
+import { signUserToken } from "../../../scripts/local/supabase/keys.ts";
 
 const stack = testStack();
 const opts = { sanitizeOps: false, sanitizeResources: false };

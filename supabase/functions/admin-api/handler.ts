@@ -5,10 +5,10 @@
 
 import type { Storage } from "@google-cloud/storage";
 import { z } from "zod";
-import { type Claims, verifiedClaims } from "../_shared/auth.ts";
-import { type Sql, type TransactionSql, withRls } from "../_shared/db.ts";
-import { errorResponse, json, subPath } from "../_shared/http.ts";
-import type { Logger } from "../_shared/log.ts";
+import { type Claims, verifiedClaims } from "../_shared/platform/auth.ts";
+import { type Sql, type TransactionSql, withRls } from "../_shared/platform/db.ts";
+import { errorResponse, json, subPath } from "../_shared/platform/http.ts";
+import type { Logger } from "../_shared/platform/log.ts";
 import { listReviewQueue, queueFilters } from "../_shared/archive/review.ts";
 import { signedDownloadUrl } from "../_shared/archive/storage.ts";
 import { widgetSnippet } from "../_shared/chatwoot/widget.ts";
@@ -23,7 +23,7 @@ import {
   listDocuments,
   searchKnowledge,
 } from "../_shared/knowledge/mod.ts";
-import { returnToBot } from "../chatwoot-bot/reply.ts";
+import { returnToBot } from "../_shared/ai/reply.ts";
 
 export interface AdminApiDeps {
   sql: Sql;

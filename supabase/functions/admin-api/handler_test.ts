@@ -3,15 +3,15 @@
 // audited, dead jobs replay, media downloads through a short-lived signed URL.
 
 import assert from "node:assert/strict";
-import { connect } from "../_shared/db.ts";
-import { testStack, waitFor } from "../_shared/testing/env.ts";
-import { fixture } from "../_shared/testing/chatwoot.ts";
+import { connect } from "../_shared/platform/db.ts";
+import { testStack, waitFor } from "../../../scripts/testing/env.ts";
+import { fixture } from "../../../scripts/testing/chatwoot.ts";
 import { parseChatwootEvent } from "../_shared/chatwoot/events.ts";
 import { normalizeChatwootEvent } from "../_shared/chatwoot/normalize.ts";
 import { ingestDelivery, mirrorRows } from "../_shared/chatwoot/ingest.ts";
 import { archiveMessage } from "../_shared/archive/archiver.ts";
 import { createStorage } from "../_shared/archive/storage.ts";
-import { signUserToken } from "../../local/keys.ts";
+import { signUserToken } from "../../../scripts/local/supabase/keys.ts";
 
 const stack = testStack();
 const opts = { sanitizeOps: false, sanitizeResources: false };

@@ -1,8 +1,9 @@
 // Wiring only: configuration, the database pool and storage (for signed URLs) for admin-api.
 import { z } from "zod";
-import { baseConfigSchema, loadConfig } from "../_shared/config.ts";
-import { connect } from "../_shared/db.ts";
-import { createLogger } from "../_shared/log.ts";
+import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
+import { connect } from "../_shared/platform/db.ts";
+import { createLogger } from "../_shared/platform/log.ts";
+import { serve } from "../_shared/platform/serve.ts";
 import { createStorage } from "../_shared/archive/storage.ts";
 import { createHandler } from "./handler.ts";
 import { postgresRateLimiter } from "../_shared/chatwoot/rate_limit.ts";
@@ -31,4 +32,4 @@ const handler = createHandler({
   embedding: embeddingConfigFromEnv(Deno.env.toObject()),
 });
 
-Deno.serve(handler);
+serve({ name: "admin-api" }, (req) => handler(req));

@@ -7,10 +7,10 @@
 //   POST /users/<user_id>/erase                                   erase a user's archive (a job)
 
 import { z } from "zod";
-import { type Claims, verifiedClaims } from "../_shared/auth.ts";
-import { type Sql, withRls } from "../_shared/db.ts";
-import { errorResponse, json, subPath } from "../_shared/http.ts";
-import type { Logger } from "../_shared/log.ts";
+import { type Claims, verifiedClaims } from "../_shared/platform/auth.ts";
+import { type Sql, withRls } from "../_shared/platform/db.ts";
+import { errorResponse, json, subPath } from "../_shared/platform/http.ts";
+import type { Logger } from "../_shared/platform/log.ts";
 import {
   ignoreContact,
   listReviewQueue,

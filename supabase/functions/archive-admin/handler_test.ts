@@ -2,9 +2,9 @@
 // and pages; map and ignore change the contact, enqueue the move and leave an audit entry.
 
 import assert from "node:assert/strict";
-import { connect } from "../_shared/db.ts";
-import { testStack } from "../_shared/testing/env.ts";
-import { signUserToken } from "../../local/keys.ts";
+import { connect } from "../_shared/platform/db.ts";
+import { testStack } from "../../../scripts/testing/env.ts";
+import { signUserToken } from "../../../scripts/local/supabase/keys.ts";
 
 const stack = testStack();
 const opts = { sanitizeOps: false, sanitizeResources: false };

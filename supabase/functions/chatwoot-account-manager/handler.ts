@@ -5,10 +5,10 @@
 //   POST /stores/<slug>/reprovision          platform administrators: retry a failed store
 
 import { z } from "zod";
-import { type Claims, verifiedClaims } from "../_shared/auth.ts";
-import type { Sql } from "../_shared/db.ts";
-import { errorResponse, json, subPath } from "../_shared/http.ts";
-import type { Logger } from "../_shared/log.ts";
+import { type Claims, verifiedClaims } from "../_shared/platform/auth.ts";
+import type { Sql } from "../_shared/platform/db.ts";
+import { errorResponse, json, subPath } from "../_shared/platform/http.ts";
+import type { Logger } from "../_shared/platform/log.ts";
 import { identifierHash, loadStoreWidget, widgetSnippet } from "../_shared/chatwoot/widget.ts";
 
 export interface AccountManagerDeps {

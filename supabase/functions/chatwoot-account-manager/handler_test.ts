@@ -3,11 +3,11 @@
 // through the deployed function; and re-provisioning is for platform administrators only.
 
 import assert from "node:assert/strict";
-import { connect } from "../_shared/db.ts";
-import { testStack, waitFor } from "../_shared/testing/env.ts";
-import { sandboxCall, sandboxEnv } from "../_shared/testing/chatwoot.ts";
-import { signUserToken } from "../../local/keys.ts";
-import { main as cli } from "../../../scripts/cli.ts";
+import { connect } from "../_shared/platform/db.ts";
+import { testStack, waitFor } from "../../../scripts/testing/env.ts";
+import { sandboxCall, sandboxEnv } from "../../../scripts/testing/chatwoot.ts";
+import { signUserToken } from "../../../scripts/local/supabase/keys.ts";
+import { main as cli } from "../../../scripts/cli/main.ts";
 
 const stack = testStack();
 const env = sandboxEnv();

@@ -3,9 +3,15 @@
 // nothing written; bad bodies get their 4xx; duplicates, reordering and bursts lose nothing.
 
 import assert from "node:assert/strict";
-import { connect } from "../_shared/db.ts";
-import { testStack } from "../_shared/testing/env.ts";
-import { deliver, fixture, fixtureNames, insertLinkedAccount, mirrorCounts } from "../_shared/testing/chatwoot.ts";
+import { connect } from "../_shared/platform/db.ts";
+import { testStack } from "../../../scripts/testing/env.ts";
+import {
+  deliver,
+  fixture,
+  fixtureNames,
+  insertLinkedAccount,
+  mirrorCounts,
+} from "../../../scripts/testing/chatwoot.ts";
 import { signChatwootPayload } from "../_shared/chatwoot/signature.ts";
 import { chatwootTimestamp } from "../_shared/chatwoot/events.ts";
 

@@ -1,8 +1,8 @@
 // The health function: is the database reachable, and is the job worker keeping up?
 // Public (verify_jwt = false) and free of secrets, so load balancers and `switchboard status` can use it.
 
-import type { Sql } from "../_shared/db.ts";
-import { errorResponse, json } from "../_shared/http.ts";
+import type { Sql } from "../_shared/platform/db.ts";
+import { errorResponse, json } from "../_shared/platform/http.ts";
 
 export interface HealthDeps {
   sql: Sql;

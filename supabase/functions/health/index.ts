@@ -1,7 +1,8 @@
 // Wiring only: configuration and the database pool for the health function.
 import { z } from "zod";
-import { baseConfigSchema, loadConfig } from "../_shared/config.ts";
-import { connect } from "../_shared/db.ts";
+import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
+import { connect } from "../_shared/platform/db.ts";
+import { serve } from "../_shared/platform/serve.ts";
 import { handler } from "./handler.ts";
 import { chatConfigFromEnv } from "../_shared/ai/decide.ts";
 import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
@@ -21,6 +22,7 @@ const ai = {
   transcription: chat !== null && transcriptionModel !== "off",
 };
 
-Deno.serve((req) =>
-  handler(req, { sql, workerStaleAfterSeconds: config.HEALTH_WORKER_STALE_SECONDS, version: "0.1.0", ai })
+serve(
+  { name: "health" },
+  (req) => handler(req, { sql, workerStaleAfterSeconds: config.HEALTH_WORKER_STALE_SECONDS, version: "0.1.0", ai }),
 );

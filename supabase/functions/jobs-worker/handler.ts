@@ -3,11 +3,11 @@
 // the local stack's LISTEN/NOTIFY driver; many invocations may run at once (skip locked).
 
 import { z } from "zod";
-import { isServiceRole } from "../_shared/auth.ts";
-import type { Sql } from "../_shared/db.ts";
-import { errorResponse, json } from "../_shared/http.ts";
-import { drainQueue, type DrainSummary, enqueueJob, type JobHandler } from "../_shared/jobs.ts";
-import type { Logger } from "../_shared/log.ts";
+import { isServiceRole } from "../_shared/platform/auth.ts";
+import type { Sql } from "../_shared/platform/db.ts";
+import { errorResponse, json } from "../_shared/platform/http.ts";
+import { drainQueue, type DrainSummary, enqueueJob, type JobHandler } from "../_shared/jobs/queue.ts";
+import type { Logger } from "../_shared/platform/log.ts";
 
 export interface WorkerDeps {
   sql: Sql;

@@ -2,11 +2,11 @@
 // one behind the local gateway woken by LISTEN/NOTIFY.
 
 import assert from "node:assert/strict";
-import { deriveApiKeys } from "../../local/keys.ts";
-import { connect } from "../_shared/db.ts";
-import { enqueueJob } from "../_shared/jobs.ts";
-import { createMemoryLogger } from "../_shared/log.ts";
-import { testStack, uniqueKind, waitFor } from "../_shared/testing/env.ts";
+import { deriveApiKeys } from "../../../scripts/local/supabase/keys.ts";
+import { connect } from "../_shared/platform/db.ts";
+import { enqueueJob } from "../_shared/jobs/queue.ts";
+import { createMemoryLogger } from "../_shared/platform/log.ts";
+import { testStack, uniqueKind, waitFor } from "../../../scripts/testing/env.ts";
 import { handler, type WorkerDeps } from "./handler.ts";
 
 const stack = testStack();

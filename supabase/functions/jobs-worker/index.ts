@@ -1,10 +1,10 @@
 // Wiring only: configuration, the database pool and the handler registry for jobs-worker.
 import { z } from "zod";
-import { baseConfigSchema, loadConfig } from "../_shared/config.ts";
-import { connect } from "../_shared/db.ts";
-import { createLogger } from "../_shared/log.ts";
+import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
+import { connect } from "../_shared/platform/db.ts";
+import { serve } from "../_shared/platform/serve.ts";
 import { handler } from "./handler.ts";
-import { jobHandlers } from "./handlers.ts";
+import { jobHandlers } from "../_shared/jobs/registry.ts";
 import { validateBucketPrefix } from "../_shared/archive/buckets.ts";
 import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
 import { chatConfigFromEnv } from "../_shared/ai/decide.ts";
@@ -41,7 +41,6 @@ const config = loadConfig(baseConfigSchema.extend({
   OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default("gpt-4o-mini-transcribe"),
 }));
 const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
-const log = createLogger({ fn: "jobs-worker" });
 const handlers = jobHandlers({
   sql,
   retentionDays: config.JOBS_RETENTION_DAYS,
@@ -77,15 +76,14 @@ const handlers = jobHandlers({
   },
 });
 
-Deno.serve((req) =>
+serve({ name: "jobs-worker" }, (req, log) =>
   handler(req, {
     sql,
     handlers,
-    log: log.child({ request_id: req.headers.get("x-request-id") ?? crypto.randomUUID() }),
+    log,
     workerName: `jobs-worker:${crypto.randomUUID().slice(0, 8)}`,
     batchSize: config.JOBS_BATCH_SIZE,
     visibilitySeconds: config.JOBS_VISIBILITY_SECONDS,
     timeBudgetMs: config.JOBS_TIME_BUDGET_MS,
     lingerMs: config.JOBS_LINGER_MS,
-  })
-);
+  }));

@@ -4,7 +4,7 @@
 // bot's own calls: post a message, a private note, hand off (toggle to open), return to pending.
 
 import { z } from "zod";
-import type { Sql } from "../db.ts";
+import type { Sql } from "../platform/db.ts";
 import { ChatwootClient } from "../chatwoot/client.ts";
 import type { RateLimiter } from "../chatwoot/rate_limit.ts";
 import { newRouteToken, routeTokenHash } from "../chatwoot/accounts.ts";

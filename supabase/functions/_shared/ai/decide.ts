@@ -6,7 +6,7 @@
 
 import OpenAI from "openai";
 import { z } from "zod";
-import type { Sql, TransactionSql } from "../db.ts";
+import type { Sql, TransactionSql } from "../platform/db.ts";
 import type { Embedder } from "./embeddings.ts";
 import { type KnowledgeHit, searchKnowledge } from "../knowledge/search.ts";
 

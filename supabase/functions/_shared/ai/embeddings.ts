@@ -4,7 +4,7 @@
 
 import OpenAI from "openai";
 import { z } from "zod";
-import { PermanentFailure, RetryLater } from "../jobs.ts";
+import { PermanentFailure, RetryLater } from "../jobs/queue.ts";
 
 /** Width of kb_chunks.embedding. Shorter vectors are zero-padded: cosine distance is unchanged. */
 export const EMBEDDING_COLUMN_DIMENSIONS = 1536;

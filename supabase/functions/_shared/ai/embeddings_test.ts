@@ -2,8 +2,8 @@
 // environment, batching, zero-padding to the 1536 column, and provider failures the job runner can act on.
 
 import assert from "node:assert/strict";
-import { startOpenAiStandin } from "../../../../scripts/openai-standin/server.ts";
-import { PermanentFailure, RetryLater } from "../jobs.ts";
+import { startOpenAiStandin } from "../../../../scripts/local/openai/server.ts";
+import { PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import {
   batchInputs,
   createEmbedder,

@@ -5,9 +5,9 @@
 // duplicate or out-of-order job archives the newest state.
 
 import type { Storage } from "@google-cloud/storage";
-import type { Sql } from "../db.ts";
-import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs.ts";
-import { normalizePhoneE164 } from "../phone.ts";
+import type { Sql } from "../platform/db.ts";
+import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs/queue.ts";
+import { normalizePhoneE164 } from "../platform/phone.ts";
 import { type BucketPolicy, holdingBucketName, mediaObjectName, messageObjectName, userBucketName } from "./buckets.ts";
 import { resolveArchiveContact } from "./contacts.ts";
 import {

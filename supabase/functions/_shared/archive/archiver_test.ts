@@ -5,9 +5,9 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { connect, type Sql } from "../db.ts";
-import { testStack } from "../testing/env.ts";
-import { fixture, insertLinkedAccount, type TestAccount } from "../testing/chatwoot.ts";
+import { connect, type Sql } from "../platform/db.ts";
+import { testStack } from "../../../../scripts/testing/env.ts";
+import { fixture, insertLinkedAccount, type TestAccount } from "../../../../scripts/testing/chatwoot.ts";
 import { parseChatwootEvent } from "../chatwoot/events.ts";
 import { normalizeChatwootEvent } from "../chatwoot/normalize.ts";
 import { ingestDelivery, mirrorRows } from "../chatwoot/ingest.ts";
@@ -18,8 +18,8 @@ import {
   eraseUserArchive,
   moveContactArchive,
 } from "./archiver.ts";
-import { enqueueJob, RetryLater, runJobBatch } from "../jobs.ts";
-import { createMemoryLogger } from "../log.ts";
+import { enqueueJob, RetryLater, runJobBatch } from "../jobs/queue.ts";
+import { createMemoryLogger } from "../platform/log.ts";
 import { type BucketPolicy, holdingBucketName, userBucketName } from "./buckets.ts";
 import { createStorage } from "./storage.ts";
 import { listReviewQueue, mapContact } from "./review.ts";

@@ -2,8 +2,8 @@
 // an administrator's mapping is final; otherwise a number is matched automatically against
 // user profiles in every spelling of it (Brazil's 9th digit, Mexico's +52 1), once, and kept.
 
-import type { Sql, TransactionSql } from "../db.ts";
-import { phoneVariants } from "../phone.ts";
+import type { Sql, TransactionSql } from "../platform/db.ts";
+import { phoneVariants } from "../platform/phone.ts";
 
 export interface ArchiveContact {
   status: "mapped" | "unmapped" | "ignored";

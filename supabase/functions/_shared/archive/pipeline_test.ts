@@ -3,15 +3,15 @@
 // transcript arrives as message_updated and the archived document follows.
 
 import assert from "node:assert/strict";
-import { connect } from "../db.ts";
-import { testStack, waitFor } from "../testing/env.ts";
+import { connect } from "../platform/db.ts";
+import { testStack, waitFor } from "../../../../scripts/testing/env.ts";
 import {
   createSandboxWhatsAppInbox,
   newStore,
   provisionSandboxAccount,
   sandboxCall,
   sandboxEnv,
-} from "../testing/chatwoot.ts";
+} from "../../../../scripts/testing/chatwoot.ts";
 import { ChatwootClient } from "../chatwoot/client.ts";
 import { linkChatwootAccount } from "../chatwoot/accounts.ts";
 import { createStorage } from "./storage.ts";

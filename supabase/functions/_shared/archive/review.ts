@@ -3,8 +3,8 @@
 // user's archive. Shared by the archive-admin function and the CLI; every decision is audited.
 
 import { z } from "zod";
-import type { Sql, TransactionSql } from "../db.ts";
-import { enqueueJob } from "../jobs.ts";
+import type { Sql, TransactionSql } from "../platform/db.ts";
+import { enqueueJob } from "../jobs/queue.ts";
 
 export const queueFilters = z.object({
   store_id: z.uuid().optional(),

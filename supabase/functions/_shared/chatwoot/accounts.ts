@@ -3,7 +3,7 @@
 // the token's hash, the API token and the signing secret where API roles cannot read them.
 
 import { createHash, randomBytes } from "node:crypto";
-import type { Sql } from "../db.ts";
+import type { Sql } from "../platform/db.ts";
 import { ChatwootClient, ChatwootError, createWebhook, listWebhooks, updateWebhook } from "./client.ts";
 
 export interface LinkInput {

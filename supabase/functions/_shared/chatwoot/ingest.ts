@@ -2,7 +2,7 @@
 // database round trip (private.ingest_chatwoot_delivery). Used by the webhook receiver and by
 // reconciliation, so both follow the same idempotency and ordering rules.
 
-import type { Sql, TransactionSql } from "../db.ts";
+import type { Sql, TransactionSql } from "../platform/db.ts";
 import type {
   AttachmentRecord,
   ContactRecord,

@@ -2,7 +2,7 @@
 // and function instance (Chatwoot counts requests per client IP, across all tenants); the
 // in-memory one serves tests and single-process tools.
 
-import type { Sql } from "../db.ts";
+import type { Sql } from "../platform/db.ts";
 
 export interface RateLimiter {
   /** Resolves when a request to `key` may be sent; returns how long it waited (ms). */

@@ -4,8 +4,8 @@
 // Delivery ids are derived from each item's state, so re-reading an unchanged item is a no-op.
 
 import { z } from "zod";
-import type { Sql } from "../db.ts";
-import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs.ts";
+import type { Sql } from "../platform/db.ts";
+import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import { chatwootTimestamp, conversationSchema, MESSAGE_TYPES, parseChatwootEvent } from "./events.ts";
 import { normalizeChatwootEvent, normalizeConversation } from "./normalize.ts";
 import { ChatwootClient, ChatwootError, listConversations, listMessages } from "./client.ts";

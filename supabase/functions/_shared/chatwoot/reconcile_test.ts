@@ -3,8 +3,8 @@
 // reconciliation, which is idempotent and respects Retry-After.
 
 import assert from "node:assert/strict";
-import { connect } from "../db.ts";
-import { testStack, waitFor } from "../testing/env.ts";
+import { connect } from "../platform/db.ts";
+import { testStack, waitFor } from "../../../../scripts/testing/env.ts";
 import {
   addSandboxMember,
   createSandboxWhatsAppInbox,
@@ -12,7 +12,7 @@ import {
   provisionSandboxAccount,
   sandboxCall,
   sandboxEnv,
-} from "../testing/chatwoot.ts";
+} from "../../../../scripts/testing/chatwoot.ts";
 import { ChatwootClient, listWebhooks } from "./client.ts";
 import { linkChatwootAccount, LinkError } from "./accounts.ts";
 import { reconcileAccount } from "./reconcile.ts";

@@ -2,7 +2,7 @@
 // `setUser` needs (Chatwoot: HMAC-SHA256 of the identifier with the inbox's hmac_token, hex).
 
 import { createHmac } from "node:crypto";
-import type { Sql } from "../db.ts";
+import type { Sql } from "../platform/db.ts";
 
 export function identifierHash(hmacToken: string, identifier: string): string {
   return createHmac("sha256", hmacToken).update(String(identifier)).digest("hex");

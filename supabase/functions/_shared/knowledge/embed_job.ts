@@ -2,8 +2,8 @@
 // safe to run again — it only touches chunks whose embedding_model differs from the target model.
 
 import { z } from "zod";
-import type { Sql, TransactionSql } from "../db.ts";
-import { type JobHandler, PermanentFailure } from "../jobs.ts";
+import type { Sql, TransactionSql } from "../platform/db.ts";
+import { type JobHandler, PermanentFailure } from "../jobs/queue.ts";
 import {
   createEmbedder,
   type Embedder,
@@ -141,7 +141,7 @@ export function embedDocumentJobHandler(deps: EmbedDocumentDeps): JobHandler {
   };
 }
 
-/** The knowledge base's job kinds, for jobs-worker/handlers.ts. */
+/** The knowledge base's job kinds, for the job registry (_shared/jobs/registry.ts). */
 export function knowledgeJobHandlers(deps: EmbedDocumentDeps): Record<string, JobHandler> {
   return { "kb.embed_document": embedDocumentJobHandler(deps) };
 }

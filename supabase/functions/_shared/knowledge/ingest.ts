@@ -2,7 +2,7 @@
 // searchable at once, embedded later by the kb.embed_document job it enqueues); an FAQ is one insert.
 
 import { z } from "zod";
-import type { Sql, TransactionSql } from "../db.ts";
+import type { Sql, TransactionSql } from "../platform/db.ts";
 import { chunkBlocks, type ChunkOptions } from "./chunk.ts";
 import { KnowledgeError } from "./errors.ts";
 import { detectMimeType, parseDocument } from "./parse.ts";

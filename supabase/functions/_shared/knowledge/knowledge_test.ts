@@ -4,17 +4,17 @@
 // model change, and turns a 429 into a retry.
 
 import assert from "node:assert/strict";
-import { startOpenAiStandin } from "../../../../scripts/openai-standin/server.ts";
-import { connect, withRls } from "../db.ts";
-import { RetryLater } from "../jobs.ts";
+import { startOpenAiStandin } from "../../../../scripts/local/openai/server.ts";
+import { connect, withRls } from "../platform/db.ts";
+import { RetryLater } from "../jobs/queue.ts";
 import { createEmbedder, type EmbeddingConfig } from "../ai/embeddings.ts";
-import { testStack, waitFor } from "../testing/env.ts";
+import { testStack, waitFor } from "../../../../scripts/testing/env.ts";
 import { addFaq, embedDocument, ingestDocument, KnowledgeError, listDocuments, searchKnowledge } from "./mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const GUIDE = new TextEncoder().encode(
   await Deno.readTextFile(
-    new URL("../../../seed/knowledge/shipping-and-returns.md", import.meta.url),
+    new URL("../../../../scripts/stack/demo-knowledge/shipping-and-returns.md", import.meta.url),
   ),
 );
 

@@ -3,9 +3,9 @@
 // a transaction from withRls.
 
 import { z } from "zod";
-import type { Sql, TransactionSql } from "../db.ts";
+import type { Sql, TransactionSql } from "../platform/db.ts";
 import { type Embedder, toVectorLiteral } from "../ai/embeddings.ts";
-import { RetryLater } from "../jobs.ts";
+import { RetryLater } from "../jobs/queue.ts";
 import { KnowledgeError } from "./errors.ts";
 
 export const searchKnowledgeInput = z.object({

@@ -1,0 +1,146 @@
+// The CLI against the test stack's database: what an operator types, what they see.
+
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { main } from "./main.ts";
+import { testStack } from "../testing/env.ts";
+
+const stack = testStack();
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function cli(...args: string[]) {
+  const lines: string[] = [];
+  const code = await main(args, (l) => lines.push(l));
+  return { code, out: lines.join("\n") };
+}
+
+Deno.test("stores create then list shows the store with its owner", opts, async () => {
+  const slug = `cli-${crypto.randomUUID().slice(0, 8)}`;
+  const created = await cli(
+    "stores",
+    "create",
+    "--slug",
+    slug,
+    "--name",
+    "CLI Store",
+    "--owner-email",
+    "ana@acme.test",
+  );
+  assert.equal(created.code, 0, created.out);
+  assert.match(created.out, new RegExp(`created store ${slug}`));
+  const listed = await cli("stores", "list");
+  const line = listed.out.split("\n").find((l) => l.startsWith(slug));
+  assert.ok(line, `the list shows ${slug}`);
+  assert.match(line!, /CLI Store\s+active\s+1\s/);
+  const again = await cli("stores", "create", "--slug", slug, "--name", "Again");
+  assert.equal(again.code, 1, "a duplicate slug is refused");
+  const bad = await cli("stores", "create", "--slug", "Not A Slug", "--name", "x");
+  assert.equal(bad.code, 1, "an invalid slug is refused");
+  const missing = await cli("stores", "create", "--name", "no slug");
+  assert.equal(missing.code, 2, "a missing flag is a usage error");
+});
+
+Deno.test("jobs dead lists a dead-lettered job and replay re-queues it", opts, async () => {
+  const sql = postgres(stack.dbUrl, { max: 1, onnotice: () => {} });
+  try {
+    const kind = `test.cli${crypto.randomUUID().slice(0, 8)}`;
+    const [{ id }] = await sql`select private.enqueue_job(${kind}, '{}', ${kind}, null, now(), 1)::text as id`;
+    const [job] =
+      await sql`select lease::text from private.claim_jobs('cli-test', 1, interval '60 seconds', array[${kind}])`;
+    await sql`select private.fail_job(${id}::bigint, ${job.lease}::uuid, 'Chatwoot answered 500')`;
+    const dead = await cli("jobs", "dead", "--kind", kind);
+    assert.equal(dead.code, 0);
+    assert.match(dead.out, new RegExp(`${id}\\s+${kind.replace(".", "\\.")}\\s+dead\\s+1/1`));
+    assert.match(dead.out, /Chatwoot answered 500/);
+    const replayed = await cli("jobs", "replay", id);
+    assert.equal(replayed.code, 0, replayed.out);
+    assert.match(replayed.out, /replayed 1 job/);
+    const [row] = await sql`select status::text, attempts from private.jobs where id = ${id}`;
+    assert.deepEqual({ ...row }, { status: "queued", attempts: 0 });
+    const twice = await cli("jobs", "replay", id);
+    assert.equal(twice.code, 1, "a queued job cannot be replayed again");
+    assert.equal((await cli("jobs", "replay", "abc")).code, 2);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("status reports the stack's health", opts, async () => {
+  const r = await cli("status");
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /database: ok/);
+  assert.match(r.out, /worker:/);
+});
+
+Deno.test("accounts link registers the webhook and prints its URL; accounts list shows the link", opts, async () => {
+  const { provisionSandboxAccount, sandboxEnv } = await import("../testing/chatwoot.ts");
+  const env = sandboxEnv();
+  const cw = await provisionSandboxAccount(env);
+  const slug = `cli-${crypto.randomUUID().slice(0, 8)}`;
+  assert.equal((await cli("stores", "create", "--slug", slug, "--name", "Linked", "--chatwoot", "manual")).code, 0);
+  const r = await cli(
+    "accounts",
+    "link",
+    "--store",
+    slug,
+    "--chatwoot-url",
+    env.url,
+    "--account-id",
+    String(cw.accountId),
+    "--api-token",
+    cw.token,
+  );
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /webhook URL: http:\/\/127\.0\.0\.1:\d+\/functions\/v1\/chatwoot-webhook\/[A-Za-z0-9_-]{43}/);
+  assert.match(r.out, /webhook created in Chatwoot \(id \d+\), signed/);
+  assert.ok(!r.out.includes(cw.token), "the API token is never printed");
+  const list = await cli("accounts", "list");
+  assert.match(list.out, new RegExp(`${slug}\\s+${env.url.replace(/[.:/]/g, "\\$&")}\\s+${cw.accountId}\\s+true`));
+  const bad = await cli("accounts", "link", "--store", slug);
+  assert.equal(bad.code, 2, "missing flags are a usage error");
+});
+
+Deno.test("archive queue, ignore, map and erase from the command line", opts, async () => {
+  const sql = postgres(stack.dbUrl, { max: 1, onnotice: () => {} });
+  try {
+    const slug = `arc-${crypto.randomUUID().slice(0, 8)}`;
+    const [store] =
+      await sql`insert into public.stores (slug, name, chatwoot_provisioning) values (${slug}, 'Archive CLI', 'manual')
+                              returning id`;
+    await sql`insert into public.archive_contacts (store_id, phone_e164, status, contact_name, messages, last_message_at) values
+              (${store.id}, '+14155550301', 'unmapped', 'Quinn', 3, now()), (${store.id}, '+14155550302', 'unmapped', 'Rae', 1, now())`;
+    const queue = await cli("archive", "queue", "--store", slug);
+    assert.equal(queue.code, 0, queue.out);
+    assert.match(queue.out, /\+14155550301\s+Quinn\s+3/);
+    assert.match(queue.out, /\+14155550302\s+Rae\s+1/);
+    assert.equal(
+      (await cli("archive", "ignore", "--store", slug, "--phone", "(415) 555-0302")).code,
+      2,
+      "a national number needs its +1",
+    );
+    assert.equal((await cli("archive", "ignore", "--store", slug, "--phone", "+1 415 555 0302")).code, 0);
+    assert.doesNotMatch((await cli("archive", "queue", "--store", slug)).out, /Rae/);
+    const map = await cli(
+      "archive",
+      "map",
+      "--store",
+      slug,
+      "--phone",
+      "+14155550301",
+      "--user",
+      "00000000-0000-4000-8000-00000000b001",
+    );
+    assert.equal(map.code, 0, map.out);
+    assert.match(map.out, /job \d+/);
+    const [row] =
+      await sql`select status, mapped_by from public.archive_contacts where store_id = ${store.id} and phone_e164 = '+14155550301'`;
+    assert.deepEqual({ ...row }, { status: "mapped", mapped_by: "admin" });
+    const erase = await cli("archive", "erase", "--user", "00000000-0000-4000-8000-00000000b001");
+    assert.match(erase.out, /erasing the archive of .* \(job \d+\)/);
+    const [audit] =
+      await sql`select count(*)::int as n from private.audit_log where target like ${`contact:${store.id}:%`}`;
+    assert.equal(audit.n, 2, "map and ignore are audited");
+  } finally {
+    await sql.end();
+  }
+});

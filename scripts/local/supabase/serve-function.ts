@@ -1,0 +1,27 @@
+// Runs one edge function's index.ts as the edge runtime would, but on a port the local gateway
+// chooses: Deno.serve is wrapped so the function's own `Deno.serve(handler)` listens there.
+// Usage: deno run -A scripts/local/supabase/serve-function.ts <port> <path/to/index.ts>
+
+const [portArg, entry] = Deno.args;
+const port = Number(portArg);
+if (!Number.isInteger(port) || !entry) {
+  console.error("usage: serve-function.ts <port> <index.ts>");
+  Deno.exit(2);
+}
+
+const originalServe = Deno.serve.bind(Deno);
+// deno-lint-ignore no-explicit-any
+(Deno as any).serve = (...args: any[]) => {
+  // Deno.serve(handler) | Deno.serve(options, handler) | Deno.serve(optionsWithHandler)
+  let options: Record<string, unknown> = {};
+  let handler: unknown;
+  if (typeof args[0] === "function") handler = args[0];
+  else if (typeof args[1] === "function") [options, handler] = [args[0], args[1]];
+  else {
+    options = args[0];
+    handler = (options as { handler?: unknown }).handler;
+  }
+  return originalServe({ ...options, port, hostname: "127.0.0.1", onListen: () => {} }, handler as Deno.ServeHandler);
+};
+
+await import(new URL(entry, `file://${Deno.cwd()}/`).href);

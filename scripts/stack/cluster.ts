@@ -1,0 +1,107 @@
+// A PostgreSQL cluster owned by this checkout: initdb under .local/, started and stopped with
+// pg_ctl on a loopback port. initdb refuses to run as root, so as root it runs as `postgres`.
+
+import { exists, log, run } from "./proc.ts";
+import { PG_BIN } from "./setup.ts";
+
+export interface ClusterOptions {
+  dataDir: string;
+  port: number;
+  /** Durability off: for throwaway test clusters only. */
+  fast?: boolean;
+  password?: string;
+}
+
+async function asPostgres(cmd: string, args: string[], opts: { allowFailure?: boolean } = {}) {
+  if (Deno.uid() === 0) return await run("runuser", ["-u", "postgres", "--", cmd, ...args], opts);
+  return await run(cmd, args, opts);
+}
+
+/** initdb and the server run as `postgres`, which must be able to reach the data directory.
+ * A checkout under a private folder (mktemp -d is mode 700) would stop it, so add the traverse
+ * bit (never read) to the ancestors that lack it, and say so. */
+async function ensureTraversable(dir: string) {
+  const r = await run("runuser", ["-u", "postgres", "--", "test", "-x", dir], { allowFailure: true });
+  if (r.code === 0) return;
+  const parts = dir.split("/").filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const p = `/${parts.slice(0, i).join("/")}`;
+    const st = await Deno.stat(p);
+    if (st.mode !== null && (st.mode & 0o001) === 0) {
+      log(`granting others traverse (o+x) on ${p} so the postgres user can reach the cluster`);
+      await Deno.chmod(p, (st.mode & 0o7777) | 0o001);
+    }
+  }
+}
+
+export class LocalCluster {
+  constructor(readonly opts: ClusterOptions) {}
+
+  get url(): string {
+    return `postgresql://postgres:${this.opts.password ?? "postgres"}@127.0.0.1:${this.opts.port}/postgres`;
+  }
+
+  /** Creates the cluster if it does not exist yet; returns true when it was just created. */
+  async init(): Promise<boolean> {
+    const { dataDir } = this.opts;
+    if (await exists(`${dataDir}/PG_VERSION`)) return false;
+    await Deno.mkdir(dataDir, { recursive: true });
+    if (Deno.uid() === 0) await ensureTraversable(dataDir);
+    const pwfile = `${dataDir}.pw`;
+    await Deno.writeTextFile(pwfile, `${this.opts.password ?? "postgres"}\n`);
+    if (Deno.uid() === 0) {
+      await run("chown", ["-R", "postgres:postgres", dataDir, pwfile]);
+      await run("chmod", ["700", dataDir]);
+    }
+    log(`initialising PostgreSQL cluster in ${dataDir}`);
+    try {
+      await asPostgres(`${PG_BIN}/initdb`, [
+        "-D",
+        dataDir,
+        "-U",
+        "postgres",
+        "--auth=scram-sha-256",
+        `--pwfile=${pwfile}`,
+        "--encoding=UTF8",
+        "--locale=C.UTF-8",
+      ]);
+    } finally {
+      await Deno.remove(pwfile).catch(() => {});
+    }
+    return true;
+  }
+
+  async isRunning(): Promise<boolean> {
+    const r = await asPostgres(`${PG_BIN}/pg_ctl`, ["-D", this.opts.dataDir, "status"], { allowFailure: true });
+    return r.code === 0;
+  }
+
+  async start(): Promise<void> {
+    if (await this.isRunning()) return;
+    const settings = [
+      `-c listen_addresses=127.0.0.1`,
+      `-c port=${this.opts.port}`,
+      `-c unix_socket_directories=''`,
+      `-c max_connections=200`,
+      `-c shared_buffers=256MB`,
+      ...(this.opts.fast ? ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"] : []),
+    ].join(" ");
+    await asPostgres(`${PG_BIN}/pg_ctl`, [
+      "-D",
+      this.opts.dataDir,
+      "-l",
+      `${this.opts.dataDir}/server.log`,
+      "-o",
+      settings,
+      "-w",
+      "-t",
+      "60",
+      "start",
+    ]);
+  }
+
+  async stop(): Promise<void> {
+    if (!(await this.isRunning())) return;
+    await asPostgres(`${PG_BIN}/pg_ctl`, ["-D", this.opts.dataDir, "-m", "fast", "-w", "stop"], { allowFailure: true });
+  }
+}

@@ -1,0 +1,96 @@
+// `npm start` and `npm test`.
+//   start: the product on its embedded stack, in the foreground until Ctrl-C; data persists
+//          under .local/dev.
+//   test:  a throwaway stack on free ports, then every suite; ends with "N passed, M failed".
+
+import { root, startStack, statusBlock, writeStackInfo } from "./stack.ts";
+import { log } from "./proc.ts";
+import { runAllSuites } from "./suites.ts";
+import { demoTraffic } from "./demo.ts";
+import { ensureWebBuilt, serveWebApp, type WebApp } from "./webapp.ts";
+
+async function start() {
+  const external = Deno.env.get("SUPABASE_DB_URL");
+  const stack = await startStack({
+    stateDir: `${root}/.local/dev`,
+    dbPort: Number(Deno.env.get("SWITCHBOARD_DB_PORT") ?? 54322),
+    apiPort: Number(Deno.env.get("SWITCHBOARD_API_PORT") ?? 54321),
+    externalDbUrl: external,
+    seed: true,
+    chatwoot: {
+      port: Number(Deno.env.get("SWITCHBOARD_CHATWOOT_PORT") ?? 3000),
+      persistPath: `${root}/.local/dev/chatwoot-sandbox.json`,
+    },
+    gcs: { port: Number(Deno.env.get("SWITCHBOARD_GCS_PORT") ?? 4443), dataDir: `${root}/.local/dev/gcs` },
+    openai: { port: Number(Deno.env.get("SWITCHBOARD_OPENAI_PORT") ?? 54330), useRealKey: true },
+  });
+  await demoTraffic(stack).catch((err) => log(`demo data skipped: ${err instanceof Error ? err.message : err}`));
+  let webApp: WebApp | null = null;
+  try {
+    webApp = serveWebApp({
+      port: Number(Deno.env.get("SWITCHBOARD_WEB_PORT") ?? 54323),
+      dist: await ensureWebBuilt(),
+      config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: stack.anonKey },
+    });
+  } catch (err) {
+    log(`the admin app is not served: ${err instanceof Error ? err.message : err}`);
+  }
+  await writeStackInfo(`${root}/.local/stack.json`, { ...stack, functions: stack.functions });
+  console.log(`\nSwitchboard is running.\n\n${
+    statusBlock(stack, {
+      "Functions": stack.functions.join(", "),
+      ...(webApp ? { "Admin app": webApp.url } : {}),
+    })
+  }\n`);
+  const creds = Object.entries(stack.demoCredentials ?? {}).map(([email, password]) => `  ${email}  ${password}`).join(
+    "\n",
+  );
+  if (creds) console.log(`Sign in (local only; generated for this data directory):\n${creds}\n`);
+  console.log(`Try: curl ${stack.functionsUrl}/health\n     npx switchboard status\nPress Ctrl-C to stop.`);
+
+  const stop = async () => {
+    log("stopping…");
+    await webApp?.close();
+    await stack.close();
+    await Deno.remove(`${root}/.local/stack.json`).catch(() => {});
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await new Promise(() => {}); // until a signal
+}
+
+async function test() {
+  const code = await runAllSuites(Deno.args.slice(1));
+  Deno.exit(code);
+}
+
+/** `npm run gen:types`: a throwaway cluster at the migrations' schema, then the generated types. */
+async function types() {
+  const { LocalCluster } = await import("./cluster.ts");
+  const { applyBootstrap, applyMigrations } = await import("./database.ts");
+  const { generateTypes, TYPES_FILE } = await import("./types.ts");
+  const { freePort } = await import("./proc.ts");
+  const dir = `${root}/.local/types-${Date.now()}`;
+  const cluster = new LocalCluster({ dataDir: `${dir}/db`, port: freePort(), fast: true });
+  try {
+    await cluster.init();
+    await cluster.start();
+    await applyBootstrap(cluster.url);
+    await applyMigrations(cluster.url);
+    await Deno.writeTextFile(TYPES_FILE, await generateTypes(cluster.url));
+    log(`wrote ${TYPES_FILE}`);
+  } finally {
+    await cluster.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+const command = Deno.args[0];
+if (command === "start") await start();
+else if (command === "test") await test();
+else if (command === "types") await types();
+else {
+  console.error("usage: stack.ts <start|test|types>");
+  Deno.exit(2);
+}

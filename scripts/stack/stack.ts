@@ -1,0 +1,295 @@
+// The embedded local stack: a PostgreSQL cluster with the Supabase bootstrap and migrations,
+// the functions gateway with every edge function, and the job driver. Used by `npm start`
+// (persistent, Supabase's ports) and by `npm test` (throwaway, free ports, durability off).
+
+import { deriveApiKeys, randomSecret } from "../local/supabase/keys.ts";
+import { type Gateway, startGateway } from "../local/supabase/gateway.ts";
+import { type JobDriver, startJobDriver } from "../local/supabase/job-driver.ts";
+import { LocalCluster } from "./cluster.ts";
+import { applyBootstrap, applyMigrations, applySeed } from "./database.ts";
+import { exists, log } from "./proc.ts";
+import { generateKeyPairSync } from "node:crypto";
+import postgres from "postgres";
+import { createAuthHandler, ensureAuthSchema, setAuthUserPassword } from "../local/supabase/auth.ts";
+import { ensureSystemDependencies } from "./setup.ts";
+import { type RunningSandbox, startSandbox } from "../local/chatwoot/server.ts";
+import { type RunningGcsEmulator, startGcsEmulator } from "../local/gcs/server.ts";
+import { type RunningOpenAiStandin, startOpenAiStandin } from "../local/openai/server.ts";
+
+export const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+export interface StackOptions {
+  /** Where the cluster and generated secrets live. */
+  stateDir: string;
+  dbPort: number;
+  apiPort: number;
+  /** Throwaway cluster: durability off. */
+  fast?: boolean;
+  /** Use this database instead of an embedded cluster (e.g. one from `supabase start`). */
+  externalDbUrl?: string;
+  seed?: boolean;
+  /** Extra environment for every function process. */
+  functionEnv?: Record<string, string>;
+  jobDriver?: boolean;
+  /** The Chatwoot sandbox: its port, and where its state persists (omit for in-memory). */
+  chatwoot?: { port: number; persistPath?: string; log?: boolean };
+  /** The GCS emulator: its port, and where buckets and objects persist (omit for a temp dir). */
+  gcs?: { port: number; dataDir?: string; noSync?: boolean };
+  /** The local OpenAI-compatible stand-in (deterministic embeddings and test chat model). With
+   * useRealKey, not started when OPENAI_API_KEY is set: the functions then talk to the real API. */
+  openai?: { port: number; useRealKey?: boolean };
+}
+
+export interface StackInfo {
+  apiUrl: string;
+  functionsUrl: string;
+  dbUrl: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  jwtSecret: string;
+  chatwootUrl?: string;
+  chatwootPlatformToken?: string;
+  gcsUrl?: string;
+  /** The OpenAI-compatible stand-in's base URL (…/v1), when it runs. */
+  openaiBaseUrl?: string;
+  /** Which AI the functions use: the stand-in, a real API, or none (offline FAQ mode). */
+  aiMode?: string;
+  /** Seeded users' e-mail → password, for signing in to the admin app. */
+  demoCredentials?: Record<string, string>;
+}
+
+export interface Stack extends StackInfo {
+  chatwoot: RunningSandbox | null;
+  gcs: RunningGcsEmulator | null;
+  openai: RunningOpenAiStandin | null;
+  functions: string[];
+  gateway: Gateway;
+  driver: JobDriver | null;
+  cluster: LocalCluster | null;
+  close(opts?: { stopDatabase?: boolean }): Promise<void>;
+}
+
+interface Secrets {
+  jwtSecret: string;
+  dbPassword: string;
+  /** A local-only service account, so signed URLs are really signed (and checked by the emulator). */
+  gcsServiceAccount?: { client_email: string; private_key: string; project_id: string; type: string };
+  /** Passwords of the seeded admin users, generated once per data directory, never committed. */
+  demoPasswords?: Record<string, string>;
+}
+
+/** The seeded users people sign in with: a platform administrator and a store administrator. */
+export const DEMO_USERS = { platformAdmin: "admin@switchboard.test", storeAdmin: "ana@acme.test" } as const;
+
+function demoPasswords(): Record<string, string> {
+  return Object.fromEntries(Object.values(DEMO_USERS).map((email) => [email, `${randomSecret(12)}-Aa1!`]));
+}
+
+function localServiceAccount(): NonNullable<Secrets["gcsServiceAccount"]> {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return {
+    type: "service_account",
+    project_id: "switchboard-local",
+    client_email: "switchboard-local@switchboard-local.iam.gserviceaccount.com",
+    private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
+}
+
+async function loadOrCreateSecrets(stateDir: string): Promise<Secrets> {
+  const path = `${stateDir}/secrets.json`;
+  if (await exists(path)) {
+    const known = JSON.parse(await Deno.readTextFile(path)) as Secrets;
+    if (known.gcsServiceAccount && known.demoPasswords) return known;
+    known.gcsServiceAccount ??= localServiceAccount();
+    known.demoPasswords ??= demoPasswords();
+    await Deno.writeTextFile(path, JSON.stringify(known, null, 2), { mode: 0o600 });
+    return known;
+  }
+  const secrets: Secrets = {
+    jwtSecret: randomSecret(40),
+    dbPassword: "postgres",
+    gcsServiceAccount: localServiceAccount(),
+    demoPasswords: demoPasswords(),
+  };
+  await Deno.mkdir(stateDir, { recursive: true });
+  await Deno.writeTextFile(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  await Deno.mkdir(opts.stateDir, { recursive: true });
+  const secrets = await loadOrCreateSecrets(opts.stateDir);
+  let cluster: LocalCluster | null = null;
+  let dbUrl: string;
+  let fresh = false;
+
+  if (opts.externalDbUrl) {
+    dbUrl = opts.externalDbUrl;
+    log(`using the database at SUPABASE_DB_URL (no embedded cluster, no bootstrap)`);
+  } else {
+    await ensureSystemDependencies(opts.stateDir);
+    cluster = new LocalCluster({
+      dataDir: `${opts.stateDir}/db`,
+      port: opts.dbPort,
+      fast: opts.fast,
+      password: secrets.dbPassword,
+    });
+    fresh = await cluster.init();
+    await cluster.start();
+    dbUrl = cluster.url;
+    await applyBootstrap(dbUrl);
+  }
+  await applyMigrations(dbUrl);
+  if (fresh && opts.seed) await applySeed(dbUrl);
+
+  const { anonKey, serviceRoleKey } = await deriveApiKeys(secrets.jwtSecret);
+  const apiUrl = `http://127.0.0.1:${opts.apiPort}`;
+  const chatwoot = opts.chatwoot
+    ? await startSandbox({
+      port: opts.chatwoot.port,
+      persistPath: opts.chatwoot.persistPath,
+      log: opts.chatwoot.log ? (e) => console.log(JSON.stringify({ service: "chatwoot-sandbox", ...e })) : undefined,
+    })
+    : null;
+  const gcs = opts.gcs
+    ? await startGcsEmulator({
+      port: opts.gcs.port,
+      dataDir: opts.gcs.dataDir,
+      noSync: opts.gcs.noSync,
+      signingKeys: { [secrets.gcsServiceAccount!.client_email]: secrets.gcsServiceAccount!.private_key },
+      strictSignatures: true,
+    })
+    : null;
+  const realKey = opts.openai?.useRealKey ? Deno.env.get("OPENAI_API_KEY") : undefined;
+  const openai = opts.openai && !realKey ? await startOpenAiStandin({ port: opts.openai.port }) : null;
+  const aiEnv: Record<string, string> = openai
+    ? {
+      OPENAI_API_KEY: openai.apiKey,
+      OPENAI_BASE_URL: openai.baseURL,
+      OPENAI_EMBEDDING_MODEL: "switchboard-test-embedding",
+      OPENAI_EMBEDDING_DIMENSIONS: "256",
+      OPENAI_CHAT_MODEL: "switchboard-test-chat",
+      OPENAI_TRANSCRIPTION_MODEL: "switchboard-test-transcribe",
+    }
+    : realKey
+    ? Object.fromEntries(Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith("OPENAI_")))
+    : {};
+  const aiMode = openai
+    ? `local OpenAI stand-in (${openai.baseURL})`
+    : realKey
+    ? `OpenAI-compatible API${Deno.env.get("OPENAI_BASE_URL") ? ` at ${Deno.env.get("OPENAI_BASE_URL")}` : ""}`
+    : "offline (no OPENAI_API_KEY): FAQ answers by full-text match, handoff otherwise";
+  // The Supabase Auth stand-in answers /auth/v1 on the gateway, backed by auth.users.
+  const authSql = postgres(dbUrl, { max: 5, onnotice: () => {}, connection: { application_name: "auth" } });
+  await ensureAuthSchema(authSql);
+  const demoCredentials: Record<string, string> = {};
+  for (const [email, password] of Object.entries(secrets.demoPasswords ?? {})) {
+    const [user] = await authSql`select 1 from auth.users where email = ${email}`;
+    if (!user) continue; // not seeded in this database
+    await setAuthUserPassword(authSql, { email }, password);
+    demoCredentials[email] = password;
+  }
+  const gateway = await startGateway({
+    port: opts.apiPort,
+    root,
+    jwtSecret: secrets.jwtSecret,
+    extraRoutes: [{
+      prefix: "/auth/v1",
+      handler: createAuthHandler({
+        sql: authSql,
+        jwtSecret: secrets.jwtSecret,
+        anonKey,
+        serviceRoleKey,
+        issuer: `${apiUrl}/auth/v1`,
+      }),
+    }],
+    functionEnv: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+      SUPABASE_URL: apiUrl,
+      SUPABASE_DB_URL: dbUrl,
+      SUPABASE_ANON_KEY: anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
+      ...(chatwoot ? { CHATWOOT_URL: chatwoot.url, CHATWOOT_PLATFORM_TOKEN: chatwoot.sandbox.platformToken } : {}),
+      // The SDK must never look for Google's metadata server or real credentials locally.
+      METADATA_SERVER_DETECTION: "none",
+      ...(gcs ? { GCS_ENDPOINT: gcs.url, GCS_CREDENTIALS_JSON: JSON.stringify(secrets.gcsServiceAccount) } : {}),
+      ...aiEnv,
+      ...opts.functionEnv,
+    },
+  });
+  const driver = opts.jobDriver === false ? null : await startJobDriver({
+    dbUrl,
+    workerUrl: `${apiUrl}/functions/v1/jobs-worker`,
+    serviceRoleKey,
+  });
+
+  return {
+    apiUrl,
+    functionsUrl: `${apiUrl}/functions/v1`,
+    dbUrl,
+    anonKey,
+    serviceRoleKey,
+    jwtSecret: secrets.jwtSecret,
+    chatwootUrl: chatwoot?.url,
+    chatwootPlatformToken: chatwoot?.sandbox.platformToken,
+    chatwoot,
+    gcs,
+    gcsUrl: gcs?.url,
+    openai,
+    openaiBaseUrl: openai?.baseURL,
+    aiMode,
+    demoCredentials,
+    functions: gateway.functions,
+    gateway,
+    driver,
+    cluster,
+    async close(closeOpts = {}) {
+      await driver?.close();
+      await gateway.close();
+      await chatwoot?.close();
+      await authSql.end({ timeout: 2 });
+      await gcs?.close();
+      await openai?.close();
+      if (closeOpts.stopDatabase !== false) await cluster?.stop();
+    },
+  };
+}
+
+export function statusBlock(info: StackInfo, extra: Record<string, string> = {}): string {
+  const rows: [string, string][] = [
+    ["API URL", info.apiUrl],
+    ["Functions URL", info.functionsUrl],
+    ["DB URL", info.dbUrl],
+    ["anon key", info.anonKey],
+    ["service_role key", info.serviceRoleKey],
+    ...(info.chatwootUrl ? [["Chatwoot sandbox", info.chatwootUrl] as [string, string]] : []),
+    ...(info.chatwootPlatformToken
+      ? [["Chatwoot platform token", info.chatwootPlatformToken] as [string, string]]
+      : []),
+    ...(info.gcsUrl ? [["GCS emulator", info.gcsUrl] as [string, string]] : []),
+    ...(info.aiMode ? [["AI replies", info.aiMode] as [string, string]] : []),
+    ...Object.entries(extra),
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padStart(width)}: ${v}`).join("\n");
+}
+
+/** What the CLI needs to find the running stack. Written by `npm start`, git-ignored. */
+export async function writeStackInfo(path: string, info: StackInfo & Record<string, unknown>): Promise<void> {
+  const {
+    jwtSecret: _omit,
+    chatwoot: _c,
+    gcs: _s,
+    openai: _o,
+    gateway: _g,
+    driver: _d,
+    cluster: _cl,
+    close: _close,
+    ...rest
+  } = info as
+    & StackInfo
+    & Record<string, unknown>;
+  await Deno.writeTextFile(path, JSON.stringify(rest, null, 2), { mode: 0o600 });
+}

@@ -1,0 +1,250 @@
+// The queue as workers experience it, against the real database: concurrent claims, dying
+// workers, backoff, dead letters, replay, rollback and idempotency across connections.
+
+import assert from "node:assert/strict";
+import { connect } from "../platform/db.ts";
+import {
+  claimJobs,
+  completeJobs,
+  enqueueJob,
+  type Job,
+  PermanentFailure,
+  replayJob,
+  RetryLater,
+  runJobBatch,
+} from "./queue.ts";
+import { createMemoryLogger } from "../platform/log.ts";
+import { testStack, uniqueKind } from "../../../../scripts/testing/env.ts";
+
+const { dbUrl } = testStack();
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function jobRow(sql: ReturnType<typeof connect>, id: string) {
+  const [row] =
+    await sql`select status::text, attempts, last_error, run_at, max_attempts from private.jobs where id = ${id}`;
+  return row;
+}
+
+Deno.test("two workers claiming concurrently never get the same job", opts, async () => {
+  const a = connect(dbUrl, { max: 4 });
+  const b = connect(dbUrl, { max: 4 });
+  try {
+    const kind = uniqueKind();
+    const n = 300;
+    await a.begin(async (tx) => {
+      for (let i = 0; i < n; i++) await enqueueJob(tx, { kind, idempotencyKey: `${kind}:${i}` });
+    });
+    const claimedBy = async (sql: typeof a, worker: string) => {
+      const ids: string[] = [];
+      for (;;) {
+        const batch = await claimJobs(sql, { worker, limit: 7, kinds: [kind] });
+        if (batch.length === 0) return ids;
+        ids.push(...batch.map((j) => j.id));
+      }
+    };
+    const results = await Promise.all([
+      claimedBy(a, "w-a1"),
+      claimedBy(a, "w-a2"),
+      claimedBy(b, "w-b1"),
+      claimedBy(b, "w-b2"),
+    ]);
+    const all = results.flat();
+    assert.equal(all.length, n, "every job claimed exactly once in total");
+    assert.equal(new Set(all).size, n, "no job claimed twice");
+    assert.ok(results.filter((r) => r.length > 0).length >= 2, "work was actually shared between workers");
+  } finally {
+    await a.end();
+    await b.end();
+  }
+});
+
+Deno.test("an enqueue inside a rolled-back transaction leaves no job", opts, async () => {
+  const sql = connect(dbUrl);
+  try {
+    const kind = uniqueKind();
+    await assert.rejects(sql.begin(async (tx) => {
+      await enqueueJob(tx, { kind, idempotencyKey: `${kind}:1` });
+      throw new Error("caller's change failed");
+    }));
+    const [row] = await sql`select count(*)::int as n from private.jobs where kind = ${kind}`;
+    assert.equal(row.n, 0);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("the same idempotency key enqueued twice, even concurrently, yields one job", opts, async () => {
+  const a = connect(dbUrl);
+  const b = connect(dbUrl);
+  try {
+    const kind = uniqueKind();
+    const key = `${kind}:same`;
+    const ids = await Promise.all([
+      enqueueJob(a, { kind, idempotencyKey: key, payload: { from: "a" } }),
+      enqueueJob(b, { kind, idempotencyKey: key, payload: { from: "b" } }),
+      enqueueJob(a, { kind, idempotencyKey: key, payload: { from: "a2" } }),
+    ]);
+    assert.equal(new Set(ids).size, 1);
+    const [row] = await a`select count(*)::int as n from private.jobs where idempotency_key = ${key}`;
+    assert.equal(row.n, 1);
+  } finally {
+    await a.end();
+    await b.end();
+  }
+});
+
+Deno.test("a job claimed by a worker that dies is reclaimed after the visibility timeout", opts, async () => {
+  const sql = connect(dbUrl);
+  try {
+    const kind = uniqueKind();
+    const id = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:1` });
+    const [dying] = await claimJobs(sql, { worker: "dies", visibilitySeconds: 1, kinds: [kind] });
+    assert.equal(dying.id, id);
+    // The worker vanishes without completing. Within the timeout nobody else gets the job…
+    assert.equal((await claimJobs(sql, { worker: "other", kinds: [kind] })).length, 0);
+    await new Promise((r) => setTimeout(r, 1200));
+    // …after it, the next run picks it up and finishes it.
+    const ran: string[] = [];
+    const log = createMemoryLogger();
+    const summary = await runJobBatch({
+      sql,
+      log,
+      worker: "survivor",
+      handlers: { [kind]: (job) => Promise.resolve(void ran.push(job.id)) },
+    });
+    assert.deepEqual(ran, [id]);
+    assert.equal(summary.completed, 1);
+    const row = await jobRow(sql, id);
+    assert.equal(row.status, "completed");
+    assert.equal(row.attempts, 2);
+    assert.equal(await completeJobs(sql, [dying]), 0, "the dead worker's late completion is refused");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("failures back off, growing, then dead-letter on the Nth attempt; replay re-queues", opts, async () => {
+  const sql = connect(dbUrl);
+  try {
+    const kind = uniqueKind();
+    const id = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:1`, maxAttempts: 3 });
+    const log = createMemoryLogger();
+    let fail = true;
+    const handlers = {
+      [kind]: () => fail ? Promise.reject(new Error("chatwoot said no")) : Promise.resolve(),
+    };
+    const waits: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const s = await runJobBatch({ sql, log, worker: "w", handlers });
+      assert.equal(s.claimed, 1, `attempt ${attempt} claimed the job`);
+      const row = await jobRow(sql, id);
+      if (attempt < 3) {
+        assert.equal(row.status, "queued");
+        waits.push((row.run_at as Date).getTime() - Date.now());
+        await sql`update private.jobs set run_at = now() where id = ${id}`; // skip the wait
+      } else {
+        assert.equal(row.status, "dead", "the third failure dead-letters");
+        assert.equal(row.last_error, "chatwoot said no");
+      }
+    }
+    assert.ok(waits[0] > 2000 && waits[0] <= 5000, `first backoff 2.5–5 s, got ${waits[0]} ms`);
+    assert.ok(waits[1] > 4500 && waits[1] <= 10000, `second backoff 5–10 s, got ${waits[1]} ms`);
+    assert.equal((await runJobBatch({ sql, log, worker: "w", handlers })).claimed, 0, "dead jobs are not claimed");
+
+    fail = false;
+    assert.equal(await replayJob(sql, id), true);
+    const s = await runJobBatch({ sql, log, worker: "w", handlers });
+    assert.equal(s.completed, 1, "the replayed job runs and completes");
+    assert.equal((await jobRow(sql, id)).status, "completed");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("RetryLater honours the handler's delay; PermanentFailure dead-letters at once", opts, async () => {
+  const sql = connect(dbUrl);
+  try {
+    const kind = uniqueKind();
+    const later = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:later`, payload: { mode: "later" } });
+    const never = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:never`, payload: { mode: "never" } });
+    const handlers = {
+      [kind]: (job: Job) =>
+        Promise.reject(
+          job.payload.mode === "later"
+            ? new RetryLater("429 Too Many Requests", 42_000)
+            : new PermanentFailure("bad payload"),
+        ),
+    };
+    const s = await runJobBatch({ sql, log: createMemoryLogger(), worker: "w", handlers });
+    assert.deepEqual([s.retried, s.dead], [1, 1]);
+    const l = await jobRow(sql, later);
+    const wait = (l.run_at as Date).getTime() - Date.now();
+    assert.ok(wait > 40_000 && wait <= 42_000, `Retry-After of 42 s honoured, got ${wait} ms`);
+    const n = await jobRow(sql, never);
+    assert.equal(n.status, "dead");
+    assert.equal(n.attempts, 1);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("a handler that hangs past its deadline is abandoned and its job retried", opts, async () => {
+  const sql = connect(dbUrl);
+  try {
+    const kind = uniqueKind();
+    const id = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:1` });
+    let aborted = false;
+    const handlers = {
+      [kind]: (_job: Job, ctx: { signal: AbortSignal }) =>
+        new Promise<void>((resolve) => {
+          ctx.signal.addEventListener("abort", () => {
+            aborted = true;
+            resolve();
+          });
+        }),
+    };
+    const s = await runJobBatch({ sql, log: createMemoryLogger(), worker: "w", handlers, jobTimeoutMs: 200 });
+    assert.equal(s.retried, 1);
+    assert.ok(aborted, "the handler was told to stop");
+    const row = await jobRow(sql, id);
+    assert.equal(row.status, "queued");
+    assert.match(row.last_error, /timed out after 200 ms/);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("NOTIFY wakes listeners on commit and not on rollback", opts, async () => {
+  const sql = connect(dbUrl, { max: 3 });
+  try {
+    const seen: string[] = [];
+    const listener = await sql.listen("switchboard_jobs", (p) => seen.push(p));
+    const kind = uniqueKind();
+    await sql.begin((tx) => enqueueJob(tx, { kind, idempotencyKey: `${kind}:rolled` }).then(() => tx`select 1/0`))
+      .catch(
+        () => {},
+      );
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(seen.length, 0, "a rolled-back enqueue notifies nobody");
+    await new Promise((r) => setTimeout(r, 150)); // past the 100 ms notification window
+    const before = seen.length;
+    await enqueueJob(sql, { kind, idempotencyKey: `${kind}:dup` });
+    for (let i = 0; i < 150 && seen.length === before; i++) await new Promise((r) => setTimeout(r, 20));
+    const afterFirst = seen.length;
+    await new Promise((r) => setTimeout(r, 150));
+    await enqueueJob(sql, { kind, idempotencyKey: `${kind}:dup` });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(seen.length, afterFirst, "an enqueue that hits an existing key notifies nobody");
+    const burst = seen.length;
+    await Promise.all([...Array(20).keys()].map((i) => enqueueJob(sql, { kind, idempotencyKey: `${kind}:burst${i}` })));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(
+      seen.length - burst <= 2,
+      `a burst of 20 enqueues sends at most a couple of wake-ups, got ${seen.length - burst}`,
+    );
+    assert.ok(afterFirst > before, "a committed enqueue notifies");
+    await listener.unlisten();
+  } finally {
+    await sql.end();
+  }
+});

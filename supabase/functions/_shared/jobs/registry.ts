@@ -1,0 +1,105 @@
+// The registry: which code runs each job kind. A kind without an entry is never claimed by
+// this worker, so a deployment that lacks a handler leaves those jobs queued (visible in the
+// admin app) instead of dead-lettering work it cannot do.
+
+import type { Sql } from "../platform/db.ts";
+import type { JobHandler } from "./queue.ts";
+import { postgresRateLimiter } from "../chatwoot/rate_limit.ts";
+import { reconcileJobHandler } from "../chatwoot/reconcile.ts";
+import { provisioningJobHandlers } from "../chatwoot/provisioner.ts";
+import { type ArchiveDeps, archiveJobHandlers, eraseUserArchive } from "../archive/archiver.ts";
+import { contactSyncJobHandlers } from "../contact_sync/sync.ts";
+import { botJobHandlers } from "../ai/reply.ts";
+import { knowledgeJobHandlers } from "../knowledge/embed_job.ts";
+import type { EmbeddingConfig } from "../ai/embeddings.ts";
+import { chatClient, type ChatConfig } from "../ai/decide.ts";
+import type { BucketPolicy } from "../archive/buckets.ts";
+import { createStorage } from "../archive/storage.ts";
+
+export function purgeCompletedJobs(retentionDays: number): JobHandler {
+  return async (_job, { sql, log }) => {
+    const [row] = await sql`select private.purge_completed_jobs(make_interval(days => ${retentionDays})) as n`;
+    const [ledger] = await sql`
+      with gone as (delete from private.chatwoot_deliveries where received_at < now() - make_interval(days => ${retentionDays})
+                    and outcome not in ('unknown_event', 'rejected') returning 1)
+      select count(*)::int as n from gone`;
+    log.info("purged completed jobs and old delivery records", {
+      jobs: row.n,
+      deliveries: ledger.n,
+      retention_days: retentionDays,
+    });
+  };
+}
+
+export interface HandlerOptions {
+  sql: Sql;
+  retentionDays: number;
+  chatwootRequestsPerMinute: number;
+  /** Self-hosted Chatwoot with a Platform API, for provisioning; null disables it (jobs fail clearly). */
+  chatwootUrl: string | null;
+  chatwootPlatformToken: string | null;
+  /** Public base of this deployment's functions (the webhook URL Chatwoot posts to). */
+  functionsUrl: string;
+  /** OpenAI (or compatible): embeddings, the chat model, transcription; null = offline. */
+  ai: {
+    embedding: EmbeddingConfig | null;
+    chat: ChatConfig | null;
+    transcriptionModel: string | null;
+  };
+  /** How long an erasure waits when Chatwoot refuses to delete an online contact. */
+  contactEraseRetryMs?: number;
+  /** The WhatsApp archive: GCS (or its emulator at gcsEndpoint) and the bucket policy. */
+  archive: {
+    gcsEndpoint: string | null;
+    projectId: string;
+    credentialsJson: string | null;
+    policy: BucketPolicy;
+    mediaMaxBytes: number;
+    mediaTimeoutMs: number;
+  };
+}
+
+export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
+  const limiter = postgresRateLimiter(opts.sql, { perMinute: opts.chatwootRequestsPerMinute });
+  const archive: ArchiveDeps = {
+    sql: opts.sql,
+    storage: createStorage({
+      apiEndpoint: opts.archive.gcsEndpoint ?? undefined,
+      projectId: opts.archive.projectId,
+      credentialsJson: opts.archive.credentialsJson ?? undefined,
+    }),
+    policy: opts.archive.policy,
+    mediaMaxBytes: opts.archive.mediaMaxBytes,
+    mediaTimeoutMs: opts.archive.mediaTimeoutMs,
+  };
+  // One OpenAI-compatible client for the chat model and transcription (same key and endpoint).
+  const openai = opts.ai.chat ? chatClient(opts.ai.chat) : null;
+  return {
+    "jobs.purge_completed": purgeCompletedJobs(opts.retentionDays),
+    "chatwoot.reconcile": reconcileJobHandler({ sql: opts.sql, limiter }),
+    ...archiveJobHandlers(archive),
+    ...contactSyncJobHandlers({
+      sql: opts.sql,
+      limiter,
+      onlineRetryMs: opts.contactEraseRetryMs,
+      eraseArchive: (userId, actor) => eraseUserArchive(archive, userId, actor),
+    }),
+    ...knowledgeJobHandlers({ sql: opts.sql, embedding: opts.ai.embedding }),
+    ...botJobHandlers({
+      sql: opts.sql,
+      limiter,
+      embedding: opts.ai.embedding,
+      chat: openai && opts.ai.chat ? { client: openai, model: opts.ai.chat.model } : null,
+      transcription: openai && opts.ai.transcriptionModel
+        ? { client: openai, model: opts.ai.transcriptionModel }
+        : null,
+    }),
+    ...provisioningJobHandlers({
+      sql: opts.sql,
+      limiter,
+      chatwootUrl: opts.chatwootUrl,
+      platformToken: opts.chatwootPlatformToken,
+      functionsUrl: opts.functionsUrl,
+    }),
+  };
+}
