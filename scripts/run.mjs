@@ -4,16 +4,31 @@
 // tool under Deno. Usage: node scripts/run.mjs <stack|bench|cli|eval> [args…]
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const deno = join(root, "node_modules", ".bin", "deno");
 const marker = join(root, "node_modules", ".package-lock.json");
 const lock = join(root, "package-lock.json");
 
+/** The tools' Deno (package.json's `deno`). Not node_modules/.bin/deno: the edge runtime's Deno
+ * (`edge-runtime-deno`, an alias of the same package) may own that link. Its postinstall puts the
+ * binary beside package.json; without install scripts it stays in the platform package. */
+function toolsDeno() {
+  const beside = join(root, "node_modules", "deno", "deno");
+  if (existsSync(beside)) return beside;
+  const platform = `${process.platform}-${process.arch}${process.platform === "linux" ? "-glibc" : ""}`;
+  try {
+    // Resolved from the deno package itself, so the edge alias's copy is never picked up.
+    return createRequire(join(root, "node_modules", "deno", "package.json")).resolve(`@deno/${platform}/deno`);
+  } catch {
+    return beside;
+  }
+}
+
 function npmInstallNeeded() {
-  if (!existsSync(deno) || !existsSync(marker)) return true;
+  if (!existsSync(toolsDeno()) || !existsSync(marker)) return true;
   return existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs;
 }
 
@@ -36,7 +51,7 @@ if (!scripts[tool]) {
   console.error(`usage: run.mjs <${Object.keys(scripts).join("|")}> [args…]`);
   process.exit(2);
 }
-const child = spawn(deno, [
+const child = spawn(toolsDeno(), [
   "run",
   "--allow-all",
   "--no-prompt",

@@ -206,7 +206,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     functionEnv: {
       PATH: Deno.env.get("PATH") ?? "",
       HOME: Deno.env.get("HOME") ?? "/tmp",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+      // An empty DENO_DIR would make Deno cache into the working directory.
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+      // The edge runtime's Deno trusts only its bundled roots unless told to use the system's.
+      DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "system",
       SUPABASE_URL: apiUrl,
       SUPABASE_DB_URL: dbUrl,
       SUPABASE_ANON_KEY: anonKey,

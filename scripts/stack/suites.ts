@@ -8,6 +8,7 @@ import { supabaseBin } from "./database.ts";
 import { ensureWebBuilt, serveWebApp } from "./webapp.ts";
 import { generateTypes, TYPES_FILE } from "./types.ts";
 import { ensureChromium } from "./setup.ts";
+import { edgeDenoBin, edgeDenoVersion } from "../local/supabase/edge_runtime.ts";
 
 interface StepResult {
   name: string;
@@ -18,6 +19,22 @@ interface StepResult {
 }
 
 const deno = Deno.execPath();
+const edgeDeno = edgeDenoBin();
+/** The edge runtime's Deno (2.1) trusts only its bundled roots unless told to use the system's. */
+const EDGE_ENV = { DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "system" };
+
+function functionEntryPoints(): string[] {
+  return [...Deno.readDirSync(`${root}/supabase/functions`)]
+    .filter((e) => e.isDirectory && !e.name.startsWith("_"))
+    .map((e) => `supabase/functions/${e.name}/index.ts`)
+    .filter((p) => {
+      try {
+        return Deno.statSync(`${root}/${p}`).isFile;
+      } catch {
+        return false;
+      }
+    });
+}
 
 async function timed(name: string, fn: () => Promise<Omit<StepResult, "name" | "seconds">>): Promise<StepResult> {
   const t0 = performance.now();
@@ -180,6 +197,13 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     }
     if (wanted("deno check")) {
       results.push(await timed("deno check", () => check(deno, ["check", "--quiet", ...tsFiles()])));
+      // What deploys must also type-check on the edge runtime's Deno and its older TypeScript.
+      results.push(
+        await timed(
+          `deno check on the edge runtime's Deno ${edgeDenoVersion()} (each function's index.ts)`,
+          () => check(edgeDeno, ["check", "--quiet", ...functionEntryPoints()], EDGE_ENV),
+        ),
+      );
     }
     if (wanted("deno test")) {
       results.push(
@@ -187,14 +211,30 @@ export async function runAllSuites(filters: string[]): Promise<number> {
           // SWITCHBOARD_TEST_PATHS narrows the run while working on one module (`npm test -- "deno test"`).
           const paths = Deno.env.get("SWITCHBOARD_TEST_PATHS")?.split(/\s+/).filter(Boolean) ??
             ["supabase/", "scripts/"];
-          const r = await stream(deno, ["test", "--allow-all", "--no-prompt", ...paths], {
-            ...env,
-            NO_COLOR: "1",
-          });
-          const m = r.out.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
-          const passed = Number(m?.[1] ?? 0);
-          const failed = Number(m?.[2] ?? 0);
-          return { passed, failed: r.code !== 0 && failed === 0 ? 1 : failed };
+          // Function-level tests run on the Deno the edge runtime embeds (their types are checked by
+          // the check steps above); the tools' and stand-ins' own tests on the tools' Deno.
+          const functionPaths = paths.filter((p) => p.startsWith("supabase"));
+          const toolPaths = paths.filter((p) => !p.startsWith("supabase"));
+          let passed = 0;
+          let failed = 0;
+          for (
+            const [bin, group, extra] of [
+              [edgeDeno, functionPaths, ["--no-check"]],
+              [deno, toolPaths, []],
+            ] as const
+          ) {
+            if (group.length === 0) continue;
+            const r = await stream(bin, ["test", "--allow-all", "--no-prompt", ...extra, ...group], {
+              ...env,
+              ...EDGE_ENV,
+              NO_COLOR: "1",
+            });
+            const m = r.out.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+            const f = Number(m?.[2] ?? 0);
+            passed += Number(m?.[1] ?? 0);
+            failed += r.code !== 0 && f === 0 ? 1 : f;
+          }
+          return { passed, failed };
         }),
       );
     }

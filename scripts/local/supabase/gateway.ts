@@ -6,6 +6,7 @@
 import { parse as parseToml } from "smol-toml";
 import { verifyJwt } from "./keys.ts";
 import { freePort } from "../kit/ports.ts";
+import { denoCacheDir, edgeDenoBin, edgeSandboxFlags } from "./edge_runtime.ts";
 
 export interface GatewayOptions {
   port: number;
@@ -18,6 +19,8 @@ export interface GatewayOptions {
   /** Extra routes answered by the gateway itself (e.g. /auth/v1 from the auth stand-in). */
   extraRoutes?: { prefix: string; handler: (req: Request) => Promise<Response> }[];
   log?: (msg: string) => void;
+  /** The Deno that runs function processes; the edge runtime's by default. */
+  denoBin?: string;
 }
 
 interface FunctionProcess {
@@ -93,7 +96,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const functionsDir = `${opts.root}/supabase/functions`;
   const verify = readVerifyJwt(await Deno.readTextFile(`${opts.root}/supabase/config.toml`));
-  const denoBin = Deno.execPath();
+  // Function processes run on the edge runtime's Deno, in its sandbox (see edge_runtime.ts).
+  const denoBin = opts.denoBin ?? edgeDenoBin();
+  const sandbox = edgeSandboxFlags({ functionsDir, denoDir: await denoCacheDir(denoBin) });
   const processes = new Map<string, FunctionProcess>();
 
   for (const name of listFunctions(functionsDir)) {
@@ -101,8 +106,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const child = new Deno.Command(denoBin, {
       args: [
         "run",
-        "--allow-all",
-        "--no-prompt",
+        ...sandbox,
         `--config=${opts.root}/deno.json`,
         new URL("./serve-function.ts", import.meta.url).pathname,
         String(port),
@@ -154,6 +158,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       const headers = new Headers(req.headers);
       for (const h of HOP_BY_HOP) headers.delete(h);
+      // The gateway's fetch would decode a compressed answer but keep its content-encoding, so the
+      // function is asked for identity bytes (Deno.serve gzips JSON for clients that accept it, and
+      // fetch asks for gzip unless told otherwise).
+      headers.set("accept-encoding", "identity");
       if (!headers.has("x-request-id")) headers.set("x-request-id", crypto.randomUUID());
       const target = `http://127.0.0.1:${fn.port}/${fn.name}${match[2] ?? ""}${url.search}`;
       try {

@@ -24,4 +24,6 @@ const originalServe = Deno.serve.bind(Deno);
   return originalServe({ ...options, port, hostname: "127.0.0.1", onListen: () => {} }, handler as Deno.ServeHandler);
 };
 
-await import(new URL(entry, `file://${Deno.cwd()}/`).href);
+// An absolute entry needs no read access to the working directory (the sandbox grants only the
+// functions folder, as the edge runtime does).
+await import(entry.startsWith("/") ? `file://${entry}` : new URL(entry, `file://${Deno.cwd()}/`).href);

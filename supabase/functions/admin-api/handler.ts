@@ -205,12 +205,13 @@ function aiRoutes(deps: AdminApiDeps): [string, RegExp, Route, number?][] {
         await body(req),
         "document",
       );
-      let bytes: Uint8Array<ArrayBuffer>;
+      let decoded: string;
       try {
-        bytes = Uint8Array.from(atob(b.content_base64), (c) => c.charCodeAt(0));
+        decoded = atob(b.content_base64);
       } catch {
         throw new ApiError(400, "invalid_input", "content_base64 is not valid base64.");
       }
+      const bytes = Uint8Array.from(decoded, (c) => c.charCodeAt(0));
       const r = await ingestDocument(deps.sql, {
         storeId: store.id,
         sourceName: b.source_name,

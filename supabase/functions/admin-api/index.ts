@@ -1,7 +1,7 @@
 // Wiring only: configuration, the database pool and storage (for signed URLs) for admin-api.
 import { z } from "zod";
 import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
-import { connect } from "../_shared/platform/db.ts";
+import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { createLogger } from "../_shared/platform/log.ts";
 import { serve } from "../_shared/platform/serve.ts";
 import { createStorage } from "../_shared/archive/storage.ts";
@@ -17,7 +17,7 @@ const config = loadConfig(baseConfigSchema.extend({
   SWITCHBOARD_PUBLIC_FUNCTIONS_URL: z.url().optional(),
   CHATWOOT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(3000),
 }));
-const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "admin-api" });
+const sql = connect(databaseUrl(config), { max: config.DB_POOL_SIZE, applicationName: "admin-api" });
 const handler = createHandler({
   sql,
   log: createLogger({ fn: "admin-api" }),

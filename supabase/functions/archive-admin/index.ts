@@ -1,10 +1,10 @@
 // Wiring only: configuration and the database pool for archive-admin.
 import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
-import { connect } from "../_shared/platform/db.ts";
+import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { serve } from "../_shared/platform/serve.ts";
 import { handler } from "./handler.ts";
 
 const config = loadConfig(baseConfigSchema);
-const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "archive-admin" });
+const sql = connect(databaseUrl(config), { max: config.DB_POOL_SIZE, applicationName: "archive-admin" });
 
 serve({ name: "archive-admin" }, (req, log) => handler(req, { sql, log }));

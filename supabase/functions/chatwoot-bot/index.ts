@@ -1,7 +1,7 @@
 // Wiring only: configuration, the database pool and the bot route cache for chatwoot-bot.
 import { z } from "zod";
 import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
-import { connect } from "../_shared/platform/db.ts";
+import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { serve } from "../_shared/platform/serve.ts";
 import { cachedRouteResolver } from "../_shared/chatwoot/webhook_receiver.ts";
 import { botRoute, handler } from "./handler.ts";
@@ -10,7 +10,7 @@ const config = loadConfig(baseConfigSchema.extend({
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
 }));
-const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "chatwoot-bot" });
+const sql = connect(databaseUrl(config), { max: config.DB_POOL_SIZE, applicationName: "chatwoot-bot" });
 const resolveRoute = cachedRouteResolver(sql, { lookup: botRoute });
 
 serve({ name: "chatwoot-bot", failureMessage: "The delivery could not be stored." }, (req, log) =>

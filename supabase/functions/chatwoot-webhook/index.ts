@@ -1,7 +1,7 @@
 // Wiring only: configuration, the database pool and the route cache for chatwoot-webhook.
 import { z } from "zod";
 import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
-import { connect } from "../_shared/platform/db.ts";
+import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { serve } from "../_shared/platform/serve.ts";
 import { cachedRouteResolver } from "../_shared/chatwoot/webhook_receiver.ts";
 import { handler } from "./handler.ts";
@@ -11,7 +11,7 @@ const config = loadConfig(baseConfigSchema.extend({
   WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
   WEBHOOK_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 }));
-const sql = connect(config.SUPABASE_DB_URL, { max: config.WEBHOOK_DB_POOL_SIZE, applicationName: "chatwoot-webhook" });
+const sql = connect(databaseUrl(config), { max: config.WEBHOOK_DB_POOL_SIZE, applicationName: "chatwoot-webhook" });
 const resolveRoute = cachedRouteResolver(sql);
 
 // A throw means the transaction did not commit: the 5xx lets the sender's log show the loss.

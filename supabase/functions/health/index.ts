@@ -1,7 +1,7 @@
 // Wiring only: configuration and the database pool for the health function.
 import { z } from "zod";
 import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
-import { connect } from "../_shared/platform/db.ts";
+import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { serve } from "../_shared/platform/serve.ts";
 import { handler } from "./handler.ts";
 import { chatConfigFromEnv } from "../_shared/ai/decide.ts";
@@ -10,7 +10,7 @@ import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
 const config = loadConfig(baseConfigSchema.extend({
   HEALTH_WORKER_STALE_SECONDS: z.coerce.number().int().min(1).default(60),
 }));
-const sql = connect(config.SUPABASE_DB_URL, { max: 2, applicationName: "health" });
+const sql = connect(databaseUrl(config), { max: 2, applicationName: "health" });
 const chat = chatConfigFromEnv(Deno.env.toObject());
 const embedding = embeddingConfigFromEnv(Deno.env.toObject());
 const transcriptionModel = Deno.env.get("OPENAI_TRANSCRIPTION_MODEL") ?? "gpt-4o-mini-transcribe";

@@ -1,7 +1,7 @@
 // Wiring only: configuration, the database pool and the handler registry for jobs-worker.
 import { z } from "zod";
 import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
-import { connect } from "../_shared/platform/db.ts";
+import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { serve } from "../_shared/platform/serve.ts";
 import { handler } from "./handler.ts";
 import { jobHandlers } from "../_shared/jobs/registry.ts";
@@ -40,7 +40,7 @@ const config = loadConfig(baseConfigSchema.extend({
   // "off" disables transcribing voice notes even with an API key.
   OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default("gpt-4o-mini-transcribe"),
 }));
-const sql = connect(config.SUPABASE_DB_URL, { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
+const sql = connect(databaseUrl(config), { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
 const handlers = jobHandlers({
   sql,
   retentionDays: config.JOBS_RETENTION_DAYS,

@@ -3,7 +3,10 @@
 // preconditions (a retried job never duplicates or overwrites blindly), media streamed with a
 // size cap while SHA-256 and CRC32C are computed, and short-lived signed URLs for downloads.
 
+// First: the SDK cannot load on the edge runtime's Deno without it (see google_sdk_compat.ts).
+import "./google_sdk_compat.ts";
 import { Storage } from "@google-cloud/storage";
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";

@@ -1,6 +1,7 @@
 // Chatwoot's webhook signature (4.11.2+): `sha256=` + hex HMAC-SHA256(secret, "{timestamp}.{raw body}"),
 // the secret used as raw UTF-8 bytes. Verified over the exact bytes received, in constant time.
 
+import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 export function signChatwootPayload(secret: string, timestamp: string | number, rawBody: Uint8Array | string): string {

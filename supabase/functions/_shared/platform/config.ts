@@ -6,6 +6,10 @@ import { z } from "zod";
 export const baseConfigSchema = z.object({
   SUPABASE_URL: z.url({ message: "must be the project's API URL, e.g. http://127.0.0.1:54321" }),
   SUPABASE_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// connection string"),
+  // The transaction pooler (Supavisor on port 6543, or pgbouncer in transaction mode): when set,
+  // functions connect through it instead of the direct SUPABASE_DB_URL (see platform/db.ts).
+  SWITCHBOARD_DB_POOLER_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// connection string")
+    .optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(20, "must be the project's service_role key"),
   SUPABASE_ANON_KEY: z.string().min(20, "must be the project's anon key").optional(),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),

@@ -1,6 +1,8 @@
 // Database access for functions: postgres.js over SUPABASE_DB_URL (present in every Supabase
-// edge function). Work on behalf of a signed-in user runs under RLS exactly as PostgREST does it.
+// edge function), or over a transaction pooler when one is configured. Work on behalf of a
+// signed-in user runs under RLS exactly as PostgREST does it.
 
+import net from "node:net";
 import postgres from "postgres";
 
 export type Sql = postgres.Sql;
@@ -18,14 +20,47 @@ function preparedStatementsAllowed(url: string): boolean {
   }
 }
 
-export function connect(url: string, opts: { max?: number; applicationName?: string } = {}): Sql {
+/** Where a function connects: the transaction pooler when SWITCHBOARD_DB_POOLER_URL is set (a
+ * name of our own: secret names starting with SUPABASE_ are reserved on hosted projects), else the
+ * direct SUPABASE_DB_URL. Hosted gives a direct connection about 60 slots on small computes, which
+ * webhook bursts and overlapping worker runs use up; the pooler shares a few among them all. */
+export function databaseUrl(config: { SUPABASE_DB_URL: string; SWITCHBOARD_DB_POOLER_URL?: string }): {
+  url: string;
+  pooled: boolean;
+} {
+  return config.SWITCHBOARD_DB_POOLER_URL
+    ? { url: config.SWITCHBOARD_DB_POOLER_URL, pooled: true }
+    : { url: config.SUPABASE_DB_URL, pooled: false };
+}
+
+/** postgres.js gathers small writes and flushes them from a setImmediate, or at once when a write
+ * is large; under the edge runtime's Deno 2.1 the cleared immediate can still fire after such a
+ * flush, and postgres.js then writes null: "May not write null values to stream", and the whole
+ * function process dies (reproduced under load in db_test.ts; not seen on Deno 2.9). Over plain TCP
+ * (a pooler or direct connection without TLS) the socket ignores a write of nothing. */
+export function nullTolerantSocket(o: { host: string[]; port: number[]; path?: string }): net.Socket {
+  const socket = o.path ? net.connect(o.path) : net.connect(o.port[0], o.host[0]);
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  (socket as unknown as { write: (...args: unknown[]) => boolean }).write = (chunk, ...rest) =>
+    chunk == null ? true : write(chunk, ...rest);
+  return socket;
+}
+
+export function connect(
+  target: string | { url: string; pooled: boolean },
+  opts: { max?: number; applicationName?: string } = {},
+): Sql {
+  const { url, pooled } = typeof target === "string" ? { url: target, pooled: false } : target;
+  const tls = /[?&]sslmode=(require|verify-ca|verify-full|prefer)/.test(url);
   return postgres(url, {
     max: opts.max ?? 5,
     idle_timeout: 20,
     connect_timeout: 10,
-    prepare: preparedStatementsAllowed(url),
+    // A transaction pooler hands each transaction to any server connection: no prepared statements.
+    prepare: !pooled && preparedStatementsAllowed(url),
     onnotice: () => {},
     connection: { application_name: opts.applicationName ?? "switchboard" },
+    ...(tls ? {} : { socket: nullTolerantSocket as never }),
   });
 }
 
