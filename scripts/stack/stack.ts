@@ -12,6 +12,7 @@ import { generateKeyPairSync } from "node:crypto";
 import postgres from "postgres";
 import { createAuthHandler, ensureAuthSchema, setAuthUserPassword } from "../local/supabase/auth.ts";
 import { ensureSystemDependencies } from "./setup.ts";
+import { startPgbouncer } from "./pgbouncer.ts";
 import { type RunningSandbox, startSandbox } from "../local/chatwoot/server.ts";
 import { type RunningGcsEmulator, startGcsEmulator } from "../local/gcs/server.ts";
 import { type RunningOpenAiStandin, startOpenAiStandin } from "../local/openai/server.ts";
@@ -35,6 +36,9 @@ export interface StackOptions {
   chatwoot?: { port: number; persistPath?: string; log?: boolean };
   /** The GCS emulator: its port, and where buckets and objects persist (omit for a temp dir). */
   gcs?: { port: number; dataDir?: string; noSync?: boolean };
+  /** Route the functions' database connections through pgbouncer in transaction mode, as hosted
+   * projects should through Supavisor (SWITCHBOARD_DB_POOLER_URL). */
+  pooler?: boolean;
   /** The local OpenAI-compatible stand-in (deterministic embeddings and test chat model). With
    * useRealKey, not started when OPENAI_API_KEY is set: the functions then talk to the real API. */
   openai?: { port: number; useRealKey?: boolean };
@@ -44,6 +48,8 @@ export interface StackInfo {
   apiUrl: string;
   functionsUrl: string;
   dbUrl: string;
+  /** The transaction pooler the functions connect through, when the stack runs one. */
+  poolerUrl?: string;
   anonKey: string;
   serviceRoleKey: string;
   jwtSecret: string;
@@ -141,6 +147,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
   await applyMigrations(dbUrl);
   if (fresh && opts.seed) await applySeed(dbUrl);
+  const pooler = opts.pooler && cluster ? await startPgbouncer({ dir: `${opts.stateDir}/pgbouncer`, dbUrl }) : null;
 
   const { anonKey, serviceRoleKey } = await deriveApiKeys(secrets.jwtSecret);
   const apiUrl = `http://127.0.0.1:${opts.apiPort}`;
@@ -219,6 +226,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       METADATA_SERVER_DETECTION: "none",
       ...(gcs ? { GCS_ENDPOINT: gcs.url, GCS_CREDENTIALS_JSON: JSON.stringify(secrets.gcsServiceAccount) } : {}),
       ...aiEnv,
+      ...(pooler ? { SWITCHBOARD_DB_POOLER_URL: pooler.url } : {}),
       ...opts.functionEnv,
     },
   });
@@ -232,6 +240,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     apiUrl,
     functionsUrl: `${apiUrl}/functions/v1`,
     dbUrl,
+    poolerUrl: pooler?.url,
     anonKey,
     serviceRoleKey,
     jwtSecret: secrets.jwtSecret,
@@ -255,6 +264,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await authSql.end({ timeout: 2 });
       await gcs?.close();
       await openai?.close();
+      await pooler?.close();
       if (closeOpts.stopDatabase !== false) await cluster?.stop();
     },
   };

@@ -109,6 +109,8 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     apiPort,
     fast: true,
     seed: true,
+    // Every function connects through a transaction pooler, as a hosted deploy should.
+    pooler: true,
     chatwoot: { port: freePort() },
     gcs: { port: freePort(), noSync: true },
     openai: { port: freePort() },
@@ -119,6 +121,7 @@ export async function runAllSuites(filters: string[]): Promise<number> {
   const env = {
     SUPABASE_URL: stack.apiUrl,
     SUPABASE_DB_URL: stack.dbUrl,
+    ...(stack.poolerUrl ? { SWITCHBOARD_DB_POOLER_URL: stack.poolerUrl } : {}),
     SUPABASE_ANON_KEY: stack.anonKey,
     SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey,
     SUPABASE_JWT_SECRET: stack.jwtSecret,

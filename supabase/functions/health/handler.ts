@@ -9,6 +9,8 @@ export interface HealthDeps {
   /** A worker that has not run for this long while jobs are ready is reported as stalled. */
   workerStaleAfterSeconds: number;
   version: string;
+  /** How the functions reach Postgres: through the transaction pooler, or directly. */
+  connection?: "pooler" | "direct";
   /** Which AI replies run: a model (and which), or offline FAQ answers. No key or URL here. */
   ai?: { mode: "model" | "offline"; chat_model: string | null; embedding_model: string | null; transcription: boolean };
 }
@@ -43,7 +45,7 @@ export async function handler(req: Request, deps: HealthDeps): Promise<Response>
   const workerStatus = stalled ? "stalled" : row.worker_last_error ? "erroring" : lastRun ? "ok" : "idle";
   return json({
     status: workerStatus === "ok" || workerStatus === "idle" ? "ok" : "degraded",
-    database: { ok: true, latency_ms: dbLatencyMs },
+    database: { ok: true, latency_ms: dbLatencyMs, connection: deps.connection ?? "direct" },
     worker: {
       status: workerStatus,
       last_run_at: lastRun?.toISOString() ?? null,

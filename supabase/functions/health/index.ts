@@ -10,7 +10,8 @@ import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
 const config = loadConfig(baseConfigSchema.extend({
   HEALTH_WORKER_STALE_SECONDS: z.coerce.number().int().min(1).default(60),
 }));
-const sql = connect(databaseUrl(config), { max: 2, applicationName: "health" });
+const db = databaseUrl(config);
+const sql = connect(db, { max: 2, applicationName: "health" });
 const chat = chatConfigFromEnv(Deno.env.toObject());
 const embedding = embeddingConfigFromEnv(Deno.env.toObject());
 const transcriptionModel = Deno.env.get("OPENAI_TRANSCRIPTION_MODEL") ?? "gpt-4o-mini-transcribe";
@@ -24,5 +25,12 @@ const ai = {
 
 serve(
   { name: "health" },
-  (req) => handler(req, { sql, workerStaleAfterSeconds: config.HEALTH_WORKER_STALE_SECONDS, version: "0.1.0", ai }),
+  (req) =>
+    handler(req, {
+      sql,
+      workerStaleAfterSeconds: config.HEALTH_WORKER_STALE_SECONDS,
+      version: "0.1.0",
+      ai,
+      connection: db.pooled ? "pooler" : "direct",
+    }),
 );
