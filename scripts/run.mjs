@@ -45,6 +45,7 @@ const scripts = {
   bench: "scripts/bench/main.ts",
   cli: "scripts/cli/main.ts",
   eval: "scripts/eval/main.ts",
+  deploy: "scripts/deploy/main.ts",
 };
 const [tool, ...rest] = process.argv.slice(2);
 if (!scripts[tool]) {
