@@ -2,7 +2,7 @@
 // line, through the same modules admin-api and the jobs use.
 
 import { parseArgs } from "node:util";
-import { type CliContext, CliError, table } from "./context.ts";
+import { asOperator, type CliContext, CliError, table } from "./context.ts";
 import { postgresRateLimiter } from "../../supabase/functions/_shared/chatwoot/rate_limit.ts";
 import { AgentBotError, disableStoreBot, enableStoreBot } from "../../supabase/functions/_shared/ai/agent_bot.ts";
 import { returnToBot } from "../../supabase/functions/_shared/ai/reply.ts";
@@ -94,9 +94,12 @@ export async function aiCommand(ctx: CliContext, args: string[]): Promise<void> 
       const id = Number(values.conversation);
       if (!Number.isInteger(id) || id <= 0) throw new CliError("--conversation <display id> is required", 2);
       if (!s.account_ref) throw new CliError(`store ${values.store} has no Chatwoot account`);
+      // Checked and audited in SQL as the operator (not as the superuser the CLI connects as).
       await returnToBot({ sql: ctx.sql, limiter: limiter(ctx) }, {
         account_ref: s.account_ref,
         conversation_display_id: id,
+      }, async () => {
+        await asOperator(ctx, (tx) => tx`select public.return_conversation_to_bot(${s.account_ref}, ${id})`);
       });
       ctx.out(`conversation ${id} is the bot's again (pending)`);
     } else {

@@ -1,5 +1,6 @@
 // `switchboard archive queue|map|ignore|erase`: the WhatsApp archive's review queue and the
-// decisions on it, from the command line (the same code the archive-admin function runs).
+// decisions on it, from the command line, through the same module and checked SQL functions as
+// admin-api, acting as the operator (asOperator: service_role, audited as cli:<login>).
 
 import { parseArgs } from "node:util";
 import {
@@ -8,16 +9,14 @@ import {
   mapContact,
   queueFilters,
   requestErasure,
-  ReviewError,
 } from "../../supabase/functions/_shared/archive/review.ts";
 import { normalizePhoneE164 } from "../../supabase/functions/_shared/platform/phone.ts";
-import { CliContext, CliError, table } from "./context.ts";
+import type { TransactionSql } from "../../supabase/functions/_shared/platform/db.ts";
+import { asOperator, CliContext, CliError, table } from "./context.ts";
 
-const ACTOR = `cli:${Deno.env.get("USER") ?? "operator"}`;
-
-async function storeId(ctx: CliContext, slug: string | undefined): Promise<string> {
+async function storeId(tx: TransactionSql, slug: string | undefined): Promise<string> {
   if (!slug) throw new CliError("--store <slug> is required", 2);
-  const [s] = await ctx.sql`select id from public.stores where slug = ${slug}`;
+  const [s] = await tx`select id from public.stores where slug = ${slug}`;
   if (!s) throw new CliError(`no store with slug "${slug}"`);
   return s.id;
 }
@@ -42,51 +41,49 @@ export async function archiveCommand(ctx: CliContext, args: string[]): Promise<v
     },
     strict: true,
   });
-  try {
-    if (sub === "queue") {
-      const f = queueFilters.parse({
-        store_id: values.store ? await storeId(ctx, values.store) : undefined,
-        q: values.q,
-        has_media: values["has-media"] ? "true" : undefined,
-        limit: values.limit ?? 50,
-      });
-      const page = await listReviewQueue(ctx.sql, f);
-      ctx.out(
-        table(page.contacts, ["store_slug", "phone_e164", "contact_name", "messages", "media", "last_message_at"]),
-      );
-      return;
+  if (sub === "queue") {
+    const page = await asOperator(ctx, async (tx) =>
+      listReviewQueue(
+        tx,
+        queueFilters.parse({
+          store_id: values.store ? await storeId(tx, values.store) : undefined,
+          q: values.q,
+          has_media: values["has-media"] ? "true" : undefined,
+          limit: values.limit ?? 50,
+        }),
+      ));
+    ctx.out(table(page.contacts, ["store_slug", "phone_e164", "contact_name", "messages", "media", "last_message_at"]));
+    return;
+  }
+  if (sub === "map") {
+    if (!values.user) {
+      throw new CliError("usage: switchboard archive map --store <slug> --phone <number> --user <uuid>", 2);
     }
-    if (sub === "map") {
-      if (!values.user) {
-        throw new CliError("usage: switchboard archive map --store <slug> --phone <number> --user <uuid>", 2);
-      }
-      const r = await mapContact(ctx.sql, {
-        storeId: await storeId(ctx, values.store),
-        phone: phoneArg(values.phone),
-        userId: values.user,
-        actor: ACTOR,
-      });
-      ctx.out(`mapped; moving the archive to the user's bucket (job ${r.jobId})`);
-      return;
-    }
-    if (sub === "ignore") {
-      await ignoreContact(ctx.sql, {
-        storeId: await storeId(ctx, values.store),
-        phone: phoneArg(values.phone),
-        actor: ACTOR,
-      });
-      ctx.out("ignored: the contact's archive stays in the holding bucket");
-      return;
-    }
-    if (sub === "erase") {
-      if (!values.user) throw new CliError("usage: switchboard archive erase --user <uuid>", 2);
-      const r = await requestErasure(ctx.sql, { userId: values.user, actor: ACTOR });
-      ctx.out(`erasing the archive of ${values.user} (job ${r.jobId})`);
-      return;
-    }
-  } catch (err) {
-    if (err instanceof ReviewError) throw new CliError(err.message);
-    throw err;
+    const jobId = await asOperator(
+      ctx,
+      async (tx) =>
+        mapContact(tx, {
+          storeId: await storeId(tx, values.store),
+          phone: phoneArg(values.phone),
+          userId: values.user!,
+        }),
+    );
+    ctx.out(`mapped; moving the archive to the user's bucket (job ${jobId})`);
+    return;
+  }
+  if (sub === "ignore") {
+    await asOperator(
+      ctx,
+      async (tx) => ignoreContact(tx, { storeId: await storeId(tx, values.store), phone: phoneArg(values.phone) }),
+    );
+    ctx.out("ignored: the contact's archive stays in the holding bucket");
+    return;
+  }
+  if (sub === "erase") {
+    if (!values.user) throw new CliError("usage: switchboard archive erase --user <uuid>", 2);
+    const jobId = await asOperator(ctx, (tx) => requestErasure(tx, values.user!));
+    ctx.out(`erasing the archive of ${values.user} (job ${jobId})`);
+    return;
   }
   throw new CliError("usage: switchboard archive <queue|map|ignore|erase>", 2);
 }

@@ -2,6 +2,7 @@
 // message a person can act on.
 
 import postgres from "postgres";
+import { withRls } from "../../supabase/functions/_shared/platform/db.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -47,6 +48,15 @@ export function createContext(out: (line: string) => void = console.log): CliCon
     connection: { application_name: "switchboard-cli" },
   });
   return { dbUrl, apiUrl, serviceRoleKey, sql, out };
+}
+
+/** Who the audit log says did it: the operator's login. */
+export const OPERATOR = `cli:${Deno.env.get("USER") ?? "operator"}`;
+
+/** Runs `fn` as the operator the checked SQL functions see: the service role (a platform
+ * administrator to them), named OPERATOR in the audit log. Never as the unchecked superuser. */
+export function asOperator<T>(ctx: CliContext, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  return withRls(ctx.sql, { role: "service_role", actor: OPERATOR }, fn);
 }
 
 /** Renders rows as an aligned plain-text table. */

@@ -140,6 +140,15 @@ Deno.test("archive queue, ignore, map and erase from the command line", opts, as
     const [audit] =
       await sql`select count(*)::int as n from private.audit_log where target like ${`contact:${store.id}:%`}`;
     assert.equal(audit.n, 2, "map and ignore are audited");
+    // The checked SQL functions ran as the operator (service_role), who is named in the audit.
+    const operator = `cli:${Deno.env.get("USER") ?? "operator"}`;
+    const actors = await sql`select distinct actor from private.audit_log where target like ${`contact:${store.id}:%`}`;
+    assert.deepEqual(actors.map((a) => a.actor), [operator], "the operator is named, not the connection's role");
+    const [eraseJob] = await sql`select payload ->> 'actor' as actor from private.jobs
+                                 where id = ${erase.out.match(/job (\d+)/)![1]}`;
+    assert.equal(eraseJob.actor, operator, "the erase job carries the operator too");
+    const again = await cli("archive", "ignore", "--store", slug, "--phone", "+14155550301");
+    assert.equal(again.code, 1, "a mapped number is no longer in the queue to ignore");
   } finally {
     await sql.end();
   }

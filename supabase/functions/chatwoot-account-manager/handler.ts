@@ -5,7 +5,7 @@
 //   POST /stores/<slug>/reprovision          platform administrators: retry a failed store
 
 import { z } from "zod";
-import { type Claims, verifiedClaims } from "../_shared/platform/auth.ts";
+import { isPlatformAdmin, verifiedClaims } from "../_shared/platform/auth.ts";
 import type { Sql } from "../_shared/platform/db.ts";
 import { errorResponse, json, subPath } from "../_shared/platform/http.ts";
 import type { Logger } from "../_shared/platform/log.ts";
@@ -17,10 +17,6 @@ export interface AccountManagerDeps {
 }
 
 const slugSchema = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "not a store slug");
-
-function isPlatformAdmin(claims: Claims | null): boolean {
-  return claims?.role === "service_role" || claims?.app_metadata?.platform_admin === true;
-}
 
 export async function handler(req: Request, deps: AccountManagerDeps): Promise<Response> {
   const path = subPath(req, "chatwoot-account-manager");

@@ -1,10 +1,10 @@
-// The review queue of WhatsApp numbers that match no user, and the decisions on it: map a
-// number to a user (its archive then moves, as a job), ignore it (it stays held), erase a
-// user's archive. Shared by the archive-admin function and the CLI; every decision is audited.
+// The review queue of WhatsApp numbers that match no user, and the decisions on it, for admin-api
+// (and archive-admin, its alias) and the CLI alike. Everything takes a transaction under the
+// caller's RLS (withRls): reads see only the caller's stores; decisions are the checked SQL
+// functions of admin.sql, which check the caller's rights and write the audit log themselves.
 
 import { z } from "zod";
-import type { Sql, TransactionSql } from "../platform/db.ts";
-import { enqueueJob } from "../jobs/queue.ts";
+import type { TransactionSql } from "../platform/db.ts";
 
 export const queueFilters = z.object({
   store_id: z.uuid().optional(),
@@ -17,10 +17,10 @@ export const queueFilters = z.object({
 });
 export type QueueFilters = z.infer<typeof queueFilters>;
 
-export async function listReviewQueue(sql: Sql | TransactionSql, f: QueueFilters) {
+export async function listReviewQueue(tx: TransactionSql, f: QueueFilters) {
   const [afterTs, afterStore, afterPhone] = f.after ? f.after.split("|") : [null, null, null];
   const like = f.q ? `%${f.q.replace(/[%_\\]/g, "\\$&")}%` : null;
-  const rows = await sql`
+  const rows = await tx`
     select c.store_id, s.slug as store_slug, c.phone_e164, c.contact_name, c.contact_email, c.messages, c.media,
            c.first_seen_at, c.last_message_at,
            extract(epoch from coalesce(c.last_message_at, c.first_seen_at))::float8 as sort_key
@@ -43,58 +43,39 @@ export async function listReviewQueue(sql: Sql | TransactionSql, f: QueueFilters
   };
 }
 
-export class ReviewError extends Error {
-  constructor(message: string, readonly status: number) {
-    super(message);
-  }
+/** One contact with its latest 100 archived messages and the users it might be: null when the
+ * caller cannot see it (or it does not exist). */
+export async function reviewContact(tx: TransactionSql, storeId: string, phone: string) {
+  const [contact] =
+    await tx`select * from public.archive_contacts where store_id = ${storeId} and phone_e164 = ${phone}`;
+  if (!contact) return null;
+  const messages = await tx`
+    select m.message_id, cm.content, cm.message_type, cm.created_at,
+           (select count(*)::int from public.archived_media x where x.account_ref = m.account_ref and x.message_id = m.message_id) as media
+    from public.archived_messages m
+    left join public.chatwoot_messages cm on cm.account_ref = m.account_ref and cm.message_id = m.message_id
+    where m.store_id = ${storeId} and m.phone_e164 = ${phone} order by cm.created_at desc nulls last limit 100`;
+  const suggestions = await tx`select * from public.archive_contact_suggestions(${storeId}, ${phone})`;
+  return { contact, messages, suggestions };
 }
 
+/** Maps the number to a user; its archive then moves to their bucket (the job's id is returned). */
 export async function mapContact(
-  sql: Sql,
-  input: { storeId: string; phone: string; userId: string; actor: string },
-): Promise<{ jobId: string }> {
-  return await sql.begin(async (tx) => {
-    const [user] = await tx`select 1 from auth.users where id = ${input.userId}`;
-    if (!user) throw new ReviewError(`no user ${input.userId}`, 404);
-    const [row] = await tx`
-      update public.archive_contacts set status = 'mapped', user_id = ${input.userId}, mapped_by = 'admin', updated_at = now()
-      where store_id = ${input.storeId} and phone_e164 = ${input.phone}
-      returning store_id`;
-    if (!row) throw new ReviewError(`no archived contact ${input.phone} in store ${input.storeId}`, 404);
-    await tx`insert into private.audit_log (actor, action, target, detail)
-             values (${input.actor}, 'archive.map_contact', ${`contact:${input.storeId}:${input.phone}`},
-                     ${tx.json({ user_id: input.userId })})`;
-    const jobId = await enqueueJob(tx, {
-      kind: "archive.map_contact",
-      payload: { store_id: input.storeId, phone_e164: input.phone },
-      idempotencyKey: `archive.map_contact:${input.storeId}:${input.phone}:${input.userId}:${Date.now()}`,
-      storeId: input.storeId,
-    });
-    return { jobId };
-  });
+  tx: TransactionSql,
+  input: { storeId: string; phone: string; userId: string },
+): Promise<string> {
+  const [r] = await tx`
+    select public.map_archive_contact(${input.storeId}, ${input.phone}, ${input.userId})::text as job_id`;
+  return r.job_id;
 }
 
-export async function ignoreContact(sql: Sql, input: { storeId: string; phone: string; actor: string }): Promise<void> {
-  await sql.begin(async (tx) => {
-    const [row] = await tx`
-      update public.archive_contacts set status = 'ignored', updated_at = now()
-      where store_id = ${input.storeId} and phone_e164 = ${input.phone} and status <> 'mapped'
-      returning 1`;
-    if (!row) throw new ReviewError(`no unmapped contact ${input.phone} in store ${input.storeId}`, 404);
-    await tx`insert into private.audit_log (actor, action, target)
-             values (${input.actor}, 'archive.ignore_contact', ${`contact:${input.storeId}:${input.phone}`})`;
-  });
+/** Keeps the number's archive held, out of the queue. */
+export async function ignoreContact(tx: TransactionSql, input: { storeId: string; phone: string }): Promise<void> {
+  await tx`select public.ignore_archive_contact(${input.storeId}, ${input.phone})`;
 }
 
-export async function requestErasure(sql: Sql, input: { userId: string; actor: string }): Promise<{ jobId: string }> {
-  return await sql.begin(async (tx) => {
-    await tx`insert into private.audit_log (actor, action, target)
-             values (${input.actor}, 'archive.erase_requested', ${`user:${input.userId}`})`;
-    const jobId = await enqueueJob(tx, {
-      kind: "archive.erase_user",
-      payload: { user_id: input.userId, actor: input.actor },
-      idempotencyKey: `archive.erase_user:${input.userId}:${Date.now()}`,
-    });
-    return { jobId };
-  });
+/** Erases a user's archive (platform administrators only), as a job whose id is returned. */
+export async function requestErasure(tx: TransactionSql, userId: string): Promise<string> {
+  const [r] = await tx`select public.request_archive_erasure(${userId})::text as job_id`;
+  return r.job_id;
 }

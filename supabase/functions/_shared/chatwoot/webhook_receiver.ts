@@ -5,7 +5,7 @@
 
 import { createHash } from "node:crypto";
 import type { Sql } from "../platform/db.ts";
-import { errorResponse, json, subPath } from "../platform/http.ts";
+import { BodyTooLarge, errorResponse, json, readCappedBody, subPath } from "../platform/http.ts";
 import type { Logger } from "../platform/log.ts";
 import { parseChatwootEvent } from "./events.ts";
 import { isInboxEvent, isTypingEvent } from "./events.ts";
@@ -46,32 +46,6 @@ function unauthorized(): Response {
   return errorResponse(401, "unauthorized", "The webhook URL or its signature is not valid.");
 }
 
-class BodyTooLarge extends Error {}
-
-async function readCapped(req: Request, max: number): Promise<Uint8Array> {
-  if (!req.body) return new Uint8Array();
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 export async function receiveDelivery(req: Request, deps: ReceiverDeps): Promise<Response> {
   const now = deps.now ?? Date.now;
   if (req.method !== "POST") return errorResponse(405, "method_not_allowed", "Chatwoot delivers webhooks with POST.");
@@ -109,13 +83,9 @@ export async function receiveDelivery(req: Request, deps: ReceiverDeps): Promise
     }
   }
 
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > deps.maxBodyBytes) {
-    return errorResponse(413, "payload_too_large", `The body exceeds the ${deps.maxBodyBytes}-byte limit.`);
-  }
   let raw: Uint8Array;
   try {
-    raw = await readCapped(req, deps.maxBodyBytes);
+    raw = await readCappedBody(req, deps.maxBodyBytes);
   } catch (err) {
     if (err instanceof BodyTooLarge) {
       return errorResponse(413, "payload_too_large", `The body exceeds the ${deps.maxBodyBytes}-byte limit.`);

@@ -15,4 +15,11 @@ export {
   updateFaq,
 } from "./ingest.ts";
 export { embedderForStore, embedDocument, knowledgeJobHandlers, storeEmbeddingSettings } from "./embed_job.ts";
-export { type KnowledgeHit, type KnowledgeSearchResult, searchKnowledge } from "./search.ts";
+export {
+  type KnowledgeHit,
+  type KnowledgeSearchResult,
+  type PreparedSearch,
+  prepareSearch,
+  runSearch,
+  searchKnowledge,
+} from "./search.ts";

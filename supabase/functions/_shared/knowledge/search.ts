@@ -1,6 +1,6 @@
 // Retrieval for AI replies and the admin app: embeds the question when an embedder is configured and
 // calls public.kb_search (hybrid RRF; full-text only offline). Runs under the caller's RLS when given
-// a transaction from withRls.
+// a transaction from withRls; prepareSearch + runSearch keep the embedding call outside it.
 
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
@@ -39,11 +39,16 @@ export interface KnowledgeSearchResult {
   embeddingModel: string | null;
 }
 
-export async function searchKnowledge(
-  sql: Sql | TransactionSql,
-  embedder: Embedder | null,
-  raw: SearchKnowledgeInput,
-): Promise<KnowledgeSearchResult> {
+/** A validated query and its embedding (or why it has none): the network half of a search, done
+ * before any transaction opens so none is held across the embedding API call. */
+export interface PreparedSearch {
+  input: z.output<typeof searchKnowledgeInput>;
+  vector: string | null;
+  degraded: string | null;
+  model: string | null;
+}
+
+export async function prepareSearch(embedder: Embedder | null, raw: SearchKnowledgeInput): Promise<PreparedSearch> {
   const parsed = searchKnowledgeInput.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -62,15 +67,29 @@ export async function searchKnowledge(
       degraded = err.message;
     }
   }
+  return { input, vector, degraded, model: embedder?.model ?? null };
+}
+
+/** The database half: one kb_search call (under the caller's RLS when `sql` comes from withRls). */
+export async function runSearch(sql: Sql | TransactionSql, p: PreparedSearch): Promise<KnowledgeSearchResult> {
+  const { input, vector } = p;
   const rows = await sql`
     select chunk_id::text as chunk_id, document_id, kind, title, heading_path, content, fts_rank, fts_score,
            vector_rank, vector_distance, rrf_score
     from public.kb_search(${input.storeId}::uuid, ${input.query}, ${vector}::extensions.vector, ${input.k},
-                          ${input.kinds ?? null}::text[], ${embedder?.model ?? null}::text)`;
+                          ${input.kinds ?? null}::text[], ${p.model}::text)`;
   return {
     hits: rows as unknown as KnowledgeHit[],
     mode: vector ? "hybrid" : "full_text",
-    degraded,
-    embeddingModel: vector ? embedder!.model : null,
+    degraded: p.degraded,
+    embeddingModel: vector ? p.model : null,
   };
+}
+
+export async function searchKnowledge(
+  sql: Sql | TransactionSql,
+  embedder: Embedder | null,
+  raw: SearchKnowledgeInput,
+): Promise<KnowledgeSearchResult> {
+  return await runSearch(sql, await prepareSearch(embedder, raw));
 }

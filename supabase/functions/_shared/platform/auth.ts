@@ -25,3 +25,10 @@ export function verifiedClaims(req: Request): Claims | null {
 export function isServiceRole(req: Request): boolean {
   return verifiedClaims(req)?.role === "service_role";
 }
+
+/** The one platform-administrator rule, as public.is_platform_admin() has it in SQL: the service
+ * role, or a signed-in user whose app_metadata (writable only with the service role) says so. */
+export function isPlatformAdmin(claims: Claims | null): boolean {
+  return claims?.role === "service_role" ||
+    (claims?.role === "authenticated" && claims.app_metadata?.platform_admin === true);
+}

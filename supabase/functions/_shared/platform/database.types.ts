@@ -301,6 +301,8 @@ export type Database = {
         }[];
       };
       "audit": { Args: { "p_action": string; "p_detail"?: Json; "p_target": string }; Returns: undefined };
+      "audit_actor": { Args: Record<PropertyKey, never>; Returns: string };
+      "caller_role": { Args: Record<PropertyKey, never>; Returns: string };
       "chatwoot_account_by_route_token": {
         Args: { "p_token": string };
         Returns: {
