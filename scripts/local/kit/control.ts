@@ -1,10 +1,9 @@
 // The stand-ins' own control routes, all under `/_control/…` (never part of the API a stand-in imitates): routing
 // them, the fault-rule routes every stand-in has, and answers rendered in the stand-in's own response type.
 
-import { ZodError } from "zod";
+import { type z, ZodError } from "zod";
 import type { FaultRules, RuleFields } from "./faults.ts";
 import { type Params, Router } from "./router.ts";
-import type { z } from "zod";
 
 export const CONTROL_PREFIX = "/_control";
 
