@@ -110,18 +110,18 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
     const [secret] = await sql`select webhook_secret from private.ai_bot_secrets where store_id = ${storeId}`;
 
     // One real delivery, captured as the sandbox sends it, is the template for the load.
-    await fetch(`${cw.url}/_sandbox/traffic/incoming`, {
+    await fetch(`${cw.url}/_control/traffic/incoming`, {
       method: "POST",
       headers: { api_access_token: cw.sandbox.platformToken, "content-type": "application/json" },
       body: JSON.stringify({ inbox_id: inbox.id, content: queries[0] }),
     }).then((r) => r.json());
-    await fetch(`${cw.url}/_sandbox/settle`, {
+    await fetch(`${cw.url}/_control/settle`, {
       method: "POST",
       headers: { api_access_token: cw.sandbox.platformToken },
     })
       .then((r) => r.arrayBuffer());
     const template = JSON.parse(JSON.stringify(
-      (await fetch(`${cw.url}/_sandbox/deliveries?kind=agent_bot`, {
+      (await fetch(`${cw.url}/_control/deliveries?kind=agent_bot`, {
         headers: { api_access_token: cw.sandbox.platformToken },
       })
         .then((r) => r.json())).deliveries.find((d: { event: string }) => d.event === "message_created"),
@@ -193,14 +193,14 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
     // real customer message delivered by the sandbox to the receiver.
     const targets: { conversationId: number; messageId: number }[] = [];
     for (let i = 0; i < REPLIES; i++) {
-      const r = await fetch(`${cw.url}/_sandbox/traffic/incoming`, {
+      const r = await fetch(`${cw.url}/_control/traffic/incoming`, {
         method: "POST",
         headers: { api_access_token: cw.sandbox.platformToken, "content-type": "application/json" },
         body: JSON.stringify({ inbox_id: inbox.id, content: queries[(i * 13) % queries.length] }),
       }).then((res) => res.json());
       targets.push({ conversationId: r.conversation.id, messageId: r.message.id });
     }
-    await fetch(`${cw.url}/_sandbox/settle`, {
+    await fetch(`${cw.url}/_control/settle`, {
       method: "POST",
       headers: { api_access_token: cw.sandbox.platformToken },
     })

@@ -48,11 +48,11 @@ Deno.test("ai enable, status, return-to-bot and disable from the command line", 
     assert.match(status.out, /true\s+assist/);
 
     // A conversation the bot owns; a person takes it over; the operator gives it back.
-    const started = await sandboxCall(env, "POST", "/_sandbox/traffic/incoming", {
+    const started = await sandboxCall(env, "POST", "/_control/traffic/incoming", {
       body: { inbox_id: inbox.body.id, content: "hello?" },
     });
     const conversationId = started.body.conversation.id;
-    await sandboxCall(env, "POST", "/_sandbox/traffic/agent_reply", {
+    await sandboxCall(env, "POST", "/_control/traffic/agent_reply", {
       body: { account_id: cw.accountId, conversation_id: conversationId, content: "Hi, a person here." },
     });
     await waitFor(async () => {
@@ -67,7 +67,7 @@ Deno.test("ai enable, status, return-to-bot and disable from the command line", 
                           where account_ref = ${accountRef} and conversation_display_id = ${conversationId}`;
     assert.equal(c.bot_paused, false);
     await waitFor(async () => {
-      const r = await sandboxCall(env, "GET", `/_sandbox/accounts/${cw.accountId}/conversations/${conversationId}`);
+      const r = await sandboxCall(env, "GET", `/_control/accounts/${cw.accountId}/conversations/${conversationId}`);
       return r.body.conversation.status === "pending";
     }, "the conversation pending again");
 

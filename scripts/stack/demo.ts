@@ -87,7 +87,7 @@ export async function demoTraffic(stack: DemoStack, timeoutMs = 60_000): Promise
           );
       }
       const traffic = (body: Record<string, unknown>) =>
-        call(stack.chatwootUrl!, stack.chatwootPlatformToken!, "POST", "/_sandbox/traffic/whatsapp", {
+        call(stack.chatwootUrl!, stack.chatwootPlatformToken!, "POST", "/_control/traffic/whatsapp", {
           inbox_id: whatsapp.id,
           from: demo.from,
           name: demo.name,

@@ -71,7 +71,7 @@ export async function customerSays(
   content: string,
   opts: { conversationId?: number; audio?: Record<string, unknown> } = {},
 ) {
-  const res = await sandboxCall(s.env, "POST", "/_sandbox/traffic/incoming", {
+  const res = await sandboxCall(s.env, "POST", "/_control/traffic/incoming", {
     body: {
       inbox_id: s.inboxId,
       content,
@@ -85,7 +85,7 @@ export async function customerSays(
 }
 
 export async function agentSays(s: BotStore, conversationId: number, content: string) {
-  const res = await sandboxCall(s.env, "POST", "/_sandbox/traffic/agent_reply", {
+  const res = await sandboxCall(s.env, "POST", "/_control/traffic/agent_reply", {
     body: { account_id: s.cw.accountId, conversation_id: conversationId, content },
   });
   if (res.status !== 200) throw new Error(`agent_reply: ${res.status} ${JSON.stringify(res.body)}`);
@@ -93,7 +93,7 @@ export async function agentSays(s: BotStore, conversationId: number, content: st
 
 /** The conversation as Chatwoot holds it: status and messages, oldest first. */
 export async function conversation(s: BotStore, conversationId: number) {
-  const res = await sandboxCall(s.env, "GET", `/_sandbox/accounts/${s.cw.accountId}/conversations/${conversationId}`);
+  const res = await sandboxCall(s.env, "GET", `/_control/accounts/${s.cw.accountId}/conversations/${conversationId}`);
   const messages = res.body.messages as Json[];
   const fromBot = messages.filter((m) => m.sender?.type === "agent_bot");
   return {
@@ -122,7 +122,7 @@ export async function scriptModel(rule: Record<string, unknown>) {
   const url = Deno.env.get("OPENAI_STANDIN_URL");
   const key = Deno.env.get("OPENAI_STANDIN_KEY");
   if (!url || !key) throw new Error("OPENAI_STANDIN_URL/KEY are not set: run through `npm test`");
-  const res = await fetch(`${url}/_standin/script`, {
+  const res = await fetch(`${url}/_control/faults`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     body: JSON.stringify(rule),
@@ -132,7 +132,7 @@ export async function scriptModel(rule: Record<string, unknown>) {
 }
 
 export async function modelRequests(): Promise<Json[]> {
-  const res = await fetch(`${Deno.env.get("OPENAI_STANDIN_URL")}/_standin/requests`, {
+  const res = await fetch(`${Deno.env.get("OPENAI_STANDIN_URL")}/_control/requests`, {
     headers: { authorization: `Bearer ${Deno.env.get("OPENAI_STANDIN_KEY")}` },
   });
   const body = await res.json();

@@ -9,14 +9,13 @@ import {
   headOk,
   json,
   notFound,
-  type Params,
   readBody,
   routeNotFound,
-  Router,
   unauthorized,
   unprocessable,
   unwrap,
 } from "./http.ts";
+import { type Params, Router } from "../kit/router.ts";
 import type { AccountSetup } from "./account_setup.ts";
 import type { Actor, ChatwootModel } from "./model.ts";
 import type { Payloads } from "./payloads.ts";

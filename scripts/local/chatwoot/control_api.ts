@@ -1,10 +1,10 @@
-// The sandbox's own control API under `/_sandbox/…` — not part of Chatwoot. Protected by the platform app
+// The sandbox's own control API under `/_control/…` — not part of Chatwoot. Protected by the platform app
 // token; drives scripted traffic, fault rules, fixture replay, and exposes the webhook delivery log.
 
 import { z } from "zod";
 import { accessToken } from "./application_api.ts";
-import { errorToResponse, json, notFound, readBody, Router, unauthorized } from "./http.ts";
-import { FaultRuleInput } from "./faults.ts";
+import { ControlRoutes } from "../kit/control.ts";
+import { errorToResponse, json, notFound, readBody, unauthorized } from "./http.ts";
 import type { Sandbox } from "./server.ts";
 import {
   AgentReply,
@@ -20,14 +20,6 @@ import {
 import type { JsonObject } from "./state.ts";
 import type { DeliveryRecord } from "./webhooks.ts";
 
-interface ControlContext {
-  sandbox: Sandbox;
-  params: Record<string, string>;
-  query: URLSearchParams;
-  body: JsonObject;
-}
-type ControlHandler = (ctx: ControlContext) => Response | Promise<Response>;
-
 export function filterDeliveries(log: DeliveryRecord[], query: URLSearchParams): DeliveryRecord[] {
   const event = query.get("event");
   const kind = query.get("kind");
@@ -39,8 +31,8 @@ export function filterDeliveries(log: DeliveryRecord[], query: URLSearchParams):
   );
 }
 
-function trafficView(ctx: ControlContext, r: TrafficResult): JsonObject {
-  const v = ctx.sandbox.views;
+function trafficView(sandbox: Sandbox, r: TrafficResult): JsonObject {
+  const v = sandbox.views;
   return {
     contact: v.contact(r.contact, true, true),
     source_id: r.contactInbox.source_id,
@@ -56,58 +48,51 @@ const AccountFlags = z.object({
 }).partial();
 const Presence = z.object({ online: z.boolean() });
 
-export function createControlRouter(): Router<ControlHandler> {
-  const r = new Router<ControlHandler>();
-  r.add("GET", "/", (ctx) =>
+export type SandboxControl = ControlRoutes<Sandbox, Response>;
+
+export function createControlRoutes(): SandboxControl {
+  const r: SandboxControl = new ControlRoutes({ json, noContent: () => new Response(null, { status: 204 }) });
+  r.add("GET", "/", (sandbox) =>
     json({
       sandbox: "chatwoot",
       chatwoot_version: "4.13.0",
-      platform_api: ctx.sandbox.options.platformApi,
+      platform_api: sandbox.options.platformApi,
       counts: {
-        accounts: ctx.sandbox.state.accounts.size,
-        users: ctx.sandbox.state.users.size,
-        inboxes: ctx.sandbox.state.inboxes.size,
-        contacts: ctx.sandbox.state.contacts.size,
-        conversations: ctx.sandbox.state.conversations.size,
-        messages: ctx.sandbox.state.messages.size,
-        deliveries: ctx.sandbox.sender.log.length,
+        accounts: sandbox.state.accounts.size,
+        users: sandbox.state.users.size,
+        inboxes: sandbox.state.inboxes.size,
+        contacts: sandbox.state.contacts.size,
+        conversations: sandbox.state.conversations.size,
+        messages: sandbox.state.messages.size,
+        deliveries: sandbox.sender.log.length,
       },
     }));
-  r.add("POST", "/reset", (ctx) => {
-    ctx.sandbox.reset();
+  r.add("POST", "/reset", (sandbox) => {
+    sandbox.reset();
     return json({ ok: true });
   });
-  r.add("POST", "/settle", async (ctx) => {
-    await ctx.sandbox.settle();
-    return json({ ok: true });
-  });
-
-  r.add("GET", "/deliveries", (ctx) => json({ deliveries: filterDeliveries(ctx.sandbox.sender.log, ctx.query) }));
-  r.add("DELETE", "/deliveries", (ctx) => {
-    ctx.sandbox.sender.clear();
+  r.add("POST", "/settle", async (sandbox) => {
+    await sandbox.settle();
     return json({ ok: true });
   });
 
-  r.add("GET", "/faults", (ctx) => json({ faults: ctx.sandbox.faults.list() }));
-  r.add("POST", "/faults", (ctx) => json({ fault: ctx.sandbox.faults.add(FaultRuleInput.parse(ctx.body)) }, 201));
-  r.add("DELETE", "/faults", (ctx) => {
-    ctx.sandbox.faults.clear();
-    return json({ ok: true });
-  });
-  r.add("DELETE", "/faults/:id", (ctx) => {
-    if (!ctx.sandbox.faults.remove(ctx.params.id)) throw notFound();
-    return json({ ok: true });
-  });
-  r.add("POST", "/faults/release", (ctx) => {
-    ctx.sandbox.sender.releaseHeld();
+  r.add("GET", "/deliveries", (sandbox, req) => json({ deliveries: filterDeliveries(sandbox.sender.log, req.query) }));
+  r.add("DELETE", "/deliveries", (sandbox) => {
+    sandbox.sender.clear();
     return json({ ok: true });
   });
 
-  r.add("PATCH", "/accounts/:id", (ctx) => {
-    const account = ctx.sandbox.state.accounts.get(ctx.params.id);
+  r.faults((sandbox) => sandbox.faults);
+  r.add("POST", "/faults/release", (sandbox) => {
+    sandbox.sender.releaseHeld();
+    return json({ ok: true });
+  });
+
+  r.add("PATCH", "/accounts/:id", (sandbox, req) => {
+    const account = sandbox.state.accounts.get(req.params.id);
     if (!account) throw notFound();
-    Object.assign(account, AccountFlags.parse(ctx.body));
-    ctx.sandbox.changed();
+    Object.assign(account, AccountFlags.parse(req.body));
+    sandbox.changed();
     return json({
       id: account.id,
       unsigned_webhooks: account.unsigned_webhooks,
@@ -115,78 +100,85 @@ export function createControlRouter(): Router<ControlHandler> {
       open_pending_on_human_reply: account.open_pending_on_human_reply ?? false,
     });
   });
-  r.add("POST", "/contacts/:id/presence", (ctx) => {
-    const contact = ctx.sandbox.state.contacts.get(ctx.params.id);
+  r.add("POST", "/contacts/:id/presence", (sandbox, req) => {
+    const contact = sandbox.state.contacts.get(req.params.id);
     if (!contact) throw notFound();
-    ctx.sandbox.setContactOnline(contact.id, Presence.parse(ctx.body).online);
-    return json({ id: contact.id, online: ctx.sandbox.state.onlineContacts.has(contact.id) });
+    sandbox.setContactOnline(contact.id, Presence.parse(req.body).online);
+    return json({ id: contact.id, online: sandbox.state.onlineContacts.has(contact.id) });
   });
 
-  const t = (ctx: ControlContext) => ctx.sandbox.traffic;
   r.add(
     "POST",
     "/traffic/whatsapp",
-    (ctx) => json(trafficView(ctx, t(ctx).whatsappInbound(WhatsAppInbound.parse(ctx.body)))),
+    (s, req) => json(trafficView(s, s.traffic.whatsappInbound(WhatsAppInbound.parse(req.body)))),
   );
   r.add(
     "POST",
     "/traffic/whatsapp_status",
-    (ctx) => json({ message: ctx.sandbox.views.message(t(ctx).whatsappStatus(WhatsAppStatus.parse(ctx.body))) }),
+    (s, req) => json({ message: s.views.message(s.traffic.whatsappStatus(WhatsAppStatus.parse(req.body))) }),
   );
-  r.add("POST", "/traffic/widget_open", (ctx) => json(trafficView(ctx, t(ctx).widgetOpen(WidgetOpen.parse(ctx.body)))));
+  r.add(
+    "POST",
+    "/traffic/widget_open",
+    (s, req) => json(trafficView(s, s.traffic.widgetOpen(WidgetOpen.parse(req.body)))),
+  );
   r.add(
     "POST",
     "/traffic/widget_message",
-    (ctx) => json(trafficView(ctx, t(ctx).widgetMessage(WidgetMessage.parse(ctx.body)))),
+    (s, req) => json(trafficView(s, s.traffic.widgetMessage(WidgetMessage.parse(req.body)))),
   );
   r.add(
     "POST",
     "/traffic/incoming",
-    (ctx) => json(trafficView(ctx, t(ctx).incomingMessage(IncomingMessage.parse(ctx.body)))),
+    (s, req) => json(trafficView(s, s.traffic.incomingMessage(IncomingMessage.parse(req.body)))),
   );
-  r.add("GET", "/accounts/:account_id/conversations/:id", (ctx) => {
-    const { conversation, messages } = t(ctx).conversationWithMessages(
-      Number(ctx.params.account_id),
-      Number(ctx.params.id),
+  r.add("GET", "/accounts/:account_id/conversations/:id", (s, req) => {
+    const { conversation, messages } = s.traffic.conversationWithMessages(
+      Number(req.params.account_id),
+      Number(req.params.id),
     );
-    const v = ctx.sandbox.views;
-    return json({ conversation: v.conversation(conversation), messages: messages.map((m) => v.message(m)) });
+    return json({
+      conversation: s.views.conversation(conversation),
+      messages: messages.map((m) => s.views.message(m)),
+    });
   });
   r.add(
     "POST",
     "/traffic/agent_reply",
-    (ctx) => json({ message: ctx.sandbox.views.message(t(ctx).agentReply(AgentReply.parse(ctx.body))) }),
+    (s, req) => json({ message: s.views.message(s.traffic.agentReply(AgentReply.parse(req.body))) }),
   );
   r.add(
     "POST",
     "/traffic/status",
-    (ctx) => json({ conversation: ctx.sandbox.views.conversation(t(ctx).statusChange(StatusChange.parse(ctx.body))) }),
+    (s, req) => json({ conversation: s.views.conversation(s.traffic.statusChange(StatusChange.parse(req.body))) }),
   );
 
-  r.add("GET", "/fixtures", async (ctx) => json({ fixtures: await t(ctx).listFixtures() }));
-  r.add("POST", "/fixtures/:name/replay", async (ctx) => {
-    const deliveries = await t(ctx).replayFixture(ctx.params.name, FixtureReplay.parse(ctx.body));
+  r.add("GET", "/fixtures", async (s) => json({ fixtures: await s.traffic.listFixtures() }));
+  r.add("POST", "/fixtures/:name/replay", async (s, req) => {
+    const deliveries = await s.traffic.replayFixture(req.params.name, FixtureReplay.parse(req.body));
     return json({ deliveries: deliveries.map((d) => ({ delivery_id: d.delivery_id, url: d.url, event: d.event })) });
   });
   return r;
 }
 
-/** Handles `/_sandbox/…` with the platform token in `api_access_token` (or `Authorization: Bearer`). */
+/** Handles `/_control/…` with the platform token in `api_access_token` (or `Authorization: Bearer`). */
 export async function handleControlApi(
   sandbox: Sandbox,
-  router: Router<ControlHandler>,
+  routes: SandboxControl,
   req: Request,
   url: URL,
 ): Promise<Response> {
-  const route = router.match(req.method, url.pathname.slice("/_sandbox".length) || "/");
-  if (!route) return json({ error: `no sandbox control route ${req.method} ${url.pathname}` }, 404);
   try {
     const bearer = req.headers.get("authorization")?.replace(/^Bearer\s+/i, "");
     const token = accessToken(req) || bearer;
     if (token !== sandbox.state.platformAppToken) throw unauthorized("Invalid access_token");
-    return await route.handler({ sandbox, params: route.params, query: url.searchParams, body: await readBody(req) });
+    return await routes.answer(sandbox, {
+      method: req.method,
+      pathname: url.pathname,
+      query: url.searchParams,
+      readBody: () => readBody(req),
+    });
   } catch (e) {
-    if (e instanceof z.ZodError) return json({ error: "invalid request body", issues: e.issues }, 400);
     return errorToResponse(e);
   }
 }

@@ -1,5 +1,5 @@
-// Chatwoot's HTTP surface conventions: the error bodies of `request_exception_handler.rb`, a small
-// path router, and Rails-like parameter reading (JSON or form body, query string).
+// Chatwoot's HTTP surface conventions: the error bodies of `request_exception_handler.rb` and Rails-like
+// parameter reading (JSON or form body, query string); routing is the kit's `Router`.
 
 import type { JsonObject } from "./state.ts";
 
@@ -63,39 +63,6 @@ export function errorToResponse(error: unknown): Response {
     return json({ message: error.message, attributes }, 422);
   }
   throw error;
-}
-
-export type Params = Record<string, string>;
-
-export interface RouteMatch<H> {
-  handler: H;
-  params: Params;
-}
-
-/** Method + path-pattern router; `:name` segments become params. */
-export class Router<H> {
-  #routes: { method: string; parts: string[]; handler: H }[] = [];
-
-  add(method: string, pattern: string, handler: H): this {
-    this.#routes.push({ method, parts: pattern.split("/").filter(Boolean), handler });
-    return this;
-  }
-
-  match(method: string, path: string): RouteMatch<H> | undefined {
-    const segments = path.split("/").filter(Boolean);
-    for (const route of this.#routes) {
-      if (route.method !== method || route.parts.length !== segments.length) continue;
-      const params: Params = {};
-      let ok = true;
-      for (let i = 0; i < segments.length && ok; i++) {
-        const part = route.parts[i];
-        if (part.startsWith(":")) params[part.slice(1)] = decodeURIComponent(segments[i]);
-        else ok = part === segments[i];
-      }
-      if (ok) return { handler: route.handler, params };
-    }
-    return undefined;
-  }
 }
 
 /** Request body as a plain object: JSON, or a form body (Chatwoot accepts both). */

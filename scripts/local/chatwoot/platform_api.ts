@@ -2,17 +2,8 @@
 // an app may only show, change or delete the accounts, users and agent bots it created (or adopted by e-mail).
 
 import { accessToken } from "./application_api.ts";
-import {
-  errorToResponse,
-  headOk,
-  json,
-  notFound,
-  type Params,
-  readBody,
-  routeNotFound,
-  Router,
-  unauthorized,
-} from "./http.ts";
+import { errorToResponse, headOk, json, notFound, readBody, routeNotFound, unauthorized } from "./http.ts";
+import { type Params, Router } from "../kit/router.ts";
 import type { AccountSetup } from "./account_setup.ts";
 import type { Account, AgentBot, JsonObject, SandboxState, User } from "./state.ts";
 import type { Views } from "./views.ts";

@@ -6,9 +6,12 @@ import { Buffer } from "node:buffer";
 import http from "node:http";
 import { serveActiveStorage } from "./active_storage.ts";
 import { type AppRouter, createApplicationRouter, handleApplicationApi } from "./application_api.ts";
-import { createControlRouter, handleControlApi } from "./control_api.ts";
-import { FaultInjector } from "./faults.ts";
-import { ConnectionDropped, json, routeNotFound, throttled } from "./http.ts";
+import { controlPath } from "../kit/control.ts";
+import { delay } from "../kit/faults.ts";
+import { guardDroppedConnections, listen, requestParts, shutDown } from "../kit/node_server.ts";
+import { createControlRoutes, handleControlApi } from "./control_api.ts";
+import { createFaultInjector, type FaultInjector, faultResponse, isApiMode } from "./faults.ts";
+import { ConnectionDropped, json, routeNotFound } from "./http.ts";
 import { AccountSetup } from "./account_setup.ts";
 import { ChatwootModel } from "./model.ts";
 import { Payloads } from "./payloads.ts";
@@ -92,8 +95,6 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const now = opts.now ?? Date.now;
   const state = opts.state ?? new SandboxState(opts.platformToken);
@@ -129,7 +130,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     job.finally(() => jobs.delete(job));
   };
 
-  const faults = new FaultInjector(opts.random);
+  const faults = createFaultInjector(opts.random);
   const payloads = new Payloads({ state, now, frontendUrl: () => options.frontendUrl });
   const views = new Views(state, payloads);
   // The sender calls back into the model (a failed API-inbox delivery marks the message failed).
@@ -174,7 +175,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const apiDeps = { state, model, setup, views, payloads, throttle, now };
   const appRouter: AppRouter = createApplicationRouter();
   const platformRouter: PlatformRouter = createPlatformRouter();
-  const controlRouter = createControlRouter();
+  const controlRoutes = createControlRoutes();
 
   async function route(req: Request, url: URL): Promise<Response> {
     if (url.pathname.startsWith("/platform/")) {
@@ -208,21 +209,17 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       const url = new URL(req.url);
       const path = url.pathname;
       try {
-        if (path === "/_sandbox" || path.startsWith("/_sandbox/")) {
-          return await handleControlApi(sandbox, controlRouter, req, url);
-        }
+        if (controlPath(path)) return await handleControlApi(sandbox, controlRoutes, req, url);
         if (path.startsWith("/rails/active_storage/")) return serveActiveStorage(state, url) ?? routeNotFound();
         if (path === "/api" || path === "/health") {
           return json({ version: CHATWOOT_VERSION, timestamp: new Date(now()).toISOString(), queue_services: "ok" });
         }
         if (!path.startsWith("/api/") && !path.startsWith("/platform/")) return routeNotFound();
 
-        const fired = faults.forRequest(req.method, path);
-        const latency = fired.filter((r) => r.mode === "latency").reduce((sum, r) => sum + (r.ms ?? 0), 0);
-        if (latency) await sleep(latency);
-        const terminal = fired.find((r) => r.mode !== "latency");
-        if (terminal?.mode === "429") return throttled(terminal.retry_after ?? 1);
-        if (terminal?.mode === "500") return json({ status: 500, error: "Internal Server Error" }, 500);
+        const { delayMs, terminal } = faults.forRequest(req.method, url, (rule) => isApiMode(rule.mode));
+        if (delayMs) await delay(delayMs);
+        const refused = faultResponse(terminal);
+        if (refused) return refused;
 
         const res = await route(req, url);
         if (req.method !== "GET" && req.method !== "HEAD") changed();
@@ -319,22 +316,16 @@ export async function startSandbox(opts: StartOptions = {}): Promise<RunningSand
     try {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      const headers = new Headers();
-      for (const [key, value] of Object.entries(req.headers)) {
-        if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
-      }
+      const { url, headers } = requestParts(req, `${hostname}:${port}`);
       const method = req.method ?? "GET";
-      const request = new Request(`http://${req.headers.host ?? `${hostname}:${port}`}${req.url ?? "/"}`, {
+      const request = new Request(url, {
         method,
         headers,
         body: method === "GET" || method === "HEAD" || !chunks.length ? undefined : Buffer.concat(chunks),
       });
       const response = await sandbox.handler(request);
       const body = new Uint8Array(await response.arrayBuffer());
-      const outHeaders: Record<string, string> = Object.fromEntries(response.headers);
-      // Clients (Deno's fetch among them) silently resend a request whose reused keep-alive connection
-      // dies; while a request may be dropped, every connection is single-use so the drop is seen.
-      if (sandbox.faults.hasActive("work_then_drop")) outHeaders.connection = "close";
+      const outHeaders: Record<string, string> = { ...Object.fromEntries(response.headers), ...dropGuard() };
       if (response.status !== 204 && response.status !== 304) outHeaders["content-length"] = String(body.byteLength);
       res.writeHead(response.status, outHeaders);
       res.end(body);
@@ -347,25 +338,15 @@ export async function startSandbox(opts: StartOptions = {}): Promise<RunningSand
       res.end(JSON.stringify({ status: 500, error: "Internal Server Error" }));
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, hostname, () => resolve());
-  });
-  sandbox.faults.onAdd((rule) => {
-    if (rule.mode === "work_then_drop") server.closeIdleConnections();
-  });
-  const address = server.address();
-  const actualPort = typeof address === "object" && address ? address.port : port;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  const url = `http://${host}:${actualPort}`;
+  const dropGuard = guardDroppedConnections(server, sandbox.faults);
+  const url = await listen(server, port, hostname);
   if (!opts.frontendUrl) sandbox.setFrontendUrl(url);
 
   return {
     url,
     sandbox,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await shutDown(server);
       await sandbox.close();
     },
   };

@@ -98,7 +98,7 @@ export const platform = (sandbox: Sandbox, method: string, path: string, body?: 
   call(sandbox, method, `/platform/api/v1${path}`, { token: sandbox.platformToken, body });
 
 export const control = (sandbox: Sandbox, method: string, path: string, body?: unknown) =>
-  call(sandbox, method, `/_sandbox${path}`, { token: sandbox.platformToken, body });
+  call(sandbox, method, `/_control${path}`, { token: sandbox.platformToken, body });
 
 export interface Provisioned {
   accountId: number;

@@ -466,7 +466,7 @@ export class Traffic {
       contact = s.contacts.get(conversation.contact_id)!;
     } else {
       if (inbox.channel_type === "Channel::Whatsapp") {
-        throw new ApiError(422, { error: "start WhatsApp conversations with /_sandbox/traffic/whatsapp" });
+        throw new ApiError(422, { error: "start WhatsApp conversations with /_control/traffic/whatsapp" });
       }
       if (input.source_id) {
         contactInbox = s.contactInboxes.find((ci) => ci.inbox_id === inbox.id && ci.source_id === input.source_id);

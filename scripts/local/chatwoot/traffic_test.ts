@@ -20,7 +20,7 @@ Deno.test("the control API needs the platform token and drives scripted WhatsApp
   const sandbox = testSandbox();
   const acct = await provision(sandbox);
   const inboxId = await createWhatsAppInbox(acct);
-  const denied = await call(sandbox, "POST", "/_sandbox/traffic/whatsapp", { token: acct.token, body: {} });
+  const denied = await call(sandbox, "POST", "/_control/traffic/whatsapp", { token: acct.token, body: {} });
   assert.equal(denied.status, 401);
   const invalid = await control(sandbox, "POST", "/traffic/whatsapp", { inbox_id: inboxId, from: "abc" });
   assert.equal(invalid.status, 400);

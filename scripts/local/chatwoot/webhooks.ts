@@ -2,7 +2,8 @@
 // event), payloads built when the "job" runs, signed single-attempt POSTs with a 5 s timeout, agent-bot
 // retries on 429/500, and a delivery log for tests. Fault rules can drop, duplicate, delay or reorder.
 
-import type { FaultInjector, FaultRule } from "./faults.ts";
+import { delay } from "../kit/faults.ts";
+import { type FaultInjector, type FaultRule, faultsForDelivery } from "./faults.ts";
 import { type ChangedAttributes, iso, type Payloads } from "./payloads.ts";
 import { type Inbox, type JsonObject, MESSAGE_TYPES, type SandboxState } from "./state.ts";
 
@@ -132,8 +133,6 @@ export async function signWebhook(secret: string, timestamp: number | string, bo
   return "sha256=" + [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export class WebhookSender {
   readonly log: DeliveryRecord[] = [];
   #seq = 0;
@@ -154,7 +153,7 @@ export class WebhookSender {
   enqueue(target: DeliveryTarget, payload: JsonObject): DeliveryRecord[] {
     if (this.#closed) return [];
     const body = JSON.stringify(payload);
-    const fired = this.opts.faults.forDelivery(target.url, target.event);
+    const fired = faultsForDelivery(this.opts.faults, target.url, target.event);
     const modes = fired.map((r) => r.mode);
     if (modes.includes("drop")) {
       const dropped = this.#record(target, body, modes);
@@ -170,7 +169,7 @@ export class WebhookSender {
       const record = this.#record(target, body, modes, sameId ? records[0]?.delivery_id : undefined);
       records.push(record);
       const send = async () => {
-        if (delayMs) await sleep(delayMs);
+        if (delayMs) await delay(delayMs);
         await this.#send(record, target);
       };
       if (reorder) this.#hold(reorder, record, send);
@@ -319,7 +318,7 @@ export class WebhookSender {
       });
       const retryable = record.status === 429 || record.status === 500;
       if (record.state === "failed" && retryable && record.attempts < maxAttempts) {
-        await sleep(this.opts.botRetryDelayMs);
+        await delay(this.opts.botRetryDelayMs);
         continue;
       }
       break;

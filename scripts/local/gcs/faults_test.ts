@@ -92,10 +92,10 @@ Deno.test("drop destroys the connection; with after_work the upload is stored th
   });
 });
 
-Deno.test("probability decides per request; rules are managed over /_emulator/faults", async () => {
+Deno.test("probability decides per request; rules are managed over /_control/faults", async () => {
   await withEmulator(async ({ url, emulator }) => {
     const add = (rule: object) =>
-      fetch(`${url}/_emulator/faults`, {
+      fetch(`${url}/_control/faults`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(rule),
@@ -110,9 +110,9 @@ Deno.test("probability decides per request; rules are managed over /_emulator/fa
     assert.equal(res.status, 503);
     await res.body?.cancel();
 
-    const listed = (await (await fetch(`${url}/_emulator/faults`)).json()).faults;
+    const listed = (await (await fetch(`${url}/_control/faults`)).json()).faults;
     assert.deepEqual(listed.map((r: { applied: number }) => r.applied), [0, 1]);
-    const removed = await fetch(`${url}/_emulator/faults/${alwaysRule.id}`, { method: "DELETE" });
+    const removed = await fetch(`${url}/_control/faults/${alwaysRule.id}`, { method: "DELETE" });
     assert.equal(removed.status, 204);
     const ok = await fetch(`${url}/storage/v1/b?project=local`);
     assert.equal(ok.status, 200);
@@ -121,7 +121,7 @@ Deno.test("probability decides per request; rules are managed over /_emulator/fa
     const invalidRule = await add({ mode: "explode" });
     assert.equal(invalidRule.status, 400);
     await invalidRule.body?.cancel();
-    const cleared = await fetch(`${url}/_emulator/faults`, { method: "DELETE" });
+    const cleared = await fetch(`${url}/_control/faults`, { method: "DELETE" });
     assert.equal(cleared.status, 204);
     assert.equal(emulator.faults.list().length, 0);
   }, { random: () => 0.3 });

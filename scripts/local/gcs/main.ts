@@ -1,7 +1,7 @@
 // CLI entry point: serves the GCS emulator on a port with state under a data directory.
 //   deno run -A scripts/local/gcs/main.ts --port 4443 --data .local/gcs [--bucket media] [--service-account sa.json]
 
-import { parseArgs } from "node:util";
+import { jsonLines, parseStandinArgs, stopOnSignal } from "../kit/cli.ts";
 import { bucketNameProblem } from "./names.ts";
 import { bucketFromInsert } from "./resources.ts";
 import { startGcsEmulator } from "./server.ts";
@@ -15,29 +15,13 @@ const USAGE = `usage: main.ts [--port 4443] [--hostname 127.0.0.1] [--data .loca
   --strict-signatures      refuse signed URLs from signers without a known key
   --no-sync                skip fsync before renames (faster; still safe against a process crash)`;
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "4443" },
-    hostname: { type: "string", default: "127.0.0.1" },
-    data: { type: "string", default: ".local/gcs" },
-    bucket: { type: "string", multiple: true, default: [] },
-    "service-account": { type: "string", multiple: true, default: [] },
-    "strict-signatures": { type: "boolean", default: false },
-    "no-sync": { type: "boolean", default: false },
-    quiet: { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
-  },
+const values = parseStandinArgs(USAGE, 4443, {
+  data: { type: "string", default: ".local/gcs" },
+  bucket: { type: "string", multiple: true, default: [] },
+  "service-account": { type: "string", multiple: true, default: [] },
+  "strict-signatures": { type: "boolean", default: false },
+  "no-sync": { type: "boolean", default: false },
 });
-if (values.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`invalid --port ${values.port}\n${USAGE}`);
-  Deno.exit(2);
-}
 
 for (const name of values.bucket) {
   const problem = bucketNameProblem(name);
@@ -57,17 +41,14 @@ for (const file of values["service-account"]) {
   signingKeys[account.client_email] = account.private_key;
 }
 
-const log = values.quiet
-  ? undefined
-  : (entry: Record<string, unknown>) => console.log(JSON.stringify({ service: "gcs-emulator", ...entry }));
 const running = await startGcsEmulator({
-  port,
+  port: values.port,
   hostname: values.hostname,
   dataDir: values.data,
   signingKeys,
   strictSignatures: values["strict-signatures"],
   noSync: values["no-sync"],
-  log,
+  log: jsonLines("gcs-emulator", values.quiet),
 });
 
 for (const name of values.bucket) {
@@ -83,12 +64,4 @@ console.log(
   `SDK: new Storage({ apiEndpoint: "${running.url}", projectId: "local" }) with METADATA_SERVER_DETECTION=none`,
 );
 
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
-  await running.close();
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGINT", stop);
-Deno.addSignalListener("SIGTERM", stop);
+stopOnSignal(running);

@@ -44,7 +44,7 @@ Deno.test("main.ts serves a data directory, pre-creates --bucket, and finds its 
     try {
       const [content] = await sdkFor(second.url).bucket("media").file("hello.txt").download();
       assert.equal(content.toString(), "hi");
-      const state = await (await fetch(`${second.url}/_emulator/state`)).json();
+      const state = await (await fetch(`${second.url}/_control/state`)).json();
       assert.equal(state.buckets, 1);
       assert.equal(state.objects, 1);
     } finally {

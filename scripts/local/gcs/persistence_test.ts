@@ -103,20 +103,20 @@ Deno.test("after a crash, half-written files are never visible: temp files, stra
   }
 });
 
-Deno.test("/_emulator/reset empties the store on disk too, and /_emulator/state counts buckets and objects", async () => {
+Deno.test("/_control/reset empties the store on disk too, and /_control/state counts buckets and objects", async () => {
   const gcs = await startTestEmulator();
   try {
     const [bucket] = await gcs.storage.createBucket("counted");
     await bucket.file("x").save("12345", { resumable: false });
-    const state = await (await fetch(`${gcs.url}/_emulator/state`)).json();
+    const state = await (await fetch(`${gcs.url}/_control/state`)).json();
     assert.equal(state.buckets, 1);
     assert.equal(state.objects, 1);
     assert.equal(state.bytes, 5);
     assert.deepEqual(state.perBucket, { counted: { objects: 1, bytes: 5 } });
-    const reset = await fetch(`${gcs.url}/_emulator/reset`, { method: "POST" });
+    const reset = await fetch(`${gcs.url}/_control/reset`, { method: "POST" });
     assert.equal(reset.status, 200);
     await reset.body?.cancel();
-    const after = await (await fetch(`${gcs.url}/_emulator/state`)).json();
+    const after = await (await fetch(`${gcs.url}/_control/state`)).json();
     assert.equal(after.buckets, 0);
     assert.deepEqual([...Deno.readDirSync(join(gcs.dataDir, "buckets"))], []);
   } finally {

@@ -4,10 +4,13 @@
 
 import { Buffer } from "node:buffer";
 import http from "node:http";
+import { CONTROL_PREFIX, controlPath } from "../kit/control.ts";
+import { delay, type FaultPlan } from "../kit/faults.ts";
+import { guardDroppedConnections, listen, requestParts, shutDown } from "../kit/node_server.ts";
 import { EmulatorClock } from "./clock.ts";
 import { handleControlApi } from "./control_api.ts";
 import { GcsError } from "./errors.ts";
-import { FaultInjector, type FaultPlan, type FaultRule } from "./faults.ts";
+import { createFaultInjector, faultError, type FaultInjector, type FaultRule } from "./faults.ts";
 import { errorReply, type GcsRequest, isFileSlice, json, type Reply } from "./http.ts";
 import { handleJsonApi, isJsonApiPath } from "./json_api.ts";
 import { SignedUrlVerifier, type SigningKeys } from "./signed_urls.ts";
@@ -58,7 +61,7 @@ export async function createGcsEmulator(opts: GcsEmulatorOptions & { dataDir: st
   const now = clock.now;
   const store = await GcsStore.open(opts.dataDir, { now, noSync: opts.noSync, log: opts.log });
   const sessions = await UploadSessions.open({ store, now });
-  const faults = new FaultInjector(opts.random);
+  const faults = createFaultInjector(opts.random);
   const signedUrls = new SignedUrlVerifier({
     now,
     signingKeys: opts.signingKeys,
@@ -76,9 +79,11 @@ export async function createGcsEmulator(opts: GcsEmulatorOptions & { dataDir: st
     async handle(req) {
       const path = req.url.pathname;
       try {
-        if (path === "/_emulator" || path.startsWith("/_emulator/")) return await handleControlApi(emulator, req);
+        if (controlPath(path)) return await handleControlApi(emulator, req);
         if (isJsonApiPath(path)) return await handleJsonApi(deps, req);
-        if (path === "/") return json({ service: "gcs-emulator", api: "/storage/v1", control: "/_emulator/state" });
+        if (path === "/") {
+          return json({ service: "gcs-emulator", api: "/storage/v1", control: `${CONTROL_PREFIX}/state` });
+        }
         return await handleXmlApi(deps, req);
       } catch (e) {
         if (e instanceof GcsError) return errorReply(e);
@@ -109,24 +114,6 @@ export interface RunningGcsEmulator {
   url: string;
   emulator: GcsEmulator;
   close(): Promise<void>;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function faultError(rule: FaultRule): GcsError {
-  const headers: Record<string, string> = rule.retry_after !== undefined
-    ? { "retry-after": String(rule.retry_after) }
-    : {};
-  if (rule.mode === "429") {
-    return new GcsError(
-      429,
-      "rateLimitExceeded",
-      "The rate of requests exceeds the rate limit. Please retry.",
-      {},
-      headers,
-    );
-  }
-  return new GcsError(503, "backendError", "Backend Error", {}, headers);
 }
 
 async function materialize(body: Reply["body"]): Promise<Uint8Array> {
@@ -198,17 +185,13 @@ export async function startGcsEmulator(opts: StartOptions = {}): Promise<Running
   const ownDir = rest.dataDir === undefined;
   const dataDir = rest.dataDir ?? await Deno.makeTempDir({ prefix: "gcs-emulator-" });
   const emulator = await createGcsEmulator({ ...rest, dataDir });
-  const stalls = new Set<() => void>();
-  const stall = () => new Promise<void>((resolve) => stalls.add(resolve));
-  let closing = false;
+  // A stalled response waits for the client to give up or the emulator to close.
+  const closing = new AbortController();
+  const stall = () => delay(Infinity, closing.signal);
 
   const server = http.createServer(async (req, res) => {
     const method = req.method ?? "GET";
-    const url = new URL(req.url ?? "/", `http://${req.headers.host ?? `${hostname}:${port}`}`);
-    const headers = new Headers();
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
-    }
+    const { url, headers } = requestParts(req, `${hostname}:${port}`);
     let buffered: Promise<Uint8Array> | undefined;
     let streamed = false;
     const request: GcsRequest = {
@@ -242,17 +225,13 @@ export async function startGcsEmulator(opts: StartOptions = {}): Promise<Running
 
     try {
       const path = url.pathname;
-      const control = path === "/_emulator" || path.startsWith("/_emulator/");
-      const plan: FaultPlan = control ? { delayMs: 0 } : emulator.faults.forRequest(method, path, url.search);
+      const plan: FaultPlan<FaultRule> = controlPath(path) ? { delayMs: 0 } : emulator.faults.forRequest(method, url);
       const fault = plan.terminal;
       if (fault || plan.delayMs) {
         rest.log?.({ msg: "fault", mode: fault?.mode ?? "slow", id: fault?.id, method, path });
       }
-      if (plan.delayMs) await sleep(plan.delayMs);
-      const extra: Record<string, string> = {};
-      // Clients silently resend a request whose reused keep-alive connection dies; while a drop may fire, every
-      // connection is single-use so the client sees the drop.
-      if (emulator.faults.hasActive("drop")) extra.connection = "close";
+      if (plan.delayMs) await delay(plan.delayMs);
+      const extra = dropGuard();
 
       if (fault && !fault.after_work && fault.bytes === undefined) {
         if (fault.mode === "503" || fault.mode === "429") {
@@ -290,7 +269,7 @@ export async function startGcsEmulator(opts: StartOptions = {}): Promise<Running
       }
       await writeReply(res, reply, method, extra);
     } catch (e) {
-      if (closing) return;
+      if (closing.signal.aborted) return;
       rest.log?.({ msg: "gcs emulator server error", method, path: url.pathname, error: String(e) });
       if (!res.headersSent) {
         await writeReply(res, errorReply(new GcsError(500, "backendError", "Internal Error")), method, {});
@@ -299,26 +278,15 @@ export async function startGcsEmulator(opts: StartOptions = {}): Promise<Running
   });
   // Idle keep-alive sockets outlive clients' pool timeouts, so a client never reuses one the server just closed.
   server.keepAliveTimeout = 120_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, hostname, () => resolve());
-  });
-  emulator.faults.onAdd((rule) => {
-    if (rule.mode === "drop") server.closeIdleConnections();
-  });
-  const address = server.address();
-  const actualPort = typeof address === "object" && address ? address.port : port;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const dropGuard = guardDroppedConnections(server, emulator.faults);
+  const url = await listen(server, port, hostname);
 
   return {
-    url: `http://${host}:${actualPort}`,
+    url,
     emulator,
     async close() {
-      closing = true;
-      for (const release of stalls) release();
-      stalls.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      closing.abort();
+      await shutDown(server);
       if (ownDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };

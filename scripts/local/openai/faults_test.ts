@@ -20,7 +20,7 @@ Deno.test("a wrong or missing key is a 401 the SDK raises as AuthenticationError
     assert.equal(missing.status, 401);
     assert.match((await missing.json()).error.message, /didn't provide an API key/);
 
-    const control = await fetch(`${standin.url}/_standin/requests`);
+    const control = await fetch(`${standin.url}/_control/requests`);
     assert.equal(control.status, 401, "the control API needs the key too");
     await control.body?.cancel();
   });
@@ -99,7 +99,7 @@ Deno.test("a scripted delay slows the answer; an invalid script is refused with 
     await standin.openai().embeddings.create({ model: "text-embedding-3-small", input: "x" });
     assert.ok(Date.now() - started >= 140);
 
-    const bad = await fetch(`${standin.url}/_standin/script`, {
+    const bad = await fetch(`${standin.url}/_control/faults`, {
       method: "POST",
       headers: { authorization: `Bearer ${standin.apiKey}` },
       body: JSON.stringify({ endpoint: "embeddings", respond: { content: "x" } }),
@@ -113,17 +113,17 @@ Deno.test("the control API lists recorded requests, clears them, and resets scri
   await withStandin(async (standin) => {
     const auth = { authorization: `Bearer ${standin.apiKey}` };
     await standin.openai().embeddings.create({ model: "switchboard-test-embedding", input: ["a b", "c"] });
-    const listed = await (await fetch(`${standin.url}/_standin/requests`, { headers: auth })).json();
+    const listed = await (await fetch(`${standin.url}/_control/requests`, { headers: auth })).json();
     assert.equal(listed.requests.length, 1);
     assert.equal(listed.requests[0].model, "switchboard-test-embedding");
     assert.equal(listed.requests[0].summary.inputs, 2);
     assert.equal(listed.requests[0].status, 200);
 
-    assert.equal((await fetch(`${standin.url}/_standin/requests`, { method: "DELETE", headers: auth })).status, 204);
+    assert.equal((await fetch(`${standin.url}/_control/requests`, { method: "DELETE", headers: auth })).status, 204);
     assert.equal(standin.requests().length, 0);
 
     await standin.script({ endpoint: "chat", respond: { status: 500 } });
-    const reset = await fetch(`${standin.url}/_standin/reset`, { method: "POST", headers: auth });
+    const reset = await fetch(`${standin.url}/_control/reset`, { method: "POST", headers: auth });
     assert.equal(reset.status, 200);
     await reset.body?.cancel();
     const res = await standin.openai().chat.completions.create(ASK);

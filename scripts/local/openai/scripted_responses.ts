@@ -1,7 +1,8 @@
-// Scripted responses pushed by tests through POST /_standin/script: a queue consumed in push order by the requests
-// they match, so a test can say "the next chat call gets a 429, the one after that hangs".
+// Scripted responses, the stand-in's fault rules on the kit's engine (pushed by tests through POST /_control/faults):
+// which endpoint and body they match, and what they ask for — a status, body, headers, a delay, a hang, or content.
 
 import { z } from "zod";
+import { type FaultRule, faultRuleFields, FaultRules } from "../kit/faults.ts";
 
 export const ENDPOINTS = ["chat", "embeddings", "transcriptions"] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
@@ -10,8 +11,9 @@ export const ScriptedResponse = z.strictObject({
   endpoint: z.enum(ENDPOINTS),
   /** A substring of the raw request body the rule applies to (any request of the endpoint if absent). */
   match: z.string().min(1).optional(),
-  /** How many matching requests it answers before it is used up. */
+  /** How many matching requests it answers before it is used up (the kit's `count`). */
   times: z.number().int().positive().default(1),
+  probability: faultRuleFields.probability,
   respond: z.strictObject({
     status: z.number().int().min(200).max(599).optional(),
     /** Sent as JSON; a string is sent verbatim (use it for malformed bodies). */
@@ -29,43 +31,17 @@ export const ScriptedResponse = z.strictObject({
 }).refine((s) => s.respond.content === undefined || s.respond.body === undefined, {
   message: "give either 'respond.body' or 'respond.content', not both",
   path: ["respond"],
-});
-export type ScriptedResponse = z.output<typeof ScriptedResponse>;
-export type ScriptedRespond = ScriptedResponse["respond"];
+}).transform(({ times, ...script }) => ({ ...script, count: times }));
+export type ScriptedRule = FaultRule<z.output<typeof ScriptedResponse>>;
+export type ScriptedRespond = ScriptedRule["respond"];
+export type ScriptRules = FaultRules<typeof ScriptedResponse>;
 
-export interface PendingScript extends ScriptedResponse {
-  id: number;
-  /** Matching requests it will still answer. */
-  remaining: number;
+/** Every script decides the answer of the request it fires for, so one script answers each request. */
+export function createScriptRules(): ScriptRules {
+  return new FaultRules(ScriptedResponse, { idPrefix: "script_" });
 }
 
-export class ScriptQueue {
-  #pending: PendingScript[] = [];
-  #nextId = 1;
-
-  push(script: ScriptedResponse): PendingScript {
-    const pending = { ...script, id: this.#nextId++, remaining: script.times };
-    this.#pending.push(pending);
-    return pending;
-  }
-
-  /** The first pending script for this endpoint whose `match` occurs in the body; uses up one of its answers. */
-  take(endpoint: Endpoint, rawBody: string): PendingScript | undefined {
-    const index = this.#pending.findIndex((s) =>
-      s.endpoint === endpoint && (s.match === undefined || rawBody.includes(s.match))
-    );
-    if (index < 0) return undefined;
-    const script = this.#pending[index];
-    script.remaining--;
-    if (script.remaining <= 0) this.#pending.splice(index, 1);
-    return script;
-  }
-
-  list(): PendingScript[] {
-    return this.#pending.map((s) => ({ ...s }));
-  }
-
-  clear(): void {
-    this.#pending = [];
-  }
+/** The first script, in push order, for this endpoint whose `match` occurs in the body; uses up one of its answers. */
+export function takeScript(rules: ScriptRules, endpoint: Endpoint, rawBody: string): ScriptedRule | undefined {
+  return rules.plan((s) => s.endpoint === endpoint && (s.match === undefined || rawBody.includes(s.match))).terminal;
 }

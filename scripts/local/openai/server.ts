@@ -1,12 +1,20 @@
 // Wiring of the OpenAI stand-in: bearer-key auth, the /v1 routes the product uses, scripted responses and the
 // record of requests, served with Deno.serve. `createStandinHandler` is the whole server as a fetch handler.
 
-import { z } from "zod";
+import { controlPath, ControlRoutes } from "../kit/control.ts";
+import { jsonLines } from "../kit/cli.ts";
+import { delay } from "../kit/faults.ts";
 import { completionBody, createChatCompletion, parseChatRequest, promptTokens } from "./chat_completions.ts";
 import { CHAT_MODELS } from "./chat_completions.ts";
 import { createEmbeddings, EMBEDDING_MODELS } from "./embeddings.ts";
 import { defaultErrorFor, fromZodError, invalidRequest, OpenAiError } from "./errors.ts";
-import { type Endpoint, type PendingScript, ScriptedResponse, ScriptQueue } from "./scripted_responses.ts";
+import {
+  createScriptRules,
+  type Endpoint,
+  type ScriptedRule,
+  type ScriptRules,
+  takeScript,
+} from "./scripted_responses.ts";
 import { createTranscription, TRANSCRIPTION_MODELS } from "./transcriptions.ts";
 
 /** OpenAI refuses request bodies over 25 MiB with a 413 (see README for the observed body). */
@@ -46,13 +54,13 @@ export interface RecordedRequest {
   status: number | null;
   aborted: boolean;
   /** Id of the scripted response that answered it, if any. */
-  scriptId: number | null;
+  scriptId: string | null;
   durationMs: number;
 }
 
 export interface StandinDeps {
   apiKey: string;
-  scripts: ScriptQueue;
+  scripts: ScriptRules;
   recorded: RecordedRequest[];
   /** Aborted when the server closes, releasing hung requests. */
   closing: AbortSignal;
@@ -68,10 +76,14 @@ export async function startOpenAiStandin(opts: StartOptions): Promise<RunningOpe
   const apiKey = opts.apiKey ?? generateApiKey();
   const closing = new AbortController();
   const recorded: RecordedRequest[] = [];
-  const log = opts.log
-    ? (entry: Record<string, unknown>) => console.log(JSON.stringify({ service: "openai-standin", ...entry }))
-    : undefined;
-  const handler = createStandinHandler({ apiKey, scripts: new ScriptQueue(), recorded, closing: closing.signal, log });
+  const log = jsonLines("openai-standin", !opts.log);
+  const handler = createStandinHandler({
+    apiKey,
+    scripts: createScriptRules(),
+    recorded,
+    closing: closing.signal,
+    log,
+  });
   const hostname = opts.hostname ?? "127.0.0.1";
   const listening = Promise.withResolvers<void>();
   const server = Deno.serve({ port: opts.port, hostname, onListen: () => listening.resolve() }, handler);
@@ -137,64 +149,49 @@ const ROUTES: Record<string, Endpoint> = {
   "/v1/audio/transcriptions": "transcriptions",
 };
 
-/**
- * Resolves after `ms`, or as soon as one of `signals` aborts; true if it ran its full course. Listeners are removed
- * afterwards: Deno.serve aborts `request.signal` after every response too, which must not reach a finished wait.
- */
-function sleep(ms: number, signals: AbortSignal[]): Promise<boolean> {
-  if (signals.some((s) => s.aborted)) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (full: boolean) => {
-      clearTimeout(timer);
-      for (const s of signals) s.removeEventListener("abort", onAbort);
-      resolve(full);
-    };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    for (const s of signals) s.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 export function createStandinHandler(deps: StandinDeps): (req: Request) => Promise<Response> {
   return async (req) => {
     const url = new URL(req.url);
-    const path = url.pathname.replace(/\/+$/, "");
-    if (path === "/_standin/health" && req.method === "GET") return json({ ok: true });
-    if (path.startsWith("/_standin/")) {
-      const problem = authProblem(req, deps.apiKey);
-      return problem ? errorResponse(problem) : await controlApi(deps, req, path);
+    const below = controlPath(url.pathname);
+    if (below === undefined) return await serveApi(deps, req, url.pathname.replace(/\/+$/, ""));
+    if (below === "/health" && req.method === "GET") return json({ ok: true });
+    const problem = authProblem(req, deps.apiKey);
+    if (problem) return errorResponse(problem);
+    try {
+      return await controlRoutes.answer(deps, {
+        method: req.method,
+        pathname: url.pathname,
+        query: url.searchParams,
+        readBody: async () => {
+          const bytes = new Uint8Array(await req.arrayBuffer());
+          return bytes.length ? readJsonBody(bytes) : {};
+        },
+      });
+    } catch (e) {
+      if (e instanceof OpenAiError) return errorResponse(e);
+      throw e;
     }
-    return await serveApi(deps, req, path);
   };
 }
 
-async function controlApi(deps: StandinDeps, req: Request, path: string): Promise<Response> {
-  const method = req.method;
-  try {
-    if (path === "/_standin/script" && method === "POST") {
-      const body = await readJsonBody(new Uint8Array(await req.arrayBuffer()));
-      const inputs = Array.isArray(body) ? body : (body as { scripts?: unknown }).scripts ?? [body];
-      const parsed = z.array(ScriptedResponse).safeParse(inputs);
-      if (!parsed.success) throw fromZodError(parsed.error);
-      return json({ scripts: parsed.data.map((s) => deps.scripts.push(s)) }, 201);
-    }
-    if (path === "/_standin/script" && method === "GET") return json({ scripts: deps.scripts.list() });
-    if (path === "/_standin/reset" && method === "POST") {
-      deps.scripts.clear();
-      deps.recorded.length = 0;
-      return json({ ok: true });
-    }
-    if (path === "/_standin/requests" && method === "GET") return json({ requests: deps.recorded });
-    if (path === "/_standin/requests" && method === "DELETE") {
-      deps.recorded.length = 0;
-      return new Response(null, { status: 204 });
-    }
-    return errorResponse(new OpenAiError(404, `Invalid URL (${method} ${path})`));
-  } catch (e) {
-    if (e instanceof OpenAiError) return errorResponse(e);
-    throw e;
-  }
-}
+/** `/_control/…`: scripted responses (the kit's fault routes), the request record, reset. */
+const controlRoutes = new ControlRoutes<StandinDeps, Response>({
+  json,
+  noContent: () => new Response(null, { status: 204 }),
+  invalid: (e) => errorResponse(fromZodError(e)),
+  unknownRoute: (method, path) => errorResponse(new OpenAiError(404, `Invalid URL (${method} ${path})`)),
+})
+  .faults((deps) => deps.scripts)
+  .add("POST", "/reset", (deps) => {
+    deps.scripts.clear();
+    deps.recorded.length = 0;
+    return json({ ok: true });
+  })
+  .add("GET", "/requests", (deps) => json({ requests: deps.recorded }))
+  .add("DELETE", "/requests", (deps) => {
+    deps.recorded.length = 0;
+    return new Response(null, { status: 204 });
+  });
 
 function readJsonBody(bytes: Uint8Array): unknown {
   try {
@@ -249,16 +246,16 @@ async function serveApi(deps: StandinDeps, req: Request, path: string): Promise<
     const rawText = new TextDecoder().decode(bytes);
     const input = await parseInput(endpoint, req, bytes, rawText, record);
 
-    const script = deps.scripts.take(endpoint, rawText);
+    const script = takeScript(deps.scripts, endpoint, rawText);
     let statusOverride: number | undefined;
     let extraHeaders: Record<string, string> = {};
     if (script) {
       record.scriptId = script.id;
       const { respond } = script;
       // Touch req.signal only when waiting: Deno warns about its legacy abort-after-response otherwise.
-      if (respond.delay_ms && !(await sleep(respond.delay_ms, [req.signal, deps.closing]))) return finish(null);
+      if (respond.delay_ms && !(await delay(respond.delay_ms, req.signal, deps.closing))) return finish(null);
       if (respond.hang) {
-        await sleep(2 ** 31 - 1, [req.signal, deps.closing]);
+        await delay(Infinity, req.signal, deps.closing);
         return finish(null);
       }
       extraHeaders = respond.headers ?? {};
@@ -371,7 +368,7 @@ async function parseInput(
 }
 
 /** The scripted answer, or null when the script only delays / overrides status and the normal answer follows. */
-function scriptedReply(script: PendingScript, input: ParsedInput, headers: Record<string, string>): Response | null {
+function scriptedReply(script: ScriptedRule, input: ParsedInput, headers: Record<string, string>): Response | null {
   const { respond } = script;
   if (respond.content !== undefined) {
     let model = "switchboard-test-chat";

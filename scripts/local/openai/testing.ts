@@ -10,11 +10,11 @@ import { freePort } from "../kit/ports.ts";
 export interface TestStandin extends RunningOpenAiStandin {
   /** An SDK client with the stand-in's key and base URL (no retries unless asked). */
   openai(extra?: ClientOptions): OpenAI;
-  /** Pushes scripted responses through POST /_standin/script. */
+  /** Pushes scripted responses through POST /_control/faults. */
   script(...scripts: ScriptInput[]): Promise<void>;
 }
 
-/** What POST /_standin/script accepts (defaults such as `times` may be left out). */
+/** What POST /_control/faults accepts (defaults such as `times` may be left out). */
 export type ScriptInput = z.input<typeof ScriptedResponse>;
 
 export { freePort };
@@ -25,10 +25,10 @@ export async function startTestStandin(opts: Partial<StartOptions> = {}): Promis
     ...running,
     openai: (extra = {}) => new OpenAI({ apiKey: running.apiKey, baseURL: running.baseURL, maxRetries: 0, ...extra }),
     script: async (...scripts) => {
-      const res = await fetch(`${running.url}/_standin/script`, {
+      const res = await fetch(`${running.url}/_control/faults`, {
         method: "POST",
         headers: { authorization: `Bearer ${running.apiKey}`, "content-type": "application/json" },
-        body: JSON.stringify({ scripts }),
+        body: JSON.stringify({ faults: scripts }),
       });
       const text = await res.text();
       if (res.status !== 201) throw new Error(`scripting the stand-in failed: ${res.status} ${text}`);

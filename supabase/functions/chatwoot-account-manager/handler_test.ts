@@ -39,11 +39,11 @@ Deno.test("the CLI prints the widget snippet and an identifier_hash Chatwoot acc
   const out = lines.join("\n");
   assert.match(out, /window\.chatwootSDK\.run\(\{ websiteToken: "[A-Za-z0-9]+", baseUrl: BASE_URL \}\)/);
   const hash = out.match(/identifier_hash: ([0-9a-f]{64})/)![1];
-  const accepted = await sandboxCall(env, "POST", "/_sandbox/traffic/widget_message", {
+  const accepted = await sandboxCall(env, "POST", "/_control/traffic/widget_message", {
     body: { inbox_id: store.widget_inbox_id, identifier: "customer-42", identifier_hash: hash, content: "Hi" },
   });
   assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
-  const refused = await sandboxCall(env, "POST", "/_sandbox/traffic/widget_message", {
+  const refused = await sandboxCall(env, "POST", "/_control/traffic/widget_message", {
     body: { inbox_id: store.widget_inbox_id, identifier: "customer-43", identifier_hash: hash, content: "Hi" },
   });
   assert.equal(refused.status, 401, "a hash for another identifier is refused");
@@ -58,7 +58,7 @@ Deno.test("a signed-in customer gets their own identifier_hash from the function
   assert.equal(res.status, 200);
   const body = await res.json();
   assert.equal(body.identifier, userId, "the identity is the caller's, not chosen by the caller");
-  const check = await sandboxCall(env, "POST", "/_sandbox/traffic/widget_open", {
+  const check = await sandboxCall(env, "POST", "/_control/traffic/widget_open", {
     body: { inbox_id: store.widget_inbox_id, identifier: userId, identifier_hash: body.identifier_hash },
   });
   assert.equal(check.status, 200, JSON.stringify(check.body));

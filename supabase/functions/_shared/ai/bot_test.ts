@@ -31,10 +31,10 @@ Deno.test(
       const s = await botStore(sql);
       // Every bot delivery of the next message arrives three times: a retry (same id) and a
       // second dispatch (new id, Chatwoot #11901).
-      await sandboxCall(s.env, "POST", "/_sandbox/faults", {
+      await sandboxCall(s.env, "POST", "/_control/faults", {
         body: { mode: "duplicate", path: "*chatwoot-bot*", event: "message_created", count: 1, same_delivery_id: true },
       });
-      await sandboxCall(s.env, "POST", "/_sandbox/faults", {
+      await sandboxCall(s.env, "POST", "/_control/faults", {
         body: { mode: "duplicate", path: "*chatwoot-bot*", event: "message_created", count: 1 },
       });
       const { conversationId, messageId } = await customerSays(s, "How long does international shipping take?");
@@ -42,8 +42,8 @@ Deno.test(
       assert.equal(d.action, "reply", d.reason);
       const [chunk] = await sql`select id::text, content from public.kb_chunks where id = any(${d.cited_chunk_ids})`;
       assert.match(chunk.content, /International delivery takes 7 to 12 business days/);
-      await sandboxCall(s.env, "POST", "/_sandbox/settle");
-      const botDeliveries = (await sandboxCall(s.env, "GET", "/_sandbox/deliveries?kind=agent_bot")).body.deliveries
+      await sandboxCall(s.env, "POST", "/_control/settle");
+      const botDeliveries = (await sandboxCall(s.env, "GET", "/_control/deliveries?kind=agent_bot")).body.deliveries
         .filter((x: { event: string }) => x.event === "message_created");
       assert.ok(botDeliveries.length >= 3, `three deliveries of the customer's message (${botDeliveries.length})`);
       const c = await conversation(s, conversationId);
@@ -241,7 +241,7 @@ Deno.test(
       const s = await botStore(sql, { whatsapp: true });
       // The stand-in "hears" what follows TRANSCRIPT: in the audio bytes.
       const audio = btoa("OggS\u0000fake-opus TRANSCRIPT:How long does international shipping take?");
-      const sent = await sandboxCall(s.env, "POST", "/_sandbox/traffic/whatsapp", {
+      const sent = await sandboxCall(s.env, "POST", "/_control/traffic/whatsapp", {
         body: {
           inbox_id: s.inboxId,
           from: "+5511976540001",
@@ -288,7 +288,7 @@ Deno.test("the bot receiver acknowledges before any model call, and refuses a fo
     await scriptModel({ endpoint: "chat", match: "ack-probe", respond: { delay_ms: 3000 } });
     const { messageId } = await customerSays(s, "ack-probe: how long does standard delivery take?");
     const delivered = await waitFor(async () => {
-      const log = (await sandboxCall(s.env, "GET", "/_sandbox/deliveries?kind=agent_bot")).body.deliveries;
+      const log = (await sandboxCall(s.env, "GET", "/_control/deliveries?kind=agent_bot")).body.deliveries;
       return log.find((x: { event: string; status: number | null; body?: string; payload?: { id?: number } }) =>
         x.event === "message_created" && x.status === 200 && JSON.stringify(x).includes(String(messageId))
       );

@@ -70,7 +70,7 @@ Deno.test("a 429 becomes RetryLater with Retry-After; a 401 is permanent", opts,
   const standin = await startOpenAiStandin({ port: 0 });
   try {
     const script = (body: unknown) =>
-      fetch(`${standin.url}/_standin/script`, {
+      fetch(`${standin.url}/_control/faults`, {
         method: "POST",
         headers: { authorization: `Bearer ${standin.apiKey}`, "content-type": "application/json" },
         body: JSON.stringify(body),

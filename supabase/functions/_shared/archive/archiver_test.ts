@@ -368,7 +368,7 @@ Deno.test("GCS 503s fail the attempt, the job is retried, and the message is arc
     await whatsappMessage(sql, account, { messageId: 870000, phone: "+5511987650005", mediaUrl: null });
     await archiveMessage(d, account.accountRef, 870000);
     await whatsappMessage(sql, account, { messageId: 870001, phone: "+5511987650005" });
-    const fault = await fetch(`${gcsEndpoint}/_emulator/faults`, {
+    const fault = await fetch(`${gcsEndpoint}/_control/faults`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ mode: "503", method: "POST", path: "/upload/storage/v1/b/*", count: 6 }),
@@ -400,7 +400,7 @@ Deno.test("GCS 503s fail the attempt, the job is retried, and the message is arc
     });
     assert.equal(files.length, 3, "two documents and one medium: nothing duplicated by the retries");
   } finally {
-    await fetch(`${gcsEndpoint}/_emulator/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
+    await fetch(`${gcsEndpoint}/_control/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
     await sql.end();
   }
 });
@@ -408,7 +408,7 @@ Deno.test("GCS 503s fail the attempt, the job is retried, and the message is arc
 Deno.test("throttled bucket creation (429) backs off and retries, and still makes one bucket", opts, async () => {
   const sql = connect(stack.dbUrl);
   const fault = (count: number) =>
-    fetch(`${gcsEndpoint}/_emulator/faults`, {
+    fetch(`${gcsEndpoint}/_control/faults`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ mode: "429", method: "POST", path: "/storage/v1/b", count }),
@@ -448,11 +448,11 @@ Deno.test("throttled bucket creation (429) backs off and retries, and still make
       impatient["archive.message"](job(880002), ctx),
       (e) => e instanceof RetryLater && (e.retryInMs ?? 0) >= 2000,
     );
-    await fetch(`${gcsEndpoint}/_emulator/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
+    await fetch(`${gcsEndpoint}/_control/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
     await handler(job(880002), ctx);
     assert.equal((await storage.getBuckets({ prefix: userBucketName(d.policy, second) }))[0].length, 1);
   } finally {
-    await fetch(`${gcsEndpoint}/_emulator/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
+    await fetch(`${gcsEndpoint}/_control/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
     await sql.end();
   }
 });

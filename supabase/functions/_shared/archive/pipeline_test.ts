@@ -43,7 +43,7 @@ Deno.test(
       await sql`insert into auth.users (id, email, raw_user_meta_data)
               values (${userId}, ${`${userId}@pipeline.test`}, ${sql.json({ phone_e164: "+5511987650006" })})`;
 
-      const sent = await sandboxCall(env, "POST", "/_sandbox/traffic/whatsapp", {
+      const sent = await sandboxCall(env, "POST", "/_control/traffic/whatsapp", {
         body: {
           inbox_id: inboxId,
           from: "+551187650006",

@@ -111,11 +111,11 @@ Deno.test(
       assert.equal(admin.email, "ana@acme.test", "the store owner is the administrator");
 
       // The webhook's secret verifies a real delivery from the sandbox.
-      const replay = await sandboxCall(env, "POST", "/_sandbox/fixtures/whatsapp-text.message_created.json/replay", {
+      const replay = await sandboxCall(env, "POST", "/_control/fixtures/whatsapp-text.message_created.json/replay", {
         body: { account_id: row.account_id },
       });
       assert.equal(replay.status, 200, JSON.stringify(replay.body));
-      await sandboxCall(env, "POST", "/_sandbox/settle");
+      await sandboxCall(env, "POST", "/_control/settle");
       const [ledger] = await sql`select d.outcome from private.chatwoot_deliveries d
       join public.chatwoot_accounts a on a.id = d.account_ref where a.store_id = ${store.id}`;
       assert.equal(ledger?.outcome, "applied");
@@ -162,12 +162,12 @@ Deno.test("work done, connection dropped: no second account, no second inbox", o
   const sql = connect(stack.dbUrl);
   try {
     const store = await quietStore(sql);
-    await sandboxCall(env, "POST", "/_sandbox/faults", {
+    await sandboxCall(env, "POST", "/_control/faults", {
       body: { mode: "work_then_drop", method: "POST", path: "/platform/api/v1/accounts", count: 1 },
     });
     await assert.rejects(provisionStore(deps(sql), store.id), /failed|network|connection|closed/i);
     assert.equal((await chatwootState(store.id)).accounts, 1, "Chatwoot did create the account");
-    await sandboxCall(env, "POST", "/_sandbox/faults", {
+    await sandboxCall(env, "POST", "/_control/faults", {
       body: { mode: "work_then_drop", method: "POST", path: "/api/v1/accounts/*/inboxes", count: 1 },
     });
     await assert.rejects(provisionStore(deps(sql), store.id));
@@ -176,7 +176,7 @@ Deno.test("work done, connection dropped: no second account, no second inbox", o
     assert.equal(cw.accounts, 1, "the lost answer was reconciled, not repeated");
     assert.deepEqual(cw.inboxes, ["Channel::Api", "Channel::WebWidget"]);
   } finally {
-    await sandboxCall(env, "DELETE", "/_sandbox/faults");
+    await sandboxCall(env, "DELETE", "/_control/faults");
     await sql.end();
   }
 });
@@ -185,7 +185,7 @@ Deno.test("a 429 storm is waited out within the rate limit", opts, async () => {
   const sql = connect(stack.dbUrl);
   try {
     const store = await quietStore(sql);
-    await sandboxCall(env, "POST", "/_sandbox/faults", {
+    await sandboxCall(env, "POST", "/_control/faults", {
       body: { mode: "429", path: "/platform/api/v1/*", count: 3, retry_after: 1 },
     });
     const t0 = Date.now();
@@ -193,7 +193,7 @@ Deno.test("a 429 storm is waited out within the rate limit", opts, async () => {
     assert.ok(Date.now() - t0 >= 1000, "Retry-After was honoured");
     assert.equal((await chatwootState(store.id)).accounts, 1);
   } finally {
-    await sandboxCall(env, "DELETE", "/_sandbox/faults");
+    await sandboxCall(env, "DELETE", "/_control/faults");
     await sql.end();
   }
 });
@@ -215,7 +215,7 @@ Deno.test(
         maxAttempts: 2,
       });
       const only = { [kind]: provisioningJobHandlers(deps(sql))["chatwoot.provision"] };
-      await sandboxCall(env, "POST", "/_sandbox/faults", {
+      await sandboxCall(env, "POST", "/_control/faults", {
         body: { mode: "500", path: "/platform/api/v1/*", count: 1000 },
       });
       for (let attempt = 0; attempt < 2; attempt++) {
@@ -230,7 +230,7 @@ Deno.test(
       assert.equal(failed.state, "failed");
       assert.match(failed.failure_reason, /500/);
 
-      await sandboxCall(env, "DELETE", "/_sandbox/faults");
+      await sandboxCall(env, "DELETE", "/_control/faults");
       assert.equal(await replayJob(sql, jobId), true);
       await runJobBatch({ sql, handlers: only, log: createMemoryLogger(), worker: "test", limit: 1 });
       const [done] = await sql`select status::text from private.jobs where id = ${jobId}`;
@@ -239,7 +239,7 @@ Deno.test(
         await sql`select state, failure_reason from public.chatwoot_provisioning where store_id = ${store.id}`;
       assert.deepEqual({ ...active }, { state: "active", failure_reason: null });
     } finally {
-      await sandboxCall(env, "DELETE", "/_sandbox/faults");
+      await sandboxCall(env, "DELETE", "/_control/faults");
       await sql.end();
     }
   },

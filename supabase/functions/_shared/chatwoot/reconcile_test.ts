@@ -126,11 +126,11 @@ Deno.test(
     const sql = connect(stack.dbUrl);
     try {
       const { cw, inboxId, link } = await linkedSandboxAccount(sql);
-      const fault = await sandboxCall(env, "POST", "/_sandbox/faults", {
+      const fault = await sandboxCall(env, "POST", "/_control/faults", {
         body: { mode: "drop", event: "message_created", count: 1 },
       });
       assert.equal(fault.status, 201);
-      const sent = await sandboxCall(env, "POST", "/_sandbox/traffic/whatsapp", {
+      const sent = await sandboxCall(env, "POST", "/_control/traffic/whatsapp", {
         body: {
           inbox_id: inboxId,
           from: "+5215512345678",
@@ -141,10 +141,10 @@ Deno.test(
       });
       assert.equal(sent.status, 200, JSON.stringify(sent.body));
       const messageId = sent.body.message.id as number;
-      await sandboxCall(env, "POST", "/_sandbox/settle");
+      await sandboxCall(env, "POST", "/_control/settle");
 
       const deliveries =
-        (await sandboxCall(env, "GET", `/_sandbox/deliveries?account_id=${cw.accountId}`)).body.deliveries;
+        (await sandboxCall(env, "GET", `/_control/deliveries?account_id=${cw.accountId}`)).body.deliveries;
       const delivered = deliveries.filter((d: { state: string }) => d.state !== "dropped");
       assert.ok(
         delivered.length >= 2,
@@ -187,11 +187,11 @@ Deno.test("reconciliation waits out a 429 with Retry-After and still completes",
   const sql = connect(stack.dbUrl);
   try {
     const { inboxId, link } = await linkedSandboxAccount(sql);
-    await sandboxCall(env, "POST", "/_sandbox/traffic/whatsapp", {
+    await sandboxCall(env, "POST", "/_control/traffic/whatsapp", {
       body: { inbox_id: inboxId, from: "+5511987654321", kind: "text", text: "Olá" },
     });
-    await sandboxCall(env, "POST", "/_sandbox/settle");
-    await sandboxCall(env, "POST", "/_sandbox/faults", {
+    await sandboxCall(env, "POST", "/_control/settle");
+    await sandboxCall(env, "POST", "/_control/faults", {
       body: { mode: "429", path: "/api/v1/accounts/*/conversations", count: 1, retry_after: 1 },
     });
     const t0 = Date.now();

@@ -25,7 +25,7 @@ Deno.test(
       const userId = crypto.randomUUID();
       await sql`insert into auth.users (id, email, raw_user_meta_data)
               values (${userId}, ${`${userId}@erase.test`}, ${sql.json({ phone_e164: phone })})`;
-      const sent = await sandboxCall(env, "POST", "/_sandbox/traffic/whatsapp", {
+      const sent = await sandboxCall(env, "POST", "/_control/traffic/whatsapp", {
         body: { inbox_id: inboxId, from: phone, kind: "text", text: "Oi, meu pedido?" },
       });
       assert.equal(sent.status, 200, JSON.stringify(sent.body));
@@ -47,7 +47,7 @@ Deno.test(
                          and account_ref = ${accountRef}`).length,
       );
 
-      await sandboxCall(env, "POST", `/_sandbox/contacts/${contactId}/presence`, { body: { online: true } });
+      await sandboxCall(env, "POST", `/_control/contacts/${contactId}/presence`, { body: { online: true } });
       await sql`delete from public.customers where id = ${customerId}`;
       const refused = await waitFor(async () => {
         const [j] = await sql`select attempts, last_error, status from private.jobs
@@ -57,7 +57,7 @@ Deno.test(
       assert.match(refused.last_error, /Online/);
       assert.equal((await api("GET", `/contacts/${contactId}`)).status, 200, "still there while online");
 
-      await sandboxCall(env, "POST", `/_sandbox/contacts/${contactId}/presence`, { body: { online: false } });
+      await sandboxCall(env, "POST", `/_control/contacts/${contactId}/presence`, { body: { online: false } });
       await waitFor(
         async () => {
           const [j] =

@@ -229,14 +229,14 @@ Deno.test("an agent's edit in Chatwoot comes back to the customer; last_activity
     const id = await insertCustomer(sql, store.id, { name: "Eva", email: "eva@shop.test", phone: "+14155550101" });
     const r = await syncCustomer(counting(sql).deps, id);
     // Our own write's webhook echo reaches the mirror and is not taken for an edit.
-    await sandboxCall(env, "POST", "/_sandbox/settle");
+    await sandboxCall(env, "POST", "/_control/settle");
     await waitFor(async () => {
       const [m] = await sql`select 1 from public.chatwoot_contacts where contact_id = ${r.contactId}`;
       return m;
     }, "the contact_created echo in the mirror");
     await sql`update public.customers set email = 'eva.l@shop.test' where id = ${id}`;
     await syncCustomer(counting(sql).deps, id); // a PATCH: its contact_updated echo is versioned
-    await sandboxCall(env, "POST", "/_sandbox/settle");
+    await sandboxCall(env, "POST", "/_control/settle");
     await waitFor(async () => {
       const [m] = await sql`select 1 from public.chatwoot_contacts where contact_id = ${r.contactId}
                             and email = 'eva.l@shop.test' and source_updated_at is not null`;
@@ -267,11 +267,11 @@ Deno.test("an agent's edit in Chatwoot comes back to the customer; last_activity
     // Noise: an incoming message moves last_activity_at and fires contact_updated.
     const [before] = await sql`select updated_at from public.customers where id = ${id}`;
     const inbox = await api("POST", "/inboxes", { name: "API", channel: { type: "api" } });
-    const sent = await sandboxCall(env, "POST", "/_sandbox/traffic/incoming", {
+    const sent = await sandboxCall(env, "POST", "/_control/traffic/incoming", {
       body: { inbox_id: inbox.body.id, contact_id: r.contactId, content: "hi" },
     });
     assert.equal(sent.status, 200, JSON.stringify(sent.body));
-    await sandboxCall(env, "POST", "/_sandbox/settle");
+    await sandboxCall(env, "POST", "/_control/settle");
     await waitFor(async () => {
       const [d] = await sql`select 1 from private.chatwoot_deliveries where account_ref = ${accountRef}
                             and event = 'contact_updated' and outcome = 'noise'`;

@@ -163,7 +163,7 @@ Deno.test("the embed job embeds once, re-runs for free, follows a model change, 
     }, "the worker's embed jobs for this store");
     await f
       .sql`update public.kb_chunks set embedding = null, embedding_model = null where document_id = ${faq.documentId}`;
-    await fetch(`${standin.url}/_standin/script`, {
+    await fetch(`${standin.url}/_control/faults`, {
       method: "POST",
       headers: { authorization: `Bearer ${standin.apiKey}`, "content-type": "application/json" },
       body: JSON.stringify({ endpoint: "embeddings", respond: { status: 429, headers: { "retry-after": "3" } } }),
