@@ -7,7 +7,7 @@ import { chromium } from "playwright-core";
 import { connect } from "../../supabase/functions/_shared/platform/db.ts";
 import { signUserToken } from "../local/supabase/keys.ts";
 import { freePort } from "../stack/proc.ts";
-import { root, startStack } from "../stack/stack.ts";
+import { clientKey, root, startStack } from "../stack/stack.ts";
 import { ensureWebBuilt, serveWebApp } from "../stack/webapp.ts";
 import { ensureChromium } from "../stack/setup.ts";
 import { percentile, printTable, saveResult } from "./harness.ts";
@@ -56,11 +56,11 @@ export async function benchAdmin() {
              now() - make_interval(mins => i), now() - make_interval(secs => i * 7)
       from generate_series(1, ${CONTACTS}) i`;
     await sql`analyze public.archive_contacts`;
-    const admin = await signUserToken(stack.jwtSecret, {
+    const admin = await signUserToken(stack.signer, {
       id: "00000000-0000-4000-8000-000000000001",
       app_metadata: { platform_admin: true },
     });
-    const owner = await signUserToken(stack.jwtSecret, {
+    const owner = await signUserToken(stack.signer, {
       id: "00000000-0000-4000-8000-00000000a001",
     });
     const api = `${stack.functionsUrl}/admin-api`;
@@ -139,7 +139,7 @@ export async function benchAdmin() {
       const app = serveWebApp({
         port: freePort(),
         dist: await ensureWebBuilt(),
-        config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: stack.anonKey },
+        config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: clientKey(stack) },
       });
       const browser = await chromium.launch({
         executablePath,

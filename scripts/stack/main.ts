@@ -3,7 +3,7 @@
 //          under .local/dev.
 //   test:  a throwaway stack on free ports, then every suite; ends with "N passed, M failed".
 
-import { root, startStack, statusBlock, writeStackInfo } from "./stack.ts";
+import { clientKey, root, startStack, statusBlock, writeStackInfo } from "./stack.ts";
 import { log } from "./proc.ts";
 import { runAllSuites } from "./suites.ts";
 import { demoTraffic } from "./demo.ts";
@@ -30,7 +30,7 @@ async function start() {
     webApp = serveWebApp({
       port: Number(Deno.env.get("SWITCHBOARD_WEB_PORT") ?? 54323),
       dist: await ensureWebBuilt(),
-      config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: stack.anonKey },
+      config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: clientKey(stack) },
     });
   } catch (err) {
     log(`the admin app is not served: ${err instanceof Error ? err.message : err}`);

@@ -2,7 +2,16 @@
 // the functions gateway with every edge function, and the job driver. Used by `npm start`
 // (persistent, Supabase's ports) and by `npm test` (throwaway, free ports, durability off).
 
-import { deriveApiKeys, randomSecret } from "../local/supabase/keys.ts";
+import {
+  type AsymmetricSigningKey,
+  createSigningKey,
+  deriveApiKeys,
+  jwks,
+  type JwtMode,
+  newApiKey,
+  randomSecret,
+  type UserTokenSigner,
+} from "../local/supabase/keys.ts";
 import { type Gateway, startGateway } from "../local/supabase/gateway.ts";
 import { type JobDriver, startJobDriver } from "../local/supabase/job-driver.ts";
 import { LocalCluster } from "./cluster.ts";
@@ -36,6 +45,9 @@ export interface StackOptions {
   chatwoot?: { port: number; persistPath?: string; log?: boolean };
   /** The GCS emulator: its port, and where buckets and objects persist (omit for a temp dir). */
   gcs?: { port: number; dataDir?: string; noSync?: boolean };
+  /** How Auth signs sessions: "asymmetric" (ES256, as new hosted projects; the default) or "legacy"
+   * (HS256 with the JWT secret). Also SWITCHBOARD_JWT_MODE. */
+  jwtMode?: JwtMode;
   /** Route the functions' database connections through pgbouncer in transaction mode, as hosted
    * projects should through Supavisor (SWITCHBOARD_DB_POOLER_URL). */
   pooler?: boolean;
@@ -50,9 +62,17 @@ export interface StackInfo {
   dbUrl: string;
   /** The transaction pooler the functions connect through, when the stack runs one. */
   poolerUrl?: string;
+  /** Legacy API keys (HS256 JWTs), still issued beside the new ones as on hosted. */
   anonKey: string;
   serviceRoleKey: string;
   jwtSecret: string;
+  /** New API keys: `sb_publishable_…` for clients, `sb_secret_…` for servers (the worker, pg_cron). */
+  publishableKey: string;
+  secretKey: string;
+  /** How user sessions are signed: the asymmetric key (default) or the legacy secret. */
+  jwtMode: JwtMode;
+  /** Signs user tokens the way this stack's Auth does (tests, benches); never written to disk. */
+  signer: UserTokenSigner;
   chatwootUrl?: string;
   chatwootPlatformToken?: string;
   gcsUrl?: string;
@@ -76,7 +96,12 @@ export interface Stack extends StackInfo {
 }
 
 interface Secrets {
+  /** The legacy HS256 secret (its anon/service_role JWTs live beside the new keys, as on hosted). */
   jwtSecret: string;
+  /** The project's asymmetric signing key, and the new API keys. */
+  signingKey?: AsymmetricSigningKey;
+  publishableKey?: string;
+  secretKey?: string;
   dbPassword: string;
   /** A local-only service account, so signed URLs are really signed (and checked by the emulator). */
   gcsServiceAccount?: { client_email: string; private_key: string; project_id: string; type: string };
@@ -105,9 +130,13 @@ async function loadOrCreateSecrets(stateDir: string): Promise<Secrets> {
   const path = `${stateDir}/secrets.json`;
   if (await exists(path)) {
     const known = JSON.parse(await Deno.readTextFile(path)) as Secrets;
-    if (known.gcsServiceAccount && known.demoPasswords) return known;
+    if (known.gcsServiceAccount && known.demoPasswords && known.signingKey && known.secretKey) return known;
     known.gcsServiceAccount ??= localServiceAccount();
     known.demoPasswords ??= demoPasswords();
+    // A data directory from before signing keys gets them now (its legacy keys keep working).
+    known.signingKey ??= await createSigningKey();
+    known.publishableKey ??= newApiKey("publishable");
+    known.secretKey ??= newApiKey("secret");
     await Deno.writeTextFile(path, JSON.stringify(known, null, 2), { mode: 0o600 });
     return known;
   }
@@ -116,6 +145,9 @@ async function loadOrCreateSecrets(stateDir: string): Promise<Secrets> {
     dbPassword: "postgres",
     gcsServiceAccount: localServiceAccount(),
     demoPasswords: demoPasswords(),
+    signingKey: await createSigningKey(),
+    publishableKey: newApiKey("publishable"),
+    secretKey: newApiKey("secret"),
   };
   await Deno.mkdir(stateDir, { recursive: true });
   await Deno.writeTextFile(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
@@ -150,6 +182,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const pooler = opts.pooler && cluster ? await startPgbouncer({ dir: `${opts.stateDir}/pgbouncer`, dbUrl }) : null;
 
   const { anonKey, serviceRoleKey } = await deriveApiKeys(secrets.jwtSecret);
+  const jwtMode: JwtMode = opts.jwtMode ??
+    (Deno.env.get("SWITCHBOARD_JWT_MODE") === "legacy" ? "legacy" : "asymmetric");
+  const publishableKey = secrets.publishableKey!;
+  const secretKey = secrets.secretKey!;
   const apiUrl = `http://127.0.0.1:${opts.apiPort}`;
   const chatwoot = opts.chatwoot
     ? await startSandbox({
@@ -200,13 +236,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     port: opts.apiPort,
     root,
     jwtSecret: secrets.jwtSecret,
+    jwks: jwks(secrets.signingKey ? [secrets.signingKey] : []),
     extraRoutes: [{
       prefix: "/auth/v1",
       handler: createAuthHandler({
         sql: authSql,
         jwtSecret: secrets.jwtSecret,
+        jwtMode,
+        signingKey: secrets.signingKey,
         anonKey,
         serviceRoleKey,
+        publishableKey,
+        secretKey,
         issuer: `${apiUrl}/auth/v1`,
       }),
     }],
@@ -219,8 +260,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "system",
       SUPABASE_URL: apiUrl,
       SUPABASE_DB_URL: dbUrl,
+      // What hosted gives every function: the new key dictionaries beside the legacy JWT keys. Not
+      // SUPABASE_JWKS: locally the functions fetch the JWKS from Auth, the path hosted's cache backs.
+      SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: publishableKey }),
+      SUPABASE_SECRET_KEYS: JSON.stringify({ default: secretKey }),
       SUPABASE_ANON_KEY: anonKey,
       SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
+      // A project still on the legacy secret lets its functions check HS256 sessions with it.
+      ...(jwtMode === "legacy" ? { SWITCHBOARD_LEGACY_JWT_SECRET: secrets.jwtSecret } : {}),
       ...(chatwoot ? { CHATWOOT_URL: chatwoot.url, CHATWOOT_PLATFORM_TOKEN: chatwoot.sandbox.platformToken } : {}),
       // The SDK must never look for Google's metadata server or real credentials locally.
       METADATA_SERVER_DETECTION: "none",
@@ -233,7 +280,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const driver = opts.jobDriver === false ? null : await startJobDriver({
     dbUrl,
     workerUrl: `${apiUrl}/functions/v1/jobs-worker`,
-    serviceRoleKey,
+    // As pg_cron does on hosted: the secret key from Vault, in `apikey`.
+    secretKey,
   });
 
   return {
@@ -244,6 +292,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     anonKey,
     serviceRoleKey,
     jwtSecret: secrets.jwtSecret,
+    publishableKey,
+    secretKey,
+    jwtMode,
+    signer: jwtMode === "asymmetric"
+      ? { alg: "ES256", key: secrets.signingKey!, issuer: `${apiUrl}/auth/v1` }
+      : { alg: "HS256", secret: secrets.jwtSecret, issuer: `${apiUrl}/auth/v1` },
     chatwootUrl: chatwoot?.url,
     chatwootPlatformToken: chatwoot?.sandbox.platformToken,
     chatwoot,
@@ -270,13 +324,25 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
 }
 
+/** The key a browser client is built with: the publishable key on signing keys, the legacy anon
+ * JWT on a legacy project (what each kind of hosted project hands its front end). */
+export function clientKey(info: Pick<StackInfo, "jwtMode" | "publishableKey" | "anonKey">): string {
+  return info.jwtMode === "legacy" ? info.anonKey : info.publishableKey;
+}
+
 export function statusBlock(info: StackInfo, extra: Record<string, string> = {}): string {
   const rows: [string, string][] = [
     ["API URL", info.apiUrl],
     ["Functions URL", info.functionsUrl],
     ["DB URL", info.dbUrl],
-    ["anon key", info.anonKey],
-    ["service_role key", info.serviceRoleKey],
+    ["Publishable key", info.publishableKey],
+    ["Secret key", info.secretKey],
+    ["anon key (legacy)", info.anonKey],
+    ["service_role key (legacy)", info.serviceRoleKey],
+    [
+      "JWT signing",
+      info.jwtMode === "asymmetric" ? "ES256 (JWKS at /auth/v1/.well-known/jwks.json)" : "HS256 (legacy secret)",
+    ],
     ...(info.chatwootUrl ? [["Chatwoot sandbox", info.chatwootUrl] as [string, string]] : []),
     ...(info.chatwootPlatformToken
       ? [["Chatwoot platform token", info.chatwootPlatformToken] as [string, string]]
@@ -293,6 +359,7 @@ export function statusBlock(info: StackInfo, extra: Record<string, string> = {})
 export async function writeStackInfo(path: string, info: StackInfo & Record<string, unknown>): Promise<void> {
   const {
     jwtSecret: _omit,
+    signer: _signer,
     chatwoot: _c,
     gcs: _s,
     openai: _o,

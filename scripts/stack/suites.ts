@@ -2,7 +2,7 @@
 // Deno lint/fmt/check, Deno tests (unit and integration over HTTP), and a clean-clone run.
 // Prints a summary and a final "N passed, M failed" line; returns the exit code.
 
-import { root, startStack } from "./stack.ts";
+import { clientKey, root, startStack } from "./stack.ts";
 import { freePort, log, run } from "./proc.ts";
 import { supabaseBin } from "./database.ts";
 import { ensureWebBuilt, serveWebApp } from "./webapp.ts";
@@ -125,6 +125,11 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     SUPABASE_ANON_KEY: stack.anonKey,
     SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey,
     SUPABASE_JWT_SECRET: stack.jwtSecret,
+    SUPABASE_PUBLISHABLE_KEY: stack.publishableKey,
+    SUPABASE_SECRET_KEY: stack.secretKey,
+    ...(stack.jwtMode === "legacy" ? { SWITCHBOARD_LEGACY_JWT_SECRET: stack.jwtSecret } : {}),
+    // Tests sign user tokens as the stack's Auth does (a local, throwaway key).
+    SWITCHBOARD_TEST_SIGNER: JSON.stringify(stack.signer),
     CHATWOOT_URL: stack.chatwootUrl!,
     CHATWOOT_PLATFORM_TOKEN: stack.chatwootPlatformToken!,
     GCS_ENDPOINT: stack.gcsUrl!,
@@ -248,7 +253,7 @@ export async function runAllSuites(filters: string[]): Promise<number> {
           const app = serveWebApp({
             port: freePort(),
             dist: await ensureWebBuilt(),
-            config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: stack.anonKey },
+            config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: clientKey(stack) },
           });
           try {
             // The app's own tests carry their npm: imports (web/ is its own package, outside the root config).

@@ -46,6 +46,19 @@ function apiKeyRejection(config: AuthConfig, req: Request, url: URL): Response |
   return null;
 }
 
+/** Hosted's gateway lets new API keys through to GoTrue as the legacy JWT of the same role: an
+ * `sb_secret_…` key (in `apikey`, or as the bearer supabase-js also sends) acts as service_role, an
+ * `sb_publishable_…` key as anon. A user's own session token is passed on untouched. */
+function withKeyJwt(config: AuthConfig, req: Request, url: URL): Request {
+  const key = req.headers.get("apikey") ?? url.searchParams.get("apikey") ?? "";
+  const bearer = req.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
+  const stand = config.keyJwts.get(bearer ?? "") ?? (bearer === null ? config.keyJwts.get(key) : undefined);
+  if (!stand) return req;
+  const headers = new Headers(req.headers);
+  headers.set("authorization", `Bearer ${stand}`);
+  return new Request(req, { headers });
+}
+
 type Routes = Record<string, () => Promise<Response>>;
 
 /** The handlers of one path by method, for a request. */
@@ -53,6 +66,8 @@ function routesFor(config: AuthConfig, req: Request, url: URL, path: string): Ro
   switch (path) {
     case "/health":
       return { GET: () => Promise.resolve(json(req, 200, healthCheck())) };
+    case "/.well-known/jwks.json":
+      return { GET: () => Promise.resolve(json(req, 200, config.jwt.jwks())) };
     case "/settings":
       return { GET: () => Promise.resolve(json(req, 200, settings())) };
     case "/token":
@@ -79,11 +94,14 @@ function routesFor(config: AuthConfig, req: Request, url: URL, path: string): Ro
 /** Serves GoTrue's API for supabase-js. Mount at `/auth/v1` (the prefix is stripped here). */
 export function createAuthHandler(deps: AuthDeps): AuthHandler {
   const config = resolveConfig(deps);
-  return async (req: Request): Promise<Response> => {
-    const url = new URL(req.url);
-    if (req.method === "OPTIONS") return preflight(req);
-    const rejected = apiKeyRejection(config, req, url);
+  return async (incoming: Request): Promise<Response> => {
+    const url = new URL(incoming.url);
+    if (incoming.method === "OPTIONS") return preflight(incoming);
+    // The JWKS is public: functions fetch it without any key.
+    const isJwks = url.pathname.endsWith("/.well-known/jwks.json");
+    const rejected = isJwks ? null : apiKeyRejection(config, incoming, url);
     if (rejected) return rejected;
+    const req = withKeyJwt(config, incoming, url);
     const path = (url.pathname.replace(/^\/auth\/v1(?=\/|$)/, "").replace(/\/+$/, "")) || "/";
     try {
       await ensureAuthSchema(config.sql);

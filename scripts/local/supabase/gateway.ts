@@ -4,6 +4,7 @@
 // way Supabase does (HS256 with the project's JWT secret). Never deployed.
 
 import { parse as parseToml } from "smol-toml";
+import { createLocalJWKSet, decodeProtectedHeader, type JWK, jwtVerify } from "jose";
 import { verifyJwt } from "./keys.ts";
 import { freePort } from "../kit/ports.ts";
 import { denoCacheDir, edgeDenoBin, edgeSandboxFlags } from "./edge_runtime.ts";
@@ -14,6 +15,8 @@ export interface GatewayOptions {
   /** Repository root (contains supabase/). */
   root: string;
   jwtSecret: string;
+  /** The project's public signing keys: verify_jwt accepts sessions they sign, as hosted's does. */
+  jwks?: { keys: JWK[] };
   /** Environment for every function process (SUPABASE_URL, SUPABASE_DB_URL, keys, …). */
   functionEnv: Record<string, string>;
   /** Extra routes answered by the gateway itself (e.g. /auth/v1 from the auth stand-in). */
@@ -122,6 +125,23 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   await Promise.all([...processes.values()].map((p) => waitForPort(p.port, p.child, p.name)));
 
+  // verify_jwt as the platform checks it: a JWT signed with the project's legacy secret (its anon and
+  // service_role keys, legacy sessions) or one of its signing keys. The new API keys are not JWTs and
+  // never pass it (https://supabase.com/docs/guides/functions/auth-headers), hence verify_jwt = false
+  // on every function that checks callers itself.
+  const keySet = opts.jwks && opts.jwks.keys.length ? createLocalJWKSet(opts.jwks) : null;
+  const platformAcceptsJwt = async (token: string): Promise<boolean> => {
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      return false;
+    }
+    if (alg === "HS256") return (await verifyJwt(token, opts.jwtSecret)).ok;
+    if (!keySet) return false;
+    return await jwtVerify(token, keySet, { algorithms: ["ES256", "RS256"] }).then(() => true, () => false);
+  };
+
   const server = Deno.serve(
     { port: opts.port, hostname: opts.hostname ?? "127.0.0.1", onListen: () => {} },
     async (req) => {
@@ -153,8 +173,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         if (!auth) return unauthorized("Missing authorization header");
         const m = auth.match(/^Bearer\s+(\S+)$/i);
         if (!m) return unauthorized("Invalid JWT");
-        const result = await verifyJwt(m[1], opts.jwtSecret);
-        if (!result.ok) return unauthorized("Invalid JWT");
+        if (!(await platformAcceptsJwt(m[1]))) return unauthorized("Invalid JWT");
       }
       const headers = new Headers(req.headers);
       for (const h of HOP_BY_HOP) headers.delete(h);

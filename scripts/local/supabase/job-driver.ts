@@ -7,7 +7,8 @@ import postgres from "postgres";
 export interface JobDriverOptions {
   dbUrl: string;
   workerUrl: string;
-  serviceRoleKey: string;
+  /** The project's secret key, sent as `apikey` (pg_cron reads it from Vault on hosted). */
+  secretKey: string;
   tickMs?: number;
   /** Concurrent worker invocations while the queue is deep (the platform runs many). */
   concurrency?: number;
@@ -34,7 +35,7 @@ export async function startJobDriver(opts: JobDriverOptions): Promise<JobDriver>
       stats.invocations++;
       const res = await fetch(opts.workerUrl, {
         method: "POST",
-        headers: { authorization: `Bearer ${opts.serviceRoleKey}`, "content-type": "application/json" },
+        headers: { apikey: opts.secretKey, "content-type": "application/json" },
         body: "{}",
       });
       const body = await res.json().catch(() => ({}));

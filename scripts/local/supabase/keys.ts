@@ -24,8 +24,11 @@ export interface AsymmetricSigningKey {
   publicJwk: JWK;
 }
 
-/** What signs a user token: the asymmetric key, or (legacy) the HS256 secret. */
-export type UserTokenSigner = { alg: "ES256"; key: AsymmetricSigningKey } | { alg: "HS256"; secret: string };
+/** What signs a user token: the asymmetric key, or (legacy) the HS256 secret; `issuer` is the
+ * project's Auth URL the token names (functions check it). */
+export type UserTokenSigner =
+  & ({ alg: "ES256"; key: AsymmetricSigningKey } | { alg: "HS256"; secret: string })
+  & { issuer?: string };
 
 export async function createSigningKey(): Promise<AsymmetricSigningKey> {
   const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
@@ -83,7 +86,7 @@ export async function signUserToken(
     session_id: opts.sessionId ?? crypto.randomUUID(),
     is_anonymous: false,
   })
-    .setIssuer(opts.issuer ?? "http://127.0.0.1:54321/auth/v1")
+    .setIssuer(opts.issuer ?? s.issuer ?? "http://127.0.0.1:54321/auth/v1")
     .setSubject(user.id)
     .setIssuedAt(now)
     .setExpirationTime(now + (opts.expiresInSeconds ?? 3600));

@@ -16,7 +16,7 @@ const ACME_AGENT = "00000000-0000-4000-8000-00000000a002";
 const GLOBEX_OWNER = "00000000-0000-4000-8000-00000000b001";
 
 async function as(id: string) {
-  const token = await signUserToken(stack.jwtSecret, { id, app_metadata: {} });
+  const token = await signUserToken(stack.signer, { id, app_metadata: {} });
   return async (method: string, path: string, body?: unknown, type = "application/json") => {
     const raw = body instanceof Uint8Array || typeof body === "string";
     const res = await fetch(`${base}${path}`, {

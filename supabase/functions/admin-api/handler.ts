@@ -1,11 +1,12 @@
-// admin-api (verify_jwt = true): everything the admin app reads and does, for signed-in users.
+// admin-api (verify_jwt = false; verifies the session itself): everything the admin app reads and
+// does, for signed-in users.
 // Each route module (routes/) runs its SQL in short transactions under RLS as the caller (role and
 // claims set per transaction, as PostgREST does), so a store administrator sees only their store
 // whatever they call; changes go through security-definer functions that check the caller and
 // write the audit log; calls to Chatwoot and the embedding API happen outside any transaction.
 
 import type { Storage } from "@google-cloud/storage";
-import { verifiedClaims } from "../_shared/platform/auth.ts";
+import type { CredentialVerifier } from "../_shared/platform/credentials.ts";
 import type { Sql } from "../_shared/platform/db.ts";
 import { errorResponse, subPath } from "../_shared/platform/http.ts";
 import type { Logger } from "../_shared/platform/log.ts";
@@ -21,6 +22,8 @@ import { kbRoutes } from "./routes/kb.ts";
 
 export interface AdminApiDeps {
   sql: Sql;
+  /** Verifies the caller's session against the project's signing keys. */
+  verifyCaller: CredentialVerifier;
   log: Logger;
   storage: Storage;
   signedUrlTtlSeconds: number;
@@ -58,10 +61,15 @@ export function createHandler(deps: AdminApiDeps): (req: Request) => Promise<Res
   const routes = adminApiRoutes(deps);
   return async (req) => {
     if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
-    const claims = verifiedClaims(req);
-    if (!claims || claims.role !== "authenticated" || !claims.sub) {
+    const check = await deps.verifyCaller(req);
+    if (!check.ok) {
+      deps.log.warn("admin-api refused credentials", { reason: check.reason });
+      return withCors(errorResponse(401, "invalid_credentials", "Your session is not valid: sign in again."));
+    }
+    if (check.caller.kind !== "user") {
       return withCors(errorResponse(401, "sign_in_required", "Sign in to use the admin app."));
     }
+    const claims = check.caller.claims;
     const path = subPath(req, "admin-api");
     const res = await dispatch(routes, deps, req, path, claims) ??
       errorResponse(404, "not_found", `No route ${req.method} ${path}.`);

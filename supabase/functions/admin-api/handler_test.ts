@@ -20,7 +20,7 @@ const PLATFORM = "00000000-0000-4000-8000-000000000001";
 const ACME_OWNER = "00000000-0000-4000-8000-00000000a001"; // owner of acme, nothing else
 
 async function as(id: string, admin = false) {
-  const token = await signUserToken(stack.jwtSecret, { id, app_metadata: admin ? { platform_admin: true } : {} });
+  const token = await signUserToken(stack.signer, { id, app_metadata: admin ? { platform_admin: true } : {} });
   return async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
       method,

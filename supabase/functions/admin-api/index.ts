@@ -4,6 +4,7 @@ import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
 import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { createLogger } from "../_shared/platform/log.ts";
 import { serve } from "../_shared/platform/serve.ts";
+import { createCredentialVerifier, credentialOptionsFromEnv } from "../_shared/platform/credentials.ts";
 import { createStorage } from "../_shared/archive/storage.ts";
 import { createHandler } from "./handler.ts";
 import { postgresRateLimiter } from "../_shared/chatwoot/rate_limit.ts";
@@ -20,6 +21,7 @@ const config = loadConfig(baseConfigSchema.extend({
 const sql = connect(databaseUrl(config), { max: config.DB_POOL_SIZE, applicationName: "admin-api" });
 const handler = createHandler({
   sql,
+  verifyCaller: createCredentialVerifier(credentialOptionsFromEnv(Deno.env.toObject())),
   log: createLogger({ fn: "admin-api" }),
   storage: createStorage({
     apiEndpoint: config.GCS_ENDPOINT,

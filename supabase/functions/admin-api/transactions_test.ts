@@ -50,6 +50,7 @@ Deno.test("no route holds a transaction open while it calls Chatwoot or the embe
     });
     assert.ok(embedding, "the stack's OpenAI stand-in is configured");
     const handler = createHandler({
+      verifyCaller: stack.verifier(),
       sql: apiSql,
       log: createLogger({ fn: "admin-api-test" }),
       storage: createStorage({ apiEndpoint: Deno.env.get("GCS_ENDPOINT")! }),
@@ -59,7 +60,7 @@ Deno.test("no route holds a transaction open while it calls Chatwoot or the embe
       embedding,
       fetch: watchingFetch,
     });
-    const token = await signUserToken(stack.jwtSecret, { id: PLATFORM, app_metadata: { platform_admin: true } });
+    const token = await signUserToken(stack.signer, { id: PLATFORM, app_metadata: { platform_admin: true } });
     const call = async (method: string, path: string, body?: unknown) => {
       const from = calls.length;
       const res = await handler(
@@ -87,7 +88,7 @@ Deno.test("no route holds a transaction open while it calls Chatwoot or the embe
     const enabled = await call("POST", `/stores/${store.slug}/ai/enable`, { inbox_ids: [inbox.body.id] });
     assert.equal(enabled.body.enabled, true);
 
-    const started = await sandboxCall(env, "POST", "/_sandbox/traffic/incoming", {
+    const started = await sandboxCall(env, "POST", "/_control/traffic/incoming", {
       body: { inbox_id: inbox.body.id, content: "hello?" },
     });
     const conversationId = started.body.conversation.id;

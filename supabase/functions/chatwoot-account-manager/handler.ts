@@ -1,11 +1,12 @@
-// The chatwoot-account-manager function's HTTP side (verify_jwt = true). Its job handlers live
+// The chatwoot-account-manager function's HTTP side (verify_jwt = false; verifies callers itself). Its job handlers live
 // in provisioner.ts and run in the jobs-worker.
 //   GET  /widget?store=<slug>                the widget snippet and, for the signed-in customer,
 //                                            the identifier_hash their page passes to setUser
 //   POST /stores/<slug>/reprovision          platform administrators: retry a failed store
 
 import { z } from "zod";
-import { isPlatformAdmin, verifiedClaims } from "../_shared/platform/auth.ts";
+import { callerClaims, isPlatformAdmin } from "../_shared/platform/auth.ts";
+import type { CredentialVerifier } from "../_shared/platform/credentials.ts";
 import type { Sql } from "../_shared/platform/db.ts";
 import { errorResponse, json, subPath } from "../_shared/platform/http.ts";
 import type { Logger } from "../_shared/platform/log.ts";
@@ -13,6 +14,7 @@ import { identifierHash, loadStoreWidget, widgetSnippet } from "../_shared/chatw
 
 export interface AccountManagerDeps {
   sql: Sql;
+  verifyCaller: CredentialVerifier;
   log: Logger;
 }
 
@@ -20,7 +22,12 @@ const slugSchema = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "n
 
 export async function handler(req: Request, deps: AccountManagerDeps): Promise<Response> {
   const path = subPath(req, "chatwoot-account-manager");
-  const claims = verifiedClaims(req);
+  const check = await deps.verifyCaller(req);
+  if (!check.ok) {
+    deps.log.warn("credentials refused", { reason: check.reason });
+    return errorResponse(401, "invalid_credentials", "The token or API key is not valid for this project.");
+  }
+  const claims = callerClaims(check.caller);
 
   if (req.method === "GET" && path === "/widget") {
     if (claims?.role !== "authenticated" || typeof claims.sub !== "string") {

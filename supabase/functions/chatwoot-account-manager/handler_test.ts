@@ -53,7 +53,7 @@ Deno.test("the CLI prints the widget snippet and an identifier_hash Chatwoot acc
 Deno.test("a signed-in customer gets their own identifier_hash from the function", opts, async () => {
   const store = await acme();
   const userId = crypto.randomUUID();
-  const token = await signUserToken(stack.jwtSecret, { id: userId, email: "buyer@example.com" });
+  const token = await signUserToken(stack.signer, { id: userId, email: "buyer@example.com" });
   const res = await fetch(`${url}/widget?store=acme`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200);
   const body = await res.json();
@@ -76,8 +76,8 @@ Deno.test("a signed-in customer gets their own identifier_hash from the function
 
 Deno.test("re-provisioning through the API is for platform administrators", opts, async () => {
   await acme();
-  const member = await signUserToken(stack.jwtSecret, { id: "00000000-0000-4000-8000-00000000a001" });
-  const admin = await signUserToken(stack.jwtSecret, {
+  const member = await signUserToken(stack.signer, { id: "00000000-0000-4000-8000-00000000a001" });
+  const admin = await signUserToken(stack.signer, {
     id: "00000000-0000-4000-8000-000000000001",
     app_metadata: { platform_admin: true },
   });

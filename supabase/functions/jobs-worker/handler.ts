@@ -3,7 +3,7 @@
 // the local stack's LISTEN/NOTIFY driver; many invocations may run at once (skip locked).
 
 import { z } from "zod";
-import { isServiceRole } from "../_shared/platform/auth.ts";
+import type { CredentialVerifier } from "../_shared/platform/credentials.ts";
 import type { Sql } from "../_shared/platform/db.ts";
 import { errorResponse, json } from "../_shared/platform/http.ts";
 import { drainQueue, type DrainSummary, enqueueJob, type JobHandler } from "../_shared/jobs/queue.ts";
@@ -11,6 +11,8 @@ import type { Logger } from "../_shared/platform/log.ts";
 
 export interface WorkerDeps {
   sql: Sql;
+  /** Only the service (a secret key) may run the worker. */
+  verifyCaller: CredentialVerifier;
   handlers: Record<string, JobHandler>;
   log: Logger;
   /** Identifies this invocation in job rows and heartbeats. */
@@ -31,11 +33,19 @@ const bodySchema = z.object({
 
 export async function handler(req: Request, deps: WorkerDeps): Promise<Response> {
   if (req.method !== "POST") return errorResponse(405, "method_not_allowed", "Use POST to run the worker.");
-  if (!isServiceRole(req)) {
+  const check = await deps.verifyCaller(req);
+  if (!check.ok) {
+    deps.log.warn("worker refused credentials", { reason: check.reason });
+    return errorResponse(401, "invalid_credentials", "The token or API key is not valid for this project.");
+  }
+  if (check.caller.kind === "none") {
+    return errorResponse(401, "credentials_required", "Send the project's secret key in the apikey header.");
+  }
+  if (check.caller.kind !== "service") {
     return errorResponse(
       403,
       "forbidden",
-      "Only the service_role key may run the worker (pg_cron or the stack runner).",
+      "Only the service_role may run the worker: the project's secret key in apikey (pg_cron, the stack runner).",
     );
   }
   let body: unknown = {};

@@ -23,6 +23,7 @@ function request(token: string | null, body = "{}", method = "POST") {
 function deps(sql: ReturnType<typeof connect>, handlers: WorkerDeps["handlers"]): WorkerDeps {
   return {
     sql,
+    verifyCaller: stack.verifier(),
     handlers,
     log: createMemoryLogger(),
     workerName: "test-worker",
@@ -61,7 +62,7 @@ Deno.test("the worker refuses anything but a POST from the service role, and bad
     const anon = await handler(request(stack.anonKey), d);
     assert.equal(anon.status, 403);
     assert.match((await anon.json()).error.message, /service_role/);
-    assert.equal((await handler(request(null), d)).status, 403);
+    assert.equal((await handler(request(null), d)).status, 401, "no credentials at all");
     const malformed = await handler(request(stack.serviceRoleKey, "{nope"), d);
     assert.equal(malformed.status, 400);
     assert.equal((await malformed.json()).error.code, "malformed_json");
@@ -120,6 +121,21 @@ Deno.test("through the gateway: the worker needs a valid JWT, and the service ro
     body: '{"time_budget_ms": 0}',
     headers: { authorization: `Bearer ${stack.serviceRoleKey}` },
   });
-  assert.equal(ok.status, 200);
+  assert.equal(ok.status, 200, "the legacy service_role key still works while it lives");
   await ok.body?.cancel();
+  // What pg_cron sends on hosted: the secret key from Vault, in apikey.
+  const secret = await fetch(url, {
+    method: "POST",
+    body: '{"time_budget_ms": 0}',
+    headers: { apikey: stack.secretKey },
+  });
+  assert.equal(secret.status, 200);
+  await secret.body?.cancel();
+  const publishable = await fetch(url, {
+    method: "POST",
+    body: "{}",
+    headers: { apikey: stack.publishableKey, authorization: `Bearer ${stack.publishableKey}` },
+  });
+  assert.equal(publishable.status, 403, "the publishable key cannot run the worker");
+  await publishable.body?.cancel();
 });

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
 import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { serve } from "../_shared/platform/serve.ts";
+import { createCredentialVerifier, credentialOptionsFromEnv } from "../_shared/platform/credentials.ts";
 import { handler } from "./handler.ts";
 import { jobHandlers } from "../_shared/jobs/registry.ts";
 import { validateBucketPrefix } from "../_shared/archive/buckets.ts";
@@ -41,6 +42,7 @@ const config = loadConfig(baseConfigSchema.extend({
   OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default("gpt-4o-mini-transcribe"),
 }));
 const sql = connect(databaseUrl(config), { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
+const verifyCaller = createCredentialVerifier(credentialOptionsFromEnv(Deno.env.toObject()));
 const handlers = jobHandlers({
   sql,
   retentionDays: config.JOBS_RETENTION_DAYS,
@@ -79,6 +81,7 @@ const handlers = jobHandlers({
 serve({ name: "jobs-worker" }, (req, log) =>
   handler(req, {
     sql,
+    verifyCaller,
     handlers,
     log,
     workerName: `jobs-worker:${crypto.randomUUID().slice(0, 8)}`,

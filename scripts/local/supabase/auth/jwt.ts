@@ -1,7 +1,11 @@
-// The one place access tokens are signed and verified: HS256 with the project's JWT secret, as GoTrue does without
-// signing keys; verification failures carry golang-jwt's texts, which GoTrue puts into its "invalid JWT" message.
+// The one place access tokens are signed and verified. A project on signing keys signs with its
+// asymmetric key (ES256, `kid` in the header, public half at /.well-known/jwks.json) and still
+// verifies tokens made with the legacy secret until that is revoked; a legacy project signs and
+// verifies HS256 only (GoTrue's JWT keys: internal/conf/jwk.go, internal/api/auth.go). Verification
+// failures carry golang-jwt's texts, which GoTrue puts into its "invalid JWT" message.
 
-import { jwtVerify, SignJWT } from "jose";
+import { createLocalJWKSet, decodeProtectedHeader, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
+import { type AsymmetricSigningKey, jwks, type JwtMode } from "../keys.ts";
 
 export interface Claims {
   sub?: string;
@@ -15,6 +19,8 @@ export interface JwtSigner {
   sign(payload: Record<string, unknown>): Promise<string>;
   /** The verified claims at `nowMs`; throws JwtRejected with golang-jwt's reason. */
   verify(token: string, nowMs: number): Promise<Claims>;
+  /** The JSON Web Key Set GoTrue publishes (public keys only; none for a legacy project). */
+  jwks(): { keys: JWK[] };
 }
 
 export class JwtRejected extends Error {}
@@ -28,6 +34,7 @@ function jwtFailure(err: unknown): string {
     case "ERR_JWT_CLAIM_VALIDATION_FAILED":
       return "token has invalid claims: token is not valid yet";
     case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
+    case "ERR_JWKS_NO_MATCHING_KEY":
       return "token signature is invalid: signature is invalid";
     case "ERR_JOSE_ALG_NOT_ALLOWED":
       return "token signature is invalid: signing method is invalid";
@@ -36,17 +43,35 @@ function jwtFailure(err: unknown): string {
   }
 }
 
-export function createJwtSigner(jwtSecret: string): JwtSigner {
-  const secret = new TextEncoder().encode(jwtSecret);
+export function createJwtSigner(opts: {
+  jwtSecret: string;
+  mode: JwtMode;
+  signingKey: AsymmetricSigningKey | null;
+}): JwtSigner {
+  const secret = new TextEncoder().encode(opts.jwtSecret);
+  const key = opts.mode === "asymmetric" ? opts.signingKey : null;
+  if (opts.mode === "asymmetric" && !key) throw new Error("asymmetric mode needs a signing key");
+  const published = jwks(key ? [key] : []);
+  const keySet = key ? createLocalJWKSet(published) : null;
+  let privateKey: CryptoKey | Uint8Array | null = null;
   return {
-    sign: (payload) => new SignJWT(payload).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(secret),
+    async sign(payload) {
+      if (!key) return await new SignJWT(payload).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(secret);
+      privateKey ??= await importJWK(key.privateJwk, "ES256");
+      return await new SignJWT(payload).setProtectedHeader({ alg: "ES256", typ: "JWT", kid: key.kid }).sign(privateKey);
+    },
     async verify(token, nowMs) {
       try {
-        const { payload } = await jwtVerify(token, secret, { algorithms: ["HS256"], currentDate: new Date(nowMs) });
+        const currentDate = new Date(nowMs);
+        const alg = decodeProtectedHeader(token).alg;
+        const { payload } = alg === "HS256" || !keySet
+          ? await jwtVerify(token, secret, { algorithms: ["HS256"], currentDate })
+          : await jwtVerify(token, keySet, { algorithms: ["ES256"], currentDate });
         return payload as Claims;
       } catch (err) {
         throw new JwtRejected(jwtFailure(err));
       }
     },
+    jwks: () => published,
   };
 }

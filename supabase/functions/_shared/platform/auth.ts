@@ -1,8 +1,9 @@
-// Who is calling: the claims of the request's JWT. Functions with verify_jwt = true sit behind
-// the platform gateway, which has already checked the signature and expiry, so this decodes
-// without re-verifying (as Supabase's own guidance does) and never trusts an unverified route.
+// What a verified caller may do: the claims a user's session carries, the one platform-administrator
+// rule, and the claims a caller's SQL runs under. Who the caller is comes from credentials.ts, which
+// verifies tokens and keys inside the function (verify_jwt is off everywhere: hosted's cannot check
+// signing-key sessions or the new API keys).
 
-import { decodeJwt } from "jose";
+import type { Caller } from "./credentials.ts";
 
 export interface Claims {
   role?: string;
@@ -12,23 +13,16 @@ export interface Claims {
   [k: string]: unknown;
 }
 
-export function verifiedClaims(req: Request): Claims | null {
-  const m = req.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i);
-  if (!m) return null;
-  try {
-    return decodeJwt(m[1]) as Claims;
-  } catch {
-    return null;
-  }
-}
-
-export function isServiceRole(req: Request): boolean {
-  return verifiedClaims(req)?.role === "service_role";
-}
-
 /** The one platform-administrator rule, as public.is_platform_admin() has it in SQL: the service
  * role, or a signed-in user whose app_metadata (writable only with the service role) says so. */
 export function isPlatformAdmin(claims: Claims | null): boolean {
   return claims?.role === "service_role" ||
     (claims?.role === "authenticated" && claims.app_metadata?.platform_admin === true);
+}
+
+/** The claims a caller's SQL runs under (withRls): the user's own, or the service role's. */
+export function callerClaims(caller: Caller): Claims | null {
+  if (caller.kind === "user") return caller.claims;
+  if (caller.kind === "service") return { role: "service_role" };
+  return null;
 }
