@@ -115,10 +115,21 @@ create table if not exists auth.users (
   deleted_at timestamptz,
   is_anonymous boolean not null default false
 );
--- Clusters created before this bootstrap had these defaults and lacked the e-mail change columns.
-alter table auth.users alter column aud drop default, alter column role drop default,
-  alter column created_at drop default, alter column updated_at drop default,
-  add column if not exists email_change varchar(255), add column if not exists email_change_token_new varchar(255);
+-- Clusters created before this bootstrap had these defaults and lacked the e-mail change columns
+-- (checked first: an ALTER TABLE on every start would lock auth.users for nothing).
+do $$
+begin
+  if exists (select from information_schema.columns
+              where table_schema = 'auth' and table_name = 'users' and column_name in ('aud', 'role', 'created_at', 'updated_at')
+                and column_default is not null)
+     or not exists (select from information_schema.columns
+                     where table_schema = 'auth' and table_name = 'users' and column_name = 'email_change_token_new') then
+    alter table auth.users alter column aud drop default, alter column role drop default,
+      alter column created_at drop default, alter column updated_at drop default,
+      add column if not exists email_change varchar(255), add column if not exists email_change_token_new varchar(255);
+  end if;
+end
+$$;
 create unique index if not exists users_email_partial_key on auth.users (email) where is_sso_user = false;
 alter table auth.users owner to supabase_auth_admin;
 alter table auth.users enable row level security;
