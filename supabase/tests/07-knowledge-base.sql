@@ -126,7 +126,7 @@ select policies_are('public', 'kb_documents', array[
 select policies_are('public', 'kb_chunks', array[
   'Store members and platform admins can read knowledge chunks'], 'kb_chunks has read policies only');
 select indexes_are('public', 'kb_chunks', array['kb_chunks_pkey', 'kb_chunks_store_fts_idx', 'kb_chunks_store_model_idx',
-  'kb_chunks_embedding_hnsw_idx', 'kb_chunks_store_document_idx', 'kb_chunks_document_ordinal_unique'],
+  'kb_chunks_embedding_hnsw_idx', 'kb_chunks_document_store_idx', 'kb_chunks_document_ordinal_unique'],
   'kb_chunks has the store-leading search indexes and the HNSW index');
 select is((select count(*)::int from kb_chunks where fts = ''::tsvector), 0, 'every chunk got its fts from the trigger');
 select is((select kind from kb_chunks where document_id = '00000000-0000-4000-8000-0000000000a1' limit 1), 'document',
