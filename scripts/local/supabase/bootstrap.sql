@@ -8,8 +8,9 @@
 -- 20230529180330_alter_api_roles_for_inherit.sql, 20250421084701_revoke_admin_roles_from_postgres.sql.
 --
 -- Run by the superuser (supabase_admin) on every start, with psql variable postgres_password. It
--- only creates what is missing: privileges are granted once, when the project is new, so a
--- restart never undoes what the migrations revoked. scripts/stack/database_test.ts checks that.
+-- creates what is missing and re-asserts only what no migration touches (role attributes, auth's
+-- grants); privileges on public are granted once, when the project is new, so a restart never
+-- undoes what the migrations revoked. scripts/stack/database_test.ts checks that.
 
 -- ── roles ─────────────────────────────────────────────────────────────────────────────────────
 -- A new project is one whose postgres role does not exist yet: initdb made supabase_admin the
@@ -19,13 +20,13 @@ select not exists (select from pg_roles where rolname = 'postgres') as new_proje
 do $$
 begin
   if not exists (select from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
+    create role anon nologin;
   end if;
   if not exists (select from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
+    create role authenticated nologin;
   end if;
   if not exists (select from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
+    create role service_role nologin bypassrls;
   end if;
   if not exists (select from pg_roles where rolname = 'authenticator') then
     create role authenticator login noinherit;
@@ -50,6 +51,7 @@ alter role postgres nosuperuser createdb createrole login replication bypassrls;
 alter role postgres set search_path to "$user", public, extensions;
 alter role supabase_admin set search_path to "$user", public, auth, extensions;
 alter role supabase_auth_admin set search_path to auth;
+-- The API roles inherit (alter_api_roles_for_inherit.sql); older clusters made them noinherit.
 alter role anon inherit;
 alter role authenticated inherit;
 alter role service_role inherit;
