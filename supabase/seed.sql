@@ -1,16 +1,25 @@
 -- Demo tenants for the local stack: two stores, their owners and an agent, and a platform
 -- administrator. Users have no password here (the local auth stand-in sets per-run ones).
+--
+-- Every column GoTrue reads when a user signs in is set here, not left to column defaults: on a
+-- hosted or preview database auth.users has none for aud, role or the timestamps (a user without
+-- aud is never found at sign-in), and GoTrue cannot read a NULL token column (supabase/auth#1940).
 
-insert into auth.users (id, email, raw_app_meta_data, raw_user_meta_data, email_confirmed_at, phone)
-values
-  ('00000000-0000-4000-8000-000000000001', 'admin@switchboard.test',
-   '{"provider":"email","providers":["email"],"platform_admin":true}', '{"full_name":"Platform Admin"}', now(), null),
-  ('00000000-0000-4000-8000-00000000a001', 'ana@acme.test',
-   '{"provider":"email","providers":["email"]}', '{"full_name":"Ana Acme","phone_e164":"+5511987654321"}', now(), null),
-  ('00000000-0000-4000-8000-00000000a002', 'bruno@acme.test',
-   '{"provider":"email","providers":["email"]}', '{"full_name":"Bruno Agent","phone_e164":"+5215512345678"}', now(), null),
-  ('00000000-0000-4000-8000-00000000b001', 'gina@globex.test',
-   '{"provider":"email","providers":["email"]}', '{"full_name":"Gina Globex","phone_e164":"+14155550101"}', now(), null)
+insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data, raw_user_meta_data, email_confirmed_at,
+                        phone, confirmation_token, recovery_token, email_change, email_change_token_new,
+                        created_at, updated_at)
+select '00000000-0000-0000-0000-000000000000', u.id, 'authenticated', 'authenticated', u.email, u.app_meta::jsonb,
+       u.user_meta::jsonb, now(), null, '', '', '', '', now(), now()
+from (values
+  ('00000000-0000-4000-8000-000000000001'::uuid, 'admin@switchboard.test',
+   '{"provider":"email","providers":["email"],"platform_admin":true}', '{"full_name":"Platform Admin"}'),
+  ('00000000-0000-4000-8000-00000000a001'::uuid, 'ana@acme.test',
+   '{"provider":"email","providers":["email"]}', '{"full_name":"Ana Acme","phone_e164":"+5511987654321"}'),
+  ('00000000-0000-4000-8000-00000000a002'::uuid, 'bruno@acme.test',
+   '{"provider":"email","providers":["email"]}', '{"full_name":"Bruno Agent","phone_e164":"+5215512345678"}'),
+  ('00000000-0000-4000-8000-00000000b001'::uuid, 'gina@globex.test',
+   '{"provider":"email","providers":["email"]}', '{"full_name":"Gina Globex","phone_e164":"+14155550101"}')
+) as u (id, email, app_meta, user_meta)
 on conflict (id) do nothing;
 
 insert into public.stores (id, slug, name, domain, support_email)

@@ -1,5 +1,7 @@
 // A PostgreSQL cluster owned by this checkout: initdb under .local/, started and stopped with
-// pg_ctl on a loopback port. initdb refuses to run as root, so as root it runs as `postgres`.
+// pg_ctl on a loopback port. initdb refuses to run as root, so as root it runs as the OS user
+// `postgres`. As in Supabase's image, initdb's superuser is supabase_admin; the bootstrap creates
+// the database role postgres, which owns the project but is not a superuser.
 
 import { exists, log, run } from "./proc.ts";
 import { PG_BIN } from "./setup.ts";
@@ -37,6 +39,7 @@ async function ensureTraversable(dir: string) {
 export class LocalCluster {
   constructor(readonly opts: ClusterOptions) {}
 
+  /** The project's connection (role postgres, not a superuser); database.ts derives the superuser's. */
   get url(): string {
     return `postgresql://postgres:${this.opts.password ?? "postgres"}@127.0.0.1:${this.opts.port}/postgres`;
   }
@@ -59,7 +62,7 @@ export class LocalCluster {
         "-D",
         dataDir,
         "-U",
-        "postgres",
+        "supabase_admin",
         "--auth=scram-sha-256",
         `--pwfile=${pwfile}`,
         "--encoding=UTF8",

@@ -1,4 +1,4 @@
-// Every test suite of the project, run against one throwaway stack: database lint, pgTAP,
+// Every test suite of the project, run against one throwaway stack: database lint and advisors, pgTAP,
 // Deno lint/fmt/check, Deno tests (unit and integration over HTTP), and a clean-clone run.
 // Prints a summary and a final "N passed, M failed" line; returns the exit code.
 
@@ -9,6 +9,7 @@ import { ensureWebBuilt, serveWebApp } from "./webapp.ts";
 import { generateTypes, TYPES_FILE } from "./types.ts";
 import { ensureChromium } from "./setup.ts";
 import { edgeDenoBin, edgeDenoVersion } from "../local/supabase/edge_runtime.ts";
+import { z } from "zod";
 
 interface StepResult {
   name: string;
@@ -170,6 +171,9 @@ export async function runAllSuites(filters: string[]): Promise<number> {
         ),
       );
     }
+    if (wanted("db advisors")) {
+      results.push(await timed("db advisors (Security and Performance Advisors)", () => advisors(stack.dbUrl)));
+    }
     if (wanted("pgtap")) {
       results.push(
         await timed("pgTAP (pg_prove supabase/tests)", async () => {
@@ -293,6 +297,47 @@ export async function runAllSuites(filters: string[]): Promise<number> {
   }
   console.log(`\n${passed} passed, ${failed} failed`);
   return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+const AdvisorFindings = z.object({
+  results: z.array(z.object({ level: z.string(), name: z.string(), detail: z.string() })),
+});
+
+/** `supabase db advisors`: splinter, the SQL behind the dashboard's Security and Performance
+ * Advisors, over the test cluster. Any WARN or ERROR fails the step, one failure per finding. */
+async function advisors(dbUrl: string) {
+  const r = await run(supabaseBin, [
+    "db",
+    "advisors",
+    `--remote=${dbUrl}`,
+    "--type",
+    "all",
+    "--level",
+    "warn",
+    "--fail-on",
+    "warn",
+    "--output-format",
+    "json",
+    "--yes",
+  ], {
+    cwd: root,
+    allowFailure: true,
+    env: { PATH: Deno.env.get("PATH") ?? "", SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+  });
+  let output: unknown = null;
+  try {
+    output = JSON.parse(r.stdout);
+  } catch {
+    // not JSON (a connection error, say): reported below with the whole output
+  }
+  const findings = AdvisorFindings.safeParse(output);
+  if (!findings.success) {
+    console.error(`supabase db advisors gave no findings to read (exit ${r.code}):\n${(r.stdout + r.stderr).trim()}`);
+    return { passed: 0, failed: 1 };
+  }
+  for (const f of findings.data.results) console.error(`${f.level} ${f.name}: ${f.detail}`);
+  const failed = findings.data.results.length || (r.code === 0 ? 0 : 1);
+  return { passed: failed === 0 ? 1 : 0, failed };
 }
 
 /** CI's own situation: the committed tree, cloned into an empty folder, must pass. */

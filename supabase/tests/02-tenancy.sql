@@ -65,8 +65,9 @@ select is_empty(format($$ delete from stores where id = %L returning id $$, (sel
   'a member of A cannot delete store B');
 select is_empty(format($$ delete from store_members where store_id = %L returning user_id $$,
   (select v from ids where k = 'store_b')), 'a member of A cannot delete store B''s memberships');
-select is_empty(format($$ delete from profiles where user_id = %L returning user_id $$, (select v from ids where k = 'owner_b')),
-  'a member of A cannot delete a member of B''s profile');
+-- No policy lets anyone delete a profile through the API, so the privilege is gone too: refused outright.
+select throws_ok(format($$ delete from profiles where user_id = %L returning user_id $$, (select v from ids where k = 'owner_b')),
+  '42501', null, 'a member of A cannot delete a member of B''s profile');
 select is_empty(format($$ update stores set name = 'renamed' where id = %L returning id $$, (select v from ids where k = 'store_a')),
   'an agent cannot rename their own store (admins only)');
 select throws_ok(

@@ -114,28 +114,19 @@ select ok((select bool_and(relrowsecurity) from pg_class where oid in
   ('public.kb_settings'::regclass, 'public.kb_documents'::regclass, 'public.kb_chunks'::regclass)),
   'RLS is enabled on every knowledge table');
 select policies_are('public', 'kb_settings', array[
-  'Store members can read their store''s knowledge settings',
-  'Platform administrators can read all knowledge settings',
-  'Store admins can create their store''s knowledge settings',
-  'Store admins can change their store''s knowledge settings',
-  'Store admins can reset their store''s knowledge settings',
-  'Platform administrators can create knowledge settings',
-  'Platform administrators can change knowledge settings',
-  'Platform administrators can reset knowledge settings'], 'kb_settings has exactly its named policies');
+  'Store members and platform admins can read knowledge settings',
+  'Store admins and platform admins can create knowledge settings',
+  'Store admins and platform admins can change knowledge settings',
+  'Store admins and platform admins can reset knowledge settings'], 'kb_settings has exactly its named policies');
 select policies_are('public', 'kb_documents', array[
-  'Store members can read their store''s knowledge documents',
-  'Platform administrators can read every knowledge document',
-  'Store admins can add knowledge documents to their store',
-  'Store admins can edit their store''s knowledge documents',
-  'Store admins can delete their store''s knowledge documents',
-  'Platform administrators can add knowledge documents',
-  'Platform administrators can edit every knowledge document',
-  'Platform administrators can delete every knowledge document'], 'kb_documents has exactly its named policies');
+  'Store members and platform admins can read knowledge documents',
+  'Store admins and platform admins can add knowledge documents',
+  'Store admins and platform admins can edit knowledge documents',
+  'Store admins and platform admins can delete knowledge documents'], 'kb_documents has exactly its named policies');
 select policies_are('public', 'kb_chunks', array[
-  'Store members can read their store''s knowledge chunks',
-  'Platform administrators can read every knowledge chunk'], 'kb_chunks has read policies only');
+  'Store members and platform admins can read knowledge chunks'], 'kb_chunks has read policies only');
 select indexes_are('public', 'kb_chunks', array['kb_chunks_pkey', 'kb_chunks_store_fts_idx', 'kb_chunks_store_model_idx',
-  'kb_chunks_embedding_hnsw_idx', 'kb_chunks_document_idx', 'kb_chunks_document_ordinal_unique'],
+  'kb_chunks_embedding_hnsw_idx', 'kb_chunks_document_store_idx', 'kb_chunks_document_ordinal_unique'],
   'kb_chunks has the store-leading search indexes and the HNSW index');
 select is((select count(*)::int from kb_chunks where fts = ''::tsvector), 0, 'every chunk got its fts from the trigger');
 select is((select kind from kb_chunks where document_id = '00000000-0000-4000-8000-0000000000a1' limit 1), 'document',

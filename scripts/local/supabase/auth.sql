@@ -2,7 +2,8 @@
 -- sessions, their refresh tokens and the AMR claims that go into access tokens. Names and types
 -- follow GoTrue's own migrations, for the columns the local auth stand-in (scripts/local/supabase/auth.ts)
 -- reads or writes. Never a migration: hosted projects (and `supabase start`) already have all of
--- it, so each object is created only when it is missing. Applied by ensureAuthSchema().
+-- it, so each object is created only when it is missing. The bootstrap applies it as the
+-- superuser (postgres may not create in auth, as on hosted); ensureAuthSchema() then finds it all.
 
 do $$
 begin

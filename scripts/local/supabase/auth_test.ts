@@ -518,8 +518,10 @@ Deno.test("the schema is idempotent and seeded users can be given a password", o
     // A user inserted the way seed.sql does (no password, no identity) can sign in once given one.
     const id = crypto.randomUUID();
     const email = `seeded-${id.slice(0, 8)}@switchboard.test`;
-    await f.sql`insert into auth.users (id, email, raw_app_meta_data, email_confirmed_at)
-                values (${id}, ${email}, '{"provider":"email","providers":["email"]}', now())`;
+    await f.sql`insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data, email_confirmed_at,
+                                        created_at, updated_at)
+                values ('00000000-0000-0000-0000-000000000000', ${id}, 'authenticated', 'authenticated', ${email},
+                        '{"provider":"email","providers":["email"]}', now(), now(), now())`;
     f.track(id);
     assert.equal(
       (await f.anon().auth.signInWithPassword({ email, password: "seeded-password" })).error?.code,

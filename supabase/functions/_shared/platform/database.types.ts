@@ -1674,10 +1674,10 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "kb_chunks_document_fk";
-            columns: ["store_id", "document_id"];
+            columns: ["document_id", "store_id"];
             isOneToOne: false;
             referencedRelation: "kb_documents";
-            referencedColumns: ["store_id", "id"];
+            referencedColumns: ["id", "store_id"];
           },
         ];
       };
