@@ -393,6 +393,7 @@ export type Database = {
       "refresh_customer_aggregates": { Args: { "p_customer_id": string }; Returns: undefined };
       "replay_job": { Args: { "p_id": number }; Returns: boolean };
       "request_chatwoot_reprovision": { Args: { "p_store_id": string }; Returns: number };
+      "schedule_jobs_worker": { Args: Record<PropertyKey, never>; Returns: string };
       "take_rate_limit_token": {
         Args: { "p_capacity": number; "p_key": string; "p_per_second": number };
         Returns: number;
