@@ -6,6 +6,7 @@ import { applyBootstrap, applyMigrations } from "../stack/database.ts";
 import { ensureSystemDependencies } from "../stack/setup.ts";
 import { root } from "../stack/stack.ts";
 import { freePort } from "../stack/proc.ts";
+import type { Sql } from "../../supabase/functions/_shared/platform/db.ts";
 
 export interface BenchDatabase {
   url: string;
@@ -51,4 +52,28 @@ export async function saveResult(name: string, result: unknown): Promise<string>
   const path = `${root}/.local/bench/${name}.json`;
   await Deno.writeTextFile(path, JSON.stringify(result, null, 2));
   return path;
+}
+
+/** Samples the server's client connections (what counts against max_connections and hosted's
+ * ~60 direct slots) while `fn` runs; returns fn's result and the peak seen. */
+export async function withPeakConnections<T>(
+  sql: Sql,
+  fn: () => Promise<T>,
+  everyMs = 50,
+): Promise<{ result: T; peak: number }> {
+  let peak = 0;
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      const [r] = await sql`select count(*)::int as n from pg_stat_activity where backend_type = 'client backend'`;
+      peak = Math.max(peak, r.n);
+      await new Promise((res) => setTimeout(res, everyMs));
+    }
+  })();
+  try {
+    return { result: await fn(), peak };
+  } finally {
+    running = false;
+    await sampler;
+  }
 }

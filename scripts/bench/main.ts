@@ -8,6 +8,7 @@ import { benchArchive } from "./archive.ts";
 import { benchQueue } from "./queue.ts";
 import { benchRetrieval } from "./retrieval.ts";
 import { benchWebhooks } from "./webhooks.ts";
+import { benchCpu } from "./cpu.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   provisioning: benchProvisioning,
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<void>> = {
   queue: benchQueue,
   retrieval: benchRetrieval,
   webhooks: benchWebhooks,
+  cpu: benchCpu,
 };
 
 const name = Deno.args[0];

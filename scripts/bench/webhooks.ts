@@ -3,12 +3,14 @@
 // same X-Chatwoot-Delivery, half Chatwoot-style with a new one). Reports deliveries/s, ack
 // latency percentiles, rows, losses and duplicates, and the ratio against plain single-row
 // insert transactions at the same concurrency on the same database, measured in the same run.
+// The functions connect through pgbouncer in transaction mode, as a hosted deploy should through
+// Supavisor (BENCH_POOLER=0: directly), and the peak of server connections is reported.
 
 import { connect } from "../../supabase/functions/_shared/platform/db.ts";
 import { signChatwootPayload } from "../../supabase/functions/_shared/chatwoot/signature.ts";
 import { fixture, insertLinkedAccount, type TestAccount } from "../testing/chatwoot.ts";
 import { root, startStack } from "../stack/stack.ts";
-import { percentile, printTable, saveResult } from "./harness.ts";
+import { percentile, printTable, saveResult, withPeakConnections } from "./harness.ts";
 import { freePort } from "../stack/proc.ts";
 
 const TOTAL = Number(Deno.env.get("BENCH_DELIVERIES") ?? 10_000);
@@ -135,6 +137,7 @@ export async function benchWebhooks() {
     apiPort: freePort(),
     seed: false,
     jobDriver: true,
+    pooler: Deno.env.get("BENCH_POOLER") !== "0",
     functionEnv: Deno.env.get("WEBHOOK_DB_POOL_SIZE")
       ? { WEBHOOK_DB_POOL_SIZE: Deno.env.get("WEBHOOK_DB_POOL_SIZE")! }
       : {},
@@ -158,7 +161,10 @@ export async function benchWebhooks() {
 
     // Through the gateway (the product's path), then straight to the function's own process on
     // fresh accounts (what the local gateway stand-in costs, which hosted Supabase replaces).
-    const viaGateway = await run(`${stack.functionsUrl}/chatwoot-webhook`, deliveries);
+    const { result: viaGateway, peak } = await withPeakConnections(
+      sql,
+      () => run(`${stack.functionsUrl}/chatwoot-webhook`, deliveries),
+    );
     const directAccounts: TestAccount[] = [];
     for (let i = 0; i < ACCOUNTS; i++) directAccounts.push(await insertLinkedAccount(sql));
     const direct = await run(
@@ -190,6 +196,8 @@ export async function benchWebhooks() {
       "direct deliveries/s": Math.round(direct.rate),
       "direct p99 ms": Math.round(percentile(direct.latencies, 99) * 10) / 10,
       "direct ratio": Math.round((direct.rate / base) * 100) / 100,
+      "peak server connections": peak,
+      via: stack.poolerUrl ? "pgbouncer (transaction)" : "direct",
       messages: rows.messages,
       conversations: rows.conversations,
       lost,

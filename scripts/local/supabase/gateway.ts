@@ -39,6 +39,8 @@ export interface Gateway {
   /** Where a function's own process listens, behind the gateway (for benchmarks that want to
    * separate the stand-in gateway's cost from the function's). */
   functionOrigin(name: string): string | null;
+  /** The operating-system pid of a function's process (benchmarks read its CPU time). */
+  functionPid(name: string): number | null;
   close(): Promise<void>;
 }
 
@@ -210,6 +212,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const p = processes.get(name);
       return p ? `http://127.0.0.1:${p.port}/${name}` : null;
     },
+    functionPid: (name) => processes.get(name)?.child.pid ?? null,
     async close() {
       for (const p of processes.values()) {
         try {
