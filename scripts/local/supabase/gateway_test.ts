@@ -4,12 +4,14 @@
 
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
-import { deriveApiKeys, signUserToken } from "./keys.ts";
+import { createSigningKey, deriveApiKeys, jwks, newApiKey, signUserToken } from "./keys.ts";
 import { startGateway } from "./gateway.ts";
 import { freePort } from "../kit/ports.ts";
 
 const root = new URL("../../../", import.meta.url).pathname;
 const opts = { sanitizeOps: false, sanitizeResources: false };
+
+const projectKey = await createSigningKey();
 
 async function withGateway(fn: (url: string, secret: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "gateway-test-" });
@@ -28,7 +30,14 @@ async function withGateway(fn: (url: string, secret: string) => Promise<void>) {
   );
   const secret = "test-secret-with-at-least-32-characters!!";
   const port = freePort();
-  const gw = await startGateway({ port, root: dir, jwtSecret: secret, functionEnv: {}, log: () => {} });
+  const gw = await startGateway({
+    port,
+    root: dir,
+    jwtSecret: secret,
+    jwks: jwks([projectKey]),
+    functionEnv: {},
+    log: () => {},
+  });
   try {
     await fn(gw.url, secret);
   } finally {
@@ -110,6 +119,27 @@ Deno.test(
       const missing = await fetch(`${url}/functions/v1/nope`);
       assert.equal(missing.status, 404);
       await missing.body?.cancel();
+    });
+  },
+);
+
+Deno.test(
+  "verify_jwt = true passes sessions signed with the project's key, never an sb_ key as a bearer",
+  opts,
+  async () => {
+    await withGateway(async (url) => {
+      const call = async (auth: string) => {
+        const res = await fetch(`${url}/functions/v1/echo`, { headers: { authorization: auth } });
+        return { status: res.status, body: await res.json() };
+      };
+      const session = await signUserToken({ alg: "ES256", key: projectKey }, { id: crypto.randomUUID() });
+      assert.equal((await call(`Bearer ${session}`)).status, 200);
+      const foreign = await signUserToken({ alg: "ES256", key: await createSigningKey() }, { id: crypto.randomUUID() });
+      const refused = await call(`Bearer ${foreign}`);
+      assert.equal(refused.status, 401);
+      assert.equal(refused.body.message, "Invalid JWT");
+      // The new API keys are not JWTs: the platform check cannot pass them (functions check them themselves).
+      assert.equal((await call(`Bearer ${newApiKey("publishable")}`)).status, 401);
     });
   },
 );
