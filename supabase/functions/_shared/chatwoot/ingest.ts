@@ -18,12 +18,12 @@ export type IngestOutcome = "applied" | "stale" | "duplicate" | "noise" | "unkno
  * insert type, timestamps as ISO strings, without what SQL sets itself (account_ref and store_id from the route). */
 export type MirrorRow<T extends PublicTable> = Omit<Insert<T>, "account_ref" | "store_id" | "mirrored_at">;
 
-export interface MirrorRows {
+export type MirrorRows = {
   contact?: MirrorRow<"chatwoot_contacts">;
   conversation?: MirrorRow<"chatwoot_conversations">;
   message?: MirrorRow<"chatwoot_messages">;
   attachments?: MirrorRow<"chatwoot_attachments">[];
-}
+};
 
 /** What JSON.stringify would make of the Date anyway, said in the type. */
 function iso(d: Date | null): string | null {
@@ -137,12 +137,12 @@ export interface IngestInput {
 }
 
 export async function ingestDelivery(sql: Sql | TransactionSql, input: IngestInput): Promise<IngestOutcome> {
-  const [row] = await sql`
+  const [row] = await sql<{ outcome: IngestOutcome }[]>`
     select private.ingest_chatwoot_delivery(
       ${input.accountRef}::uuid, ${input.deliveryId}, ${input.event},
-      ${sql.json((input.rows ?? {}) as never)}, ${input.outcome ?? null},
+      ${sql.json(input.rows ?? {})}, ${input.outcome ?? null},
       ${input.detail === undefined ? null : sql.json(input.detail as never)},
       ${input.payload === undefined ? null : sql.json(input.payload as never)}
     ) as outcome`;
-  return row.outcome as IngestOutcome;
+  return row.outcome;
 }
