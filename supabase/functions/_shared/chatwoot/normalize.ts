@@ -34,8 +34,6 @@ import {
 } from "./events.ts";
 import { inferChannelType, safeInboxSettings, sanitizeInboxChannel } from "./inbox_channels.ts";
 
-export type { JsonObject };
-
 // ---------------------------------------------------------------------------------------------------------------------
 // Records
 // ---------------------------------------------------------------------------------------------------------------------
