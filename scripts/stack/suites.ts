@@ -6,7 +6,7 @@ import { clientKey, root, startStack } from "./stack.ts";
 import { freePort, log, run } from "./proc.ts";
 import { supabaseBin } from "./database.ts";
 import { ensureWebBuilt, serveWebApp } from "./webapp.ts";
-import { generateTypes, TYPES_FILE } from "./types.ts";
+import { checkWithRenamedColumn, generateTypes, RENAMED_COLUMN, TYPES_FILE } from "./types.ts";
 import { ensureChromium } from "./setup.ts";
 import { edgeDenoBin, edgeDenoVersion } from "../local/supabase/edge_runtime.ts";
 import { z } from "zod";
@@ -200,6 +200,32 @@ export async function runAllSuites(filters: string[]): Promise<number> {
           if (fresh === committed) return { passed: 1, failed: 0 };
           console.error(`${TYPES_FILE} does not match the migrations: run \`npm run gen:types\` and commit it`);
           return { passed: 0, failed: 1 };
+        }),
+      );
+    }
+    if (wanted("types: a renamed column")) {
+      results.push(
+        await timed("types: a renamed column fails deno check", async () => {
+          const { column } = RENAMED_COLUMN;
+          const r = await checkWithRenamedColumn(stack.dbUrl);
+          // Every error must be the rename's: one about anything else means the probe itself is broken.
+          const unrelated = r.errors.filter((e) => !e.includes(column));
+          const ok = r.code !== 0 && r.errors.length > 0 && unrelated.length === 0;
+          const note = `${r.errors.length} errors naming ${column} in ${r.files} product files`;
+          for (const e of r.errors) {
+            const lines = e.trim().split("\n");
+            log(`  ${lines[0]}\n    ${lines.find((l) => l.trim().startsWith("at "))?.trim() ?? ""}`);
+          }
+          if (!ok) {
+            console.error(
+              r.code === 0
+                ? `deno check passed with ${column} renamed: the product code does not read it through the generated types`
+                : `expected only errors naming ${column}, got:\n${
+                  (unrelated.length ? unrelated : r.errors).join("\n")
+                }`,
+            );
+          }
+          return { passed: ok ? 1 : 0, failed: ok ? 0 : 1, note };
         }),
       );
     }

@@ -25,3 +25,63 @@ export async function generateTypes(dbUrl: string): Promise<string> {
   await Deno.remove(tmp);
   return text;
 }
+
+// ── a renamed column fails `deno check` ─────────────────────────────────────────────────────────
+// The proof that the product code reads the schema through the generated types: a scratch database at
+// the migrations' schema with one column renamed, its types generated into a temporary file, and the
+// product code checked with that file in place of the committed one (an import map remaps its URL).
+
+/** A column the product code reads and writes through the generated types: normalize.ts's message
+ * version, ingest.ts's message row and the archiver's mirrored message all name it. */
+export const RENAMED_COLUMN = { table: "chatwoot_messages", column: "version_fingerprint", to: "state_fingerprint" };
+
+export interface RenamedColumnCheck {
+  /** deno check's exit code with the renamed column's types. */
+  code: number;
+  /** Each reported type error, whole. */
+  errors: string[];
+  /** The product files checked. */
+  files: number;
+}
+
+function productFiles(dir = `${root}/supabase/functions`): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...productFiles(p));
+    else if (e.isFile && e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) out.push(p);
+  }
+  return out.sort();
+}
+
+export async function checkWithRenamedColumn(clusterUrl: string): Promise<RenamedColumnCheck> {
+  const { applyBootstrap, applyMigrations, psqlQuery } = await import("./database.ts");
+  const database = `switchboard_renamed_column_${Deno.pid}`;
+  const url = new URL(clusterUrl);
+  url.pathname = `/${database}`;
+  const dir = await Deno.makeTempDir({ prefix: "switchboard-renamed-column-" });
+  await psqlQuery(clusterUrl, `create database ${database}`);
+  try {
+    await applyBootstrap(url.href);
+    await applyMigrations(url.href);
+    const { table, column, to } = RENAMED_COLUMN;
+    await psqlQuery(url.href, `alter table public.${table} rename column ${column} to ${to}`);
+    await Deno.writeTextFile(`${dir}/database.types.ts`, await generateTypes(url.href));
+    const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`));
+    config.imports = { ...config.imports, [`file://${TYPES_FILE}`]: `file://${dir}/database.types.ts` };
+    await Deno.writeTextFile(`${dir}/deno.json`, JSON.stringify(config));
+    const files = productFiles();
+    const r = await run(Deno.execPath(), ["check", "--quiet", "--no-lock", `--config=${dir}/deno.json`, ...files], {
+      cwd: root,
+      allowFailure: true,
+      env: { NO_COLOR: "1" },
+    });
+    // An error is its "TSxxxx [ERROR]" line up to the next one (or the summary).
+    const errors = (r.stdout + r.stderr).split(/\n(?=TS\d+ \[ERROR\])|\nFound \d+ errors?\./)
+      .filter((block) => /^TS\d+ \[ERROR\]/.test(block.trimStart()));
+    return { code: r.code, errors, files: files.length };
+  } finally {
+    await psqlQuery(clusterUrl, `drop database if exists ${database} with (force)`).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}

@@ -35,6 +35,9 @@ export async function ensureWebBuilt(): Promise<string> {
     await newestMtime(`${web}/src`),
     (await Deno.stat(`${web}/index.html`)).mtime!.getTime(),
     (await Deno.stat(`${web}/vite.config.ts`)).mtime!.getTime(),
+    // The app's API types are built from these (web/src/api/types.ts): a schema change re-checks the app.
+    (await Deno.stat(`${root}/supabase/functions/_shared/platform/database.types.ts`)).mtime!.getTime(),
+    (await Deno.stat(`${root}/supabase/functions/_shared/platform/rows.ts`)).mtime!.getTime(),
   );
   if (sources > built) {
     log("building the admin app (vite build)");

@@ -6,7 +6,7 @@
 -- route-token lookup by SHA-256).
 begin;
 \ir _helpers.psql
-select plan(114);
+select plan(132);
 
 -- ── helpers (as postgres; rolled back with everything else) ─────────────────────────────────
 -- A message_created-like records object as _shared/chatwoot/ingest.ts builds it; each part can
@@ -350,6 +350,69 @@ select results_eq($$ select content, status from chatwoot_messages
                      where account_ref = (select v from ids where k = 'acc_a') and message_id = 201 $$,
                   $$ values ('seu pedido saiu', 'delivered') $$, 'it advances only the status');
 
+-- the ordering rules normalize.ts's versions rely on, on message 202: status rank, updated_at when both sides know
+-- it, last arrival when only one does, and deletion over everything
+select is(array[private.message_status_rank(null), private.message_status_rank('sent'),
+                private.message_status_rank('failed'), private.message_status_rank('delivered'),
+                private.message_status_rank('read'), private.message_status_rank('something_new')],
+          array[0, 1, 2, 3, 4, 0], 'status ranks: unknown < sent < failed < delivered < read');
+create temp view msg202 as
+  select m.* from chatwoot_messages m where m.account_ref = (select v from ids where k = 'acc_a') and m.message_id = 202;
+create function tests.cw_attachments_of_202() returns integer language sql as $$
+  select count(*)::int from public.chatwoot_attachments
+  where account_ref = (select v from ids where k = 'acc_a') and message_id = 202
+$$;
+select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a'), 'tap-d16', 'message_created',
+            tests.cw_event(
+              '{"message_id":202,"conversation_display_id":2,"content":"voice note","status":"failed","version_progress":2,"version_updated_at_ms":1768050000000,"version_fingerprint":"fp-202-a"}',
+              '{"display_id":2,"status":"open","version":2000}',
+              '[{"attachment_id":700,"message_id":202,"file_type":"audio","transcribed_text":"olá"}]')),
+          'applied', 'a message whose send failed is applied');
+select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a'), 'tap-d17', 'message_updated',
+            tests.cw_event(
+              '{"message_id":202,"conversation_display_id":2,"content":"later","status":"failed","version_progress":2,"version_updated_at_ms":1768050060000,"version_fingerprint":"fp-202-b"}',
+              '{"display_id":2,"status":"open","version":2000}',
+              '[{"attachment_id":700,"message_id":202,"file_type":"audio","transcribed_text":"olá"}]')),
+          'applied', 'same progress with a later updated_at (both known) is applied');
+select is((select content from msg202), 'later', 'the later updated_at overwrites the content');
+select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a'), 'tap-d18', 'message_updated',
+            tests.cw_event(
+              '{"message_id":202,"conversation_display_id":2,"content":"unordered","status":"failed","version_progress":2,"version_updated_at_ms":null,"version_fingerprint":"fp-202-c"}',
+              '{"display_id":2,"status":"open","version":2000}',
+              '[{"attachment_id":700,"message_id":202,"file_type":"audio","transcribed_text":"olá"}]')),
+          'applied', 'same progress, no updated_at on the new side, a different fingerprint: the last arrival wins');
+select results_eq($$ select content, version_updated_at_ms, version_fingerprint from msg202 $$,
+                  $$ values ('unordered', 1768050060000::bigint, 'fp-202-c') $$,
+  'it overwrites the content and keeps the updated_at it knew');
+select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a'), 'tap-d19', 'message_updated',
+            tests.cw_event(
+              '{"message_id":202,"conversation_display_id":2,"content":"stale","status":"delivered","version_progress":0,"version_fingerprint":"fp-202-0"}',
+              '{"display_id":2,"status":"open","version":2000}', '[]')),
+          'applied', 'a failed message reported delivered later is applied');
+select results_eq($$ select content, status from msg202 $$, $$ values ('unordered', 'delivered') $$,
+  'a failed send heals once delivered, and only the status moves');
+select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a'), 'tap-d20', 'message_updated',
+            tests.cw_event(
+              '{"message_id":202,"conversation_display_id":2,"content":"stale","status":"failed","version_progress":0,"version_fingerprint":"fp-202-0b"}',
+              '{"display_id":2,"status":"open","version":2000}', '[]')),
+          'stale', 'a late failed after delivered is stale');
+select is((select status from msg202), 'delivered', 'delivered never moves back to failed');
+select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a'), 'tap-d21', 'message_updated',
+            tests.cw_event(
+              '{"message_id":202,"conversation_display_id":2,"content":"This message was deleted","status":"delivered","deleted":true,"version_progress":101,"version_fingerprint":"fp-202-deleted"}',
+              '{"display_id":2,"status":"open","version":2000}', '[]')),
+          'applied', 'a deletion (progress 101) is applied');
+select results_eq($$ select deleted, tests.cw_attachments_of_202() from msg202 $$, $$ values (true, 0) $$,
+  'the deleted message is marked deleted and has no attachments left');
+select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a'), 'tap-d22', 'message_updated',
+            tests.cw_event(
+              '{"message_id":202,"conversation_display_id":2,"content":"voice note","status":"delivered","version_progress":2,"version_updated_at_ms":1768050120000,"version_fingerprint":"fp-202-d"}',
+              '{"display_id":2,"status":"open","version":2000}',
+              '[{"attachment_id":700,"message_id":202,"file_type":"audio","transcribed_text":"olá"}]')),
+          'stale', 'a transcript arriving after the deletion is stale, though its updated_at is later');
+select results_eq($$ select deleted, content, tests.cw_attachments_of_202() from msg202 $$,
+                  $$ values (true, 'This message was deleted', 0) $$, 'the deletion stays, with no attachment back');
+
 -- conversations: a lower version changes nothing, a higher one wins
 select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a'), 'tap-d10', 'conversation_status_changed',
             jsonb_build_object('conversation', tests.cw_event(p_conversation => '{"display_id":2,"status":"resolved","version":1999}') -> 'conversation')),
@@ -362,6 +425,19 @@ select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a')
 select results_eq($$ select status, version, labels from conv $$,
                   $$ values ('resolved', 2001::bigint, array['vip', 'entregue']) $$,
   'a higher version overwrites status and labels');
+
+-- equal versions re-apply (Chatwoot moves last_activity_at without touching updated_at), but last_activity_at
+-- never moves back
+select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a'), 'tap-d23', 'conversation_updated',
+            jsonb_build_object('conversation', tests.cw_event(p_conversation => '{"display_id":2,"status":"resolved","version":2001,"labels":["vip","entregue"],"last_activity_at":"2026-01-10T12:30:00Z"}') -> 'conversation')),
+          'applied', 'an equal version with a later last_activity_at is applied');
+select is((select last_activity_at from conv), '2026-01-10T12:30:00Z'::timestamptz,
+  'last_activity_at moves forward at an equal version');
+select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a'), 'tap-d24', 'conversation_updated',
+            jsonb_build_object('conversation', tests.cw_event(p_conversation => '{"display_id":2,"status":"resolved","version":2001,"labels":["vip","entregue"],"last_activity_at":"2026-01-10T12:10:00Z"}') -> 'conversation')),
+          'stale', 'an equal version with an earlier last_activity_at and nothing else new is stale');
+select is((select last_activity_at from conv), '2026-01-10T12:30:00Z'::timestamptz,
+  'last_activity_at never moves back');
 
 -- contacts: an unversioned copy never overwrites; contact_updated moves forward only
 select is(private.ingest_chatwoot_delivery((select v from ids where k = 'acc_a'), 'tap-d12', 'contact_updated',

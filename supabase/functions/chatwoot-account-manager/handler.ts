@@ -8,6 +8,7 @@ import { z } from "zod";
 import { callerClaims, isPlatformAdmin } from "../_shared/platform/auth.ts";
 import type { CredentialVerifier } from "../_shared/platform/credentials.ts";
 import type { Sql } from "../_shared/platform/db.ts";
+import type { Row } from "../_shared/platform/rows.ts";
 import { errorResponse, json, subPath } from "../_shared/platform/http.ts";
 import type { Logger } from "../_shared/platform/log.ts";
 import { identifierHash, loadStoreWidget, widgetSnippet } from "../_shared/chatwoot/widget.ts";
@@ -60,7 +61,8 @@ export async function handler(req: Request, deps: AccountManagerDeps): Promise<R
     }
     const slug = slugSchema.safeParse(reprovision[1]);
     if (!slug.success) return errorResponse(400, "invalid_store", "Not a store slug.");
-    const [store] = await deps.sql`select id, chatwoot_provisioning from public.stores where slug = ${slug.data}`;
+    const [store] = await deps.sql<Pick<Row<"stores">, "id" | "chatwoot_provisioning">[]>`
+      select id, chatwoot_provisioning from public.stores where slug = ${slug.data}`;
     if (!store) return errorResponse(404, "no_store", `No store with slug ${slug.data}.`);
     if (store.chatwoot_provisioning !== "auto") {
       return errorResponse(
@@ -69,7 +71,9 @@ export async function handler(req: Request, deps: AccountManagerDeps): Promise<R
         "This store's Chatwoot account is linked by hand; re-link it instead.",
       );
     }
-    const [job] = await deps.sql`select private.request_chatwoot_reprovision(${store.id})::text as id`;
+    const [job] = await deps.sql<
+      { id: string }[]
+    >`select private.request_chatwoot_reprovision(${store.id})::text as id`;
     deps.log.info("re-provisioning requested", { store: slug.data, job_id: job.id, by: claims?.sub ?? claims?.role });
     return json({ status: "queued", job_id: job.id }, 202);
   }

@@ -4,6 +4,7 @@
 // called here: Chatwoot gives a bot webhook a few seconds before it opens the conversation for good.
 
 import type { Sql } from "../_shared/platform/db.ts";
+import type { PrivateFunctionRow } from "../_shared/platform/rows.ts";
 import type { IngestInput, IngestOutcome } from "../_shared/chatwoot/ingest.ts";
 import type { NormalizedChatwootEvent } from "../_shared/chatwoot/normalize.ts";
 import { receiveDelivery, type ReceiverDeps, type RouteAccount } from "../_shared/chatwoot/webhook_receiver.ts";
@@ -39,10 +40,10 @@ export async function ingestAndQueueBotWork(
       job = { kind: "ai.human_reply", key: `ai_human:${account.account_ref}:${m.message_id}`, payload };
     }
   }
-  const [row] = await sql`
+  const [row] = await sql<{ outcome: IngestOutcome; jobs: number; paused: number }[]>`
     with i as (
       select private.ingest_chatwoot_delivery(${input.accountRef}::uuid, ${input.deliveryId}, ${input.event},
-                                              ${sql.json((input.rows ?? {}) as never)}) as outcome
+                                              ${sql.json(input.rows ?? {})}) as outcome
     ), paused as (
       insert into public.ai_conversations as c
         (account_ref, conversation_display_id, store_id, bot_paused, paused_reason, paused_at)
@@ -58,11 +59,12 @@ export async function ingestAndQueueBotWork(
       from i where ${job !== null} and i.outcome <> 'duplicate'
     )
     select i.outcome, (select count(*) from queued)::int as jobs, (select count(*) from paused)::int as paused from i`;
-  return row.outcome as IngestOutcome;
+  return row.outcome;
 }
 
 /** The store and bot a delivery's route token names (the bot's secret verifies it). */
 export async function botRoute(sql: Sql, token: string): Promise<RouteAccount | null> {
-  const [row] = await sql`select * from private.ai_bot_by_route_token(${token})`;
-  return row ? (row as unknown as RouteAccount) : null;
+  const [row] = await sql<PrivateFunctionRow<"ai_bot_by_route_token", "webhook_secret">[]>`
+    select * from private.ai_bot_by_route_token(${token})`;
+  return row ?? null;
 }

@@ -2,6 +2,7 @@
 // Public (verify_jwt = false) and free of secrets, so load balancers and `switchboard status` can use it.
 
 import type { Sql } from "../_shared/platform/db.ts";
+import type { Fetched, PrivateRow } from "../_shared/platform/rows.ts";
 import { errorResponse, json } from "../_shared/platform/http.ts";
 
 export interface HealthDeps {
@@ -15,12 +16,23 @@ export interface HealthDeps {
   ai?: { mode: "model" | "offline"; chat_model: string | null; embedding_model: string | null; transcription: boolean };
 }
 
+/** Queue counts, and the worker's last run as its heartbeat row has it (null before its first run). */
+type QueueHealth =
+  & { ready: number; scheduled: number; running: number; dead: number; oldest_ready_seconds: number | null }
+  & Fetched<
+    {
+      worker_last_run_at: PrivateRow<"worker_heartbeats">["last_run_at"] | null;
+      worker_last_error: PrivateRow<"worker_heartbeats">["last_error"];
+    },
+    "worker_last_run_at"
+  >;
+
 export async function handler(req: Request, deps: HealthDeps): Promise<Response> {
   if (req.method !== "GET" && req.method !== "HEAD") return errorResponse(405, "method_not_allowed", "Use GET.");
   const started = performance.now();
-  let row;
+  let row: QueueHealth;
   try {
-    [row] = await deps.sql`
+    [row] = await deps.sql<QueueHealth[]>`
       select
         (select count(*) from private.jobs where status = 'queued' and run_at <= now())::int as ready,
         (select count(*) from private.jobs where status = 'queued' and run_at > now())::int as scheduled,
@@ -38,7 +50,7 @@ export async function handler(req: Request, deps: HealthDeps): Promise<Response>
     }, 503);
   }
   const dbLatencyMs = Math.round((performance.now() - started) * 10) / 10;
-  const lastRun: Date | null = row.worker_last_run_at;
+  const lastRun = row.worker_last_run_at;
   const sinceRun = lastRun ? (Date.now() - lastRun.getTime()) / 1000 : null;
   const stalled = row.ready > 0 && (row.oldest_ready_seconds ?? 0) > deps.workerStaleAfterSeconds &&
     (sinceRun === null || sinceRun > deps.workerStaleAfterSeconds);

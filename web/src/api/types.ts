@@ -1,14 +1,26 @@
-// The admin-api contract as the app reads it: response shapes of every route it calls.
-// Ids the database keeps as bigint (jobs) arrive as strings or numbers; the app treats them as text.
+// The admin-api contract as the app reads it: response shapes of every route it calls, built from the
+// database's generated types (JSON: timestamps are strings) wherever a response carries table rows.
+
+import type {
+  Constrained,
+  FunctionRow,
+  LeftJoined,
+  PrivateEnum,
+  Row,
+} from "../../../supabase/functions/_shared/platform/rows.ts";
+
+/** A row as the API's JSON carries it: bigint columns (`B`) arrive as strings (postgres.js) or numbers
+ * (when built inside jsonb); the app treats them as text. */
+type Wire<R, B extends keyof R = never> = {
+  [K in keyof R]: K extends B ? string | number | Extract<R[K], null> : R[K];
+};
 
 export type JobId = string | number;
 
-export interface StoreMembership {
-  id: string;
-  slug: string;
-  name: string;
-  role: string;
-}
+/** A store the user may open; a platform administrator's other stores have no role. */
+export type StoreMembership = Pick<Row<"stores">, "id" | "slug" | "name"> & {
+  role: Row<"store_members">["role"] | null;
+};
 
 export interface Me {
   user: { id: string; email: string | null };
@@ -16,20 +28,14 @@ export interface Me {
   stores: StoreMembership[];
 }
 
-export interface ChatwootIntegration {
-  state: string;
-  failure_reason: string | null;
-  account_id: number | string | null;
-  chatwoot_url: string | null;
-}
+export type ChatwootIntegration = Pick<
+  Row<"chatwoot_provisioning">,
+  "state" | "failure_reason" | "account_id" | "chatwoot_url"
+>;
 
-export interface Store {
-  id: string;
-  slug: string;
-  name: string;
-  status: "active" | "suspended";
-  chatwoot: ChatwootIntegration | null;
-}
+export type Store =
+  & Constrained<Pick<Row<"stores">, "id" | "slug" | "name" | "status">, { status: "active" | "suspended" }>
+  & { chatwoot: ChatwootIntegration | null };
 
 export type StoreAction = "reprovision" | "suspend" | "reactivate";
 
@@ -38,17 +44,19 @@ export interface StoreActionResult {
   job_id?: JobId;
 }
 
-export interface UnmappedContact {
-  store_id: string;
-  store_slug: string;
-  phone_e164: string;
-  contact_name: string | null;
-  contact_email: string | null;
-  messages: number;
-  media: number;
-  first_seen_at: string;
-  last_message_at: string | null;
-}
+export type UnmappedContact =
+  & Pick<
+    Row<"archive_contacts">,
+    | "store_id"
+    | "phone_e164"
+    | "contact_name"
+    | "contact_email"
+    | "messages"
+    | "media"
+    | "first_seen_at"
+    | "last_message_at"
+  >
+  & { store_slug: Row<"stores">["slug"] };
 
 export interface UnmappedFilters {
   store_id?: string;
@@ -62,26 +70,17 @@ export interface Page<T> {
   next: string | null;
 }
 
-export interface ContactMessage {
-  message_id: number | string;
-  content: string | null;
-  message_type: string | null;
-  created_at: string | null;
-  media: number;
-}
+/** An archived message of the contact, with what the mirror still has of it. */
+export type ContactMessage =
+  & Wire<Pick<Row<"archived_messages">, "message_id">, "message_id">
+  & LeftJoined<Pick<Row<"chatwoot_messages">, "content" | "message_type" | "created_at">>
+  & { media: number };
 
-export interface UserSuggestion {
-  user_id: string;
-  full_name: string | null;
-  email: string | null;
-  phone_e164: string | null;
-  reason: string;
-  score: number;
-}
+export type UserSuggestion = FunctionRow<"archive_contact_suggestions", "full_name" | "email" | "phone_e164">;
 
 export interface UnmappedContactDetail {
   /** The contact's row; admin-api may leave out store_slug here. */
-  contact: Omit<UnmappedContact, "store_slug"> & { store_slug?: string; status?: string };
+  contact: Row<"archive_contacts"> & { store_slug?: string };
   messages: ContactMessage[];
   suggestions: UserSuggestion[];
 }
@@ -92,95 +91,76 @@ export interface BulkResult {
   error?: string;
 }
 
-export type JobStatus = "queued" | "running" | "dead" | "completed";
+export type JobStatus = PrivateEnum<"job_status">;
 
-export interface Job {
-  id: JobId;
-  kind: string;
-  status: JobStatus;
-  attempts: number;
-  max_attempts: number;
-  last_error: string | null;
-  run_at: string | null;
-  completed_at: string | null;
-  created_at?: string | null;
-  dead_at?: string | null;
-  store_slug?: string | null;
-}
+/** A job the user may see (public.visible_jobs). */
+export type Job = Constrained<
+  Wire<
+    FunctionRow<"visible_jobs", "last_error" | "completed_at" | "dead_at" | "store_id" | "store_slug">,
+    "id"
+  >,
+  { status: JobStatus }
+>;
 
-export interface ArchiveUser {
-  user_id: string;
-  full_name: string | null;
-  email: string | null;
-  phone_e164: string | null;
-  messages: number;
-  media: number;
-  bucket: string | null;
-}
+/** A user with an archive (rows without a user are the holding bucket's, never listed). */
+export type ArchiveUser =
+  & { user_id: NonNullable<Row<"archived_messages">["user_id"]> }
+  & LeftJoined<Pick<Row<"profiles">, "full_name" | "email" | "phone_e164">>
+  & { messages: number; media: number; bucket: Row<"archived_messages">["bucket"] | null };
 
-export interface ArchivedMedia {
-  account_ref: string;
-  attachment_id: number | string;
-  content_type: string | null;
-  size: number | string | null;
-}
+export type ArchivedMedia = Wire<
+  Pick<Row<"archived_media">, "account_ref" | "attachment_id" | "content_type" | "size">,
+  "attachment_id" | "size"
+>;
 
-export interface ArchivedMessage {
-  account_ref: string;
-  message_id: number | string;
-  store_slug: string;
-  conversation_display_id: number | string | null;
-  message_type: string | null;
-  content: string | null;
-  created_at: string | null;
-  media: ArchivedMedia[];
-}
+export type ArchivedMessage =
+  & Wire<Pick<Row<"archived_messages">, "account_ref" | "message_id">, "message_id">
+  & LeftJoined<Pick<Row<"chatwoot_messages">, "conversation_display_id" | "message_type" | "content" | "created_at">>
+  & { store_slug: Row<"stores">["slug"]; media: ArchivedMedia[] };
 
 export interface SignedUrl {
   url: string;
   expires_at: string;
 }
 
-export interface AiSettings {
-  store_id: string;
-  enabled: boolean;
-  mode: "auto" | "assist";
-  handoff_message: string;
-  daily_token_budget: number;
-  agent_bot_id: number | null;
-  inbox_ids: number[];
-}
+export type AiSettings = Constrained<Row<"ai_bot_settings">, { mode: "auto" | "assist" }>;
 
-export interface AiDecision {
-  account_ref: string;
-  message_id: number | string;
-  conversation_display_id: number;
-  status: string;
-  action: "reply" | "assist" | "handoff" | "skip" | null;
-  reason: string | null;
-  question: string | null;
-  answer: string | null;
-  model: string | null;
-  prompt_tokens: number;
-  completion_tokens: number;
-  latency_ms: number | null;
-  created_at: string;
-}
+export type AiDecision = Constrained<
+  Wire<
+    Pick<
+      Row<"ai_decisions">,
+      | "account_ref"
+      | "message_id"
+      | "conversation_display_id"
+      | "status"
+      | "action"
+      | "reason"
+      | "question"
+      | "answer"
+      | "cited_chunk_ids"
+      | "chunks"
+      | "retrieval_mode"
+      | "model"
+      | "prompt_tokens"
+      | "completion_tokens"
+      | "latency_ms"
+      | "created_at"
+    >,
+    "message_id"
+  >,
+  { action: "reply" | "assist" | "handoff" | "skip" | null }
+>;
 
 export interface AiOverview {
   settings: AiSettings | null;
-  usage_today: { tokens: number; requests: number };
+  usage_today: Pick<Row<"ai_usage_daily">, "tokens" | "requests">;
   decisions: AiDecision[];
 }
 
-export interface KbDocument {
-  id: string;
-  kind: "document" | "faq";
-  title: string;
-  source_name: string;
-  status: "pending" | "ready" | "failed";
-  error: string | null;
-  chunks: number;
-  embedded: number;
-  created_at: string;
-}
+/** A document with how many of its chunks there are and how many are embedded. */
+export type KbDocument =
+  & Constrained<
+    Pick<Row<"kb_documents">, "id" | "kind" | "title" | "source_name" | "mime_type" | "status" | "error" | "created_at">,
+    { kind: "document" | "faq"; status: "pending" | "ready" | "failed" }
+  >
+  & { chunks: number; embedded: number };

@@ -5,6 +5,7 @@
 
 import { z } from "zod";
 import type { Sql } from "../platform/db.ts";
+import type { LeftJoined, PrivateRow, Row } from "../platform/rows.ts";
 import { ChatwootClient } from "../chatwoot/client.ts";
 import type { RateLimiter } from "../chatwoot/rate_limit.ts";
 import { newRouteToken, routeTokenHash } from "../chatwoot/accounts.ts";
@@ -42,8 +43,18 @@ export interface EnableBotResult {
   created: boolean;
 }
 
+type StoreAccountRow =
+  & LeftJoined<{
+    account_ref: Row<"chatwoot_accounts">["id"];
+    chatwoot_url: Row<"chatwoot_accounts">["chatwoot_url"];
+    account_id: Row<"chatwoot_accounts">["account_id"];
+    api_token: PrivateRow<"chatwoot_account_secrets">["api_token"];
+    agent_bot_id: Row<"ai_bot_settings">["agent_bot_id"];
+  }>
+  & { store_name: Row<"stores">["name"] };
+
 async function accountFor(sql: Sql, storeId: string) {
-  const [row] = await sql`
+  const [row] = await sql<StoreAccountRow[]>`
     select a.id as account_ref, a.chatwoot_url, a.account_id, s.api_token, st.name as store_name,
            b.agent_bot_id
     from public.stores st
@@ -52,13 +63,15 @@ async function accountFor(sql: Sql, storeId: string) {
     left join public.ai_bot_settings b on b.store_id = st.id
     where st.id = ${storeId}`;
   if (!row) throw new AgentBotError(`no store ${storeId}`);
-  if (!row.account_ref) {
+  const { account_ref, chatwoot_url, account_id, api_token } = row;
+  // A matched account has all of its columns: account_ref alone tells whether there is one.
+  if (!account_ref || chatwoot_url === null || account_id === null) {
     throw new AgentBotError("the store has no Chatwoot account yet (provisioning, or `switchboard accounts link`)");
   }
-  if (!row.api_token) {
+  if (!api_token) {
     throw new AgentBotError("the store's Chatwoot account has no administrator token to create a bot with");
   }
-  return row;
+  return { ...row, account_ref, chatwoot_url, account_id, api_token };
 }
 
 /** Creates (or re-points) the store's agent bot and attaches it to inboxes. Idempotent. */
@@ -110,8 +123,8 @@ export async function enableStoreBot(
       created = true;
     }
     const token = typeof bot.access_token === "string" ? bot.access_token : bot.access_token?.token;
-    const [previous] = await deps
-      .sql`select access_token, webhook_secret from private.ai_bot_secrets where store_id = ${input.storeId}`;
+    const [previous] = await deps.sql<Pick<PrivateRow<"ai_bot_secrets">, "access_token" | "webhook_secret">[]>`
+      select access_token, webhook_secret from private.ai_bot_secrets where store_id = ${input.storeId}`;
     const accessToken = token ?? previous?.access_token;
     if (!accessToken) throw new AgentBotError("Chatwoot returned no access token for the agent bot");
     const secret = bot.secret ?? previous?.webhook_secret ?? null;
@@ -152,7 +165,8 @@ export async function disableStoreBot(
   storeId: string,
 ): Promise<void> {
   const acct = await accountFor(deps.sql, storeId);
-  const [settings] = await deps.sql`select inbox_ids from public.ai_bot_settings where store_id = ${storeId}`;
+  const [settings] = await deps.sql<Pick<Row<"ai_bot_settings">, "inbox_ids">[]>`
+    select inbox_ids from public.ai_bot_settings where store_id = ${storeId}`;
   const client = new ChatwootClient({
     baseUrl: acct.chatwoot_url,
     token: acct.api_token,

@@ -8,6 +8,7 @@ import type { Storage } from "@google-cloud/storage";
 import type { Sql } from "../platform/db.ts";
 import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import { normalizePhoneE164 } from "../platform/phone.ts";
+import type { Fetched, Row } from "../platform/rows.ts";
 import { type BucketPolicy, holdingBucketName, mediaObjectName, messageObjectName, userBucketName } from "./buckets.ts";
 import { resolveArchiveContact } from "./contacts.ts";
 import {
@@ -35,8 +36,28 @@ const MEDIA_TYPES = new Set(["image", "audio", "video", "file", "sticker"]);
 
 export type ArchiveOutcome = "archived" | "unchanged" | "not_whatsapp";
 
+/** The mirrored message with what the archive needs of its conversation, contact and account. */
+type MessageToArchive =
+  & Fetched<Row<"chatwoot_messages">, "created_at" | "mirrored_at", "message_id" | "version_updated_at_ms">
+  & Pick<Row<"chatwoot_conversations">, "channel" | "contact_inbox_source_id">
+  & {
+    conversation_contact_id: Row<"chatwoot_conversations">["contact_id"];
+    conv_inbox_id: Row<"chatwoot_conversations">["inbox_id"] | null;
+    contact_name: Row<"chatwoot_contacts">["name"];
+    contact_email: Row<"chatwoot_contacts">["email"];
+    contact_phone: Row<"chatwoot_contacts">["phone_number"];
+    identifier: Row<"chatwoot_contacts">["identifier"];
+    chatwoot_account_id: Row<"chatwoot_accounts">["account_id"];
+  };
+type MirroredAttachment = Fetched<
+  Row<"chatwoot_attachments">,
+  "mirrored_at",
+  "attachment_id" | "message_id" | "file_size"
+>;
+type ArchivedObject = Pick<Row<"archived_media">, "bucket" | "object_name">;
+
 async function loadMessage(sql: Sql, accountRef: string, messageId: number) {
-  const [m] = await sql`
+  const [m] = await sql<MessageToArchive[]>`
     select m.*, c.channel, c.contact_id as conversation_contact_id, c.contact_inbox_source_id, c.inbox_id as conv_inbox_id,
            ct.name as contact_name, ct.email as contact_email, ct.phone_number as contact_phone, ct.identifier,
            a.account_id as chatwoot_account_id
@@ -48,7 +69,7 @@ async function loadMessage(sql: Sql, accountRef: string, messageId: number) {
       and ct.contact_id = case when m.sender_type = 'contact' then m.sender_id else c.contact_id end
     where m.account_ref = ${accountRef} and m.message_id = ${messageId}`;
   if (!m) return null;
-  const attachments = await sql`select * from public.chatwoot_attachments
+  const attachments = await sql<MirroredAttachment[]>`select * from public.chatwoot_attachments
                                 where account_ref = ${accountRef} and message_id = ${messageId} order by attachment_id`;
   return { m, attachments };
 }
@@ -80,9 +101,14 @@ export async function archiveMessage(
   const userId = contact.status === "mapped" ? contact.userId : null;
   const bucket = await archiveBucket(deps, userId);
 
-  const [existing] = await deps
-    .sql`select bucket, object_name, generation::text, message_fingerprint from public.archived_messages
-                                    where account_ref = ${accountRef} and message_id = ${messageId}`;
+  const [existing] = await deps.sql<
+    Fetched<
+      Pick<Row<"archived_messages">, "bucket" | "object_name" | "generation" | "message_fingerprint">,
+      never,
+      "generation"
+    >[]
+  >`select bucket, object_name, generation::text, message_fingerprint from public.archived_messages
+    where account_ref = ${accountRef} and message_id = ${messageId}`;
   // A transcript can arrive without the message changing (our own transcription of a voice note
   // writes it on the attachment), so the transcripts count in the state too.
   const transcripts = attachments.filter((a) => a.transcribed_text).length;
@@ -216,8 +242,11 @@ export async function archiveMessage(
 async function archiveBucket(deps: ArchiveDeps, userId: string | null): Promise<string> {
   const recorded = () =>
     userId
-      ? deps.sql`select name from public.archive_buckets where owner_user_id = ${userId}`
-      : deps.sql`select name from public.archive_buckets where name = ${holdingBucketName(deps.policy)}`;
+      ? deps.sql<
+        Pick<Row<"archive_buckets">, "name">[]
+      >`select name from public.archive_buckets where owner_user_id = ${userId}`
+      : deps.sql<Pick<Row<"archive_buckets">, "name">[]>`
+        select name from public.archive_buckets where name = ${holdingBucketName(deps.policy)}`;
   const [known] = await recorded();
   if (known) return known.name;
   const name = userId ? userBucketName(deps.policy, userId) : holdingBucketName(deps.policy);
@@ -241,14 +270,20 @@ async function archiveBucket(deps: ArchiveDeps, userId: string | null): Promise<
  * (no re-download), rewrites each message document there with the mapping, then deletes the old
  * objects. Every step is idempotent, so a job killed midway resumes cleanly. */
 export async function moveContactArchive(deps: ArchiveDeps, storeId: string, phone: string): Promise<number> {
-  const [contact] = await deps.sql`select status, user_id from public.archive_contacts
-                                   where store_id = ${storeId} and phone_e164 = ${phone}`;
+  const [contact] = await deps.sql<Pick<Row<"archive_contacts">, "status" | "user_id">[]>`
+    select status, user_id from public.archive_contacts where store_id = ${storeId} and phone_e164 = ${phone}`;
   if (!contact || contact.status !== "mapped") return 0;
   const target = await archiveBucket(deps, contact.user_id);
-  const messages = await deps.sql`select account_ref, message_id, bucket, object_name from public.archived_messages
+  const messages = await deps.sql<
+    Fetched<
+      Pick<Row<"archived_messages">, "account_ref" | "message_id" | "bucket" | "object_name">,
+      never,
+      "message_id"
+    >[]
+  >`select account_ref, message_id, bucket, object_name from public.archived_messages
                                   where store_id = ${storeId} and phone_e164 = ${phone} and bucket <> ${target}`;
   for (const msg of messages) {
-    const media = await deps.sql`select bucket, object_name from public.archived_media
+    const media = await deps.sql<ArchivedObject[]>`select bucket, object_name from public.archived_media
                                  where account_ref = ${msg.account_ref} and message_id = ${msg.message_id} and bucket <> ${target}`;
     for (const f of media) await copyObject(deps.storage, { bucket: f.bucket, name: f.object_name }, target);
     await archiveMessage(deps, msg.account_ref, Number(msg.message_id));
@@ -265,11 +300,12 @@ export async function eraseUserArchive(
   userId: string,
   actor: string,
 ): Promise<{ messages: number; media: number }> {
-  const objects = await deps.sql`
+  const objects = await deps.sql<ArchivedObject[]>`
     select bucket, object_name from public.archived_media where user_id = ${userId}
     union all select bucket, object_name from public.archived_messages where user_id = ${userId}`;
   for (const o of objects) await deleteObject(deps.storage, o.bucket, o.object_name);
-  const [known] = await deps.sql`select name from public.archive_buckets where owner_user_id = ${userId}`;
+  const [known] = await deps.sql<Pick<Row<"archive_buckets">, "name">[]>`
+    select name from public.archive_buckets where owner_user_id = ${userId}`;
   const bucket = known?.name ?? userBucketName(deps.policy, userId);
   if (known) {
     // Anything left in the user's own bucket is theirs too (e.g. from an interrupted write).
@@ -282,9 +318,13 @@ export async function eraseUserArchive(
     }
   }
   return await deps.sql.begin(async (tx) => {
-    const [media] = await tx`with d as (delete from public.archived_media where user_id = ${userId} returning 1)
+    const [media] = await tx<
+      { n: number }[]
+    >`with d as (delete from public.archived_media where user_id = ${userId} returning 1)
                              select count(*)::int as n from d`;
-    const [messages] = await tx`with d as (delete from public.archived_messages where user_id = ${userId} returning 1)
+    const [messages] = await tx<
+      { n: number }[]
+    >`with d as (delete from public.archived_messages where user_id = ${userId} returning 1)
                                 select count(*)::int as n from d`;
     await tx`delete from public.archive_contacts where user_id = ${userId}`;
     await tx`delete from public.archive_buckets where owner_user_id = ${userId}`;

@@ -4,6 +4,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import type { Sql } from "../platform/db.ts";
+import type { PrivateRow, Row } from "../platform/rows.ts";
 import { ChatwootClient, ChatwootError, createWebhook, listWebhooks, updateWebhook } from "./client.ts";
 
 export interface LinkInput {
@@ -53,7 +54,7 @@ export async function linkChatwootAccount(sql: Sql, client: ChatwootClient, inpu
   if (!Number.isInteger(input.accountId) || input.accountId <= 0) {
     throw new LinkError("--account-id must be a positive integer");
   }
-  const [store] = await sql`select id from public.stores where slug = ${input.storeSlug}`;
+  const [store] = await sql<Pick<Row<"stores">, "id">[]>`select id from public.stores where slug = ${input.storeSlug}`;
   if (!store) throw new LinkError(`no store with slug "${input.storeSlug}"`);
 
   const routeToken = newRouteToken();
@@ -93,7 +94,7 @@ export async function linkChatwootAccount(sql: Sql, client: ChatwootClient, inpu
   const accountRef = await sql.begin(async (tx) => {
     // A linked store's account is managed by hand from now on: never auto-provisioned over it.
     await tx`update public.stores set chatwoot_provisioning = 'manual' where id = ${store.id}`;
-    const [account] = await tx`
+    const [account] = await tx<Pick<Row<"chatwoot_accounts">, "id">[]>`
       insert into public.chatwoot_accounts (store_id, chatwoot_url, account_id, accepts_unsigned)
       values (${store.id}, ${chatwootUrl}, ${input.accountId}, ${input.acceptsUnsigned ?? false})
       on conflict (store_id) do update set chatwoot_url = excluded.chatwoot_url, account_id = excluded.account_id,
@@ -107,7 +108,7 @@ export async function linkChatwootAccount(sql: Sql, client: ChatwootClient, inpu
     await tx`
       insert into public.chatwoot_sync_cursors (account_ref, store_id) values (${account.id}, ${store.id})
       on conflict (account_ref) do update set next_run_at = now()`;
-    return account.id as string;
+    return account.id;
   }).catch((err) => {
     if (err?.code === "23505" && err?.constraint_name === "chatwoot_accounts_one_link_per_account") {
       throw new LinkError(`Chatwoot account ${input.accountId} at ${chatwootUrl} is already linked to another store`);
@@ -123,7 +124,7 @@ export async function setWebhookSecret(sql: Sql, storeSlug: string, secret: stri
   if (secret.length < 8) {
     throw new LinkError("the webhook secret looks too short; copy it from Chatwoot's webhook settings");
   }
-  const rows = await sql`
+  const rows = await sql<Pick<PrivateRow<"chatwoot_account_secrets">, "account_ref">[]>`
     update private.chatwoot_account_secrets s set webhook_secret = ${secret}, updated_at = now()
     from public.chatwoot_accounts a join public.stores st on st.id = a.store_id
     where s.account_ref = a.id and st.slug = ${storeSlug}

@@ -6,6 +6,7 @@
 // encodings, contact senders without a `type`, `changed_attributes: null`).
 
 import { z } from "zod";
+import type { Json } from "../platform/rows.ts";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Event names
@@ -113,7 +114,10 @@ function validDate(ms: number): Date | null {
 // ---------------------------------------------------------------------------------------------------------------------
 
 const id = z.number().int();
-const jsonObject = z.record(z.string(), z.unknown());
+// Values are not checked (a payload comes from JSON.parse, so it is JSON): typed as Json so they go into jsonb as is.
+const jsonObject = z.record(z.string(), z.custom<Json>());
+/** A JSON object from the wire (custom_attributes, content_attributes, a channel row, …). */
+export type JsonObject = z.infer<typeof jsonObject>;
 const nullableString = z.string().nullish();
 
 /** The Rails enum `{incoming: 0, outgoing: 1, activity: 2, template: 3}` in app/models/message.rb. */

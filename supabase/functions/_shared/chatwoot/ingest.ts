@@ -3,6 +3,7 @@
 // reconciliation, so both follow the same idempotency and ordering rules.
 
 import type { Sql, TransactionSql } from "../platform/db.ts";
+import type { Insert, PublicTable } from "../platform/rows.ts";
 import type {
   AttachmentRecord,
   ContactRecord,
@@ -13,15 +14,23 @@ import type {
 
 export type IngestOutcome = "applied" | "stale" | "duplicate" | "noise" | "unknown_event" | "rejected" | "ignored";
 
-/** Rows shaped like the mirror tables' columns (account_ref and store_id are added in SQL). */
-export interface MirrorRows {
-  contact?: Record<string, unknown>;
-  conversation?: Record<string, unknown>;
-  message?: Record<string, unknown>;
-  attachments?: Record<string, unknown>[];
+/** A mirror table's row as ingest_chatwoot_delivery reads it from JSON (jsonb_populate_record): the generated
+ * insert type, timestamps as ISO strings, without what SQL sets itself (account_ref and store_id from the route). */
+export type MirrorRow<T extends PublicTable> = Omit<Insert<T>, "account_ref" | "store_id" | "mirrored_at">;
+
+export type MirrorRows = {
+  contact?: MirrorRow<"chatwoot_contacts">;
+  conversation?: MirrorRow<"chatwoot_conversations">;
+  message?: MirrorRow<"chatwoot_messages">;
+  attachments?: MirrorRow<"chatwoot_attachments">[];
+};
+
+/** What JSON.stringify would make of the Date anyway, said in the type. */
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
 }
 
-export function contactRow(c: ContactRecord): Record<string, unknown> {
+export function contactRow(c: ContactRecord): MirrorRow<"chatwoot_contacts"> {
   return {
     contact_id: c.contact_id,
     name: c.name,
@@ -31,11 +40,11 @@ export function contactRow(c: ContactRecord): Record<string, unknown> {
     custom_attributes: c.custom_attributes,
     additional_attributes: c.additional_attributes,
     blocked: c.blocked,
-    source_updated_at: c.updated_at,
+    source_updated_at: iso(c.updated_at),
   };
 }
 
-export function conversationRow(c: ConversationRecord): Record<string, unknown> {
+export function conversationRow(c: ConversationRecord): MirrorRow<"chatwoot_conversations"> {
   return {
     display_id: c.display_id,
     inbox_id: c.inbox_id,
@@ -50,15 +59,15 @@ export function conversationRow(c: ConversationRecord): Record<string, unknown> 
     contact_inbox_source_id: c.contact_inbox_source_id,
     custom_attributes: c.custom_attributes,
     additional_attributes: c.additional_attributes,
-    created_at: c.created_at,
-    last_activity_at: c.last_activity_at,
-    waiting_since: c.waiting_since,
-    snoozed_until: c.snoozed_until,
+    created_at: iso(c.created_at),
+    last_activity_at: iso(c.last_activity_at),
+    waiting_since: iso(c.waiting_since),
+    snoozed_until: iso(c.snoozed_until),
     version: c.version,
   };
 }
 
-export function messageRow(m: MessageRecord): Record<string, unknown> {
+export function messageRow(m: MessageRecord): MirrorRow<"chatwoot_messages"> {
   return {
     message_id: m.message_id,
     conversation_display_id: m.conversation_display_id,
@@ -76,14 +85,14 @@ export function messageRow(m: MessageRecord): Record<string, unknown> {
     echo: m.echo,
     deleted: m.deleted,
     is_whatsapp: m.is_whatsapp,
-    created_at: m.created_at,
+    created_at: m.created_at.toISOString(),
     version_progress: m.version.progress,
     version_updated_at_ms: m.version.updated_at_ms,
     version_fingerprint: m.version.fingerprint,
   };
 }
 
-export function attachmentRow(a: AttachmentRecord): Record<string, unknown> {
+export function attachmentRow(a: AttachmentRecord): MirrorRow<"chatwoot_attachments"> {
   return {
     attachment_id: a.attachment_id,
     message_id: a.message_id,
@@ -128,12 +137,12 @@ export interface IngestInput {
 }
 
 export async function ingestDelivery(sql: Sql | TransactionSql, input: IngestInput): Promise<IngestOutcome> {
-  const [row] = await sql`
+  const [row] = await sql<{ outcome: IngestOutcome }[]>`
     select private.ingest_chatwoot_delivery(
       ${input.accountRef}::uuid, ${input.deliveryId}, ${input.event},
-      ${sql.json((input.rows ?? {}) as never)}, ${input.outcome ?? null},
+      ${sql.json(input.rows ?? {})}, ${input.outcome ?? null},
       ${input.detail === undefined ? null : sql.json(input.detail as never)},
       ${input.payload === undefined ? null : sql.json(input.payload as never)}
     ) as outcome`;
-  return row.outcome as IngestOutcome;
+  return row.outcome;
 }

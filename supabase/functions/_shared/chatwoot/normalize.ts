@@ -1,9 +1,11 @@
 // Turns a parsed Chatwoot webhook event into plain records (contact, conversation, message, attachments, inbox…)
-// ready to upsert, plus the versions that keep an older event from overwriting newer state. Pure: no I/O, no clock.
+// ready to upsert, with the versions the mirror orders them by. Pure: no I/O, no clock. Which version wins is decided
+// in SQL (private.ingest_chatwoot_delivery); what an inbox's channel row may keep is inbox_channels.ts's.
 //
 // The account id always comes from the caller (the route the webhook was delivered to): conversation payloads carry
 // no account at all, and a payload's own `account.id` is only a cross-check (see `payloadAccountId`).
 
+import type { Row } from "../platform/rows.ts";
 import {
   type AttachmentFileType,
   type ChangedAttributes,
@@ -26,23 +28,25 @@ import {
   isInboxEvent,
   isMessageEvent,
   isTypingEvent,
+  type JsonObject,
   type MessageStatus,
   type MessageType,
 } from "./events.ts";
-
-export type JsonObject = Record<string, unknown>;
+import { inferChannelType, safeInboxSettings, sanitizeInboxChannel } from "./inbox_channels.ts";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Records
 // ---------------------------------------------------------------------------------------------------------------------
+// A record shares its columns with its mirror table (ingest.ts turns it into the row): those are picked from the
+// generated types, so a renamed column fails `deno check` here. The rest is the record's own (the route's account id,
+// Dates where the payload has a time, wire enums narrower than the column's text).
 
-export interface ContactRecord {
+export interface ContactRecord extends
+  Pick<
+    Row<"chatwoot_contacts">,
+    "contact_id" | "name" | "email" | "phone_number" | "identifier" | "blocked"
+  > {
   account_id: number;
-  contact_id: number;
-  name: string | null;
-  email: string | null;
-  phone_number: string | null;
-  identifier: string | null;
   custom_attributes: JsonObject;
   additional_attributes: JsonObject;
   /** null when the payload does not say (older Chatwoot); never guess `false`. */
@@ -54,19 +58,19 @@ export interface ContactRecord {
 
 export type AssigneeType = "user" | "agent_bot" | "captain_assistant";
 
-export interface ConversationRecord {
+export interface ConversationRecord extends
+  Pick<
+    Row<"chatwoot_conversations">,
+    "display_id" | "inbox_id" | "channel" | "team_id" | "labels" | "contact_id" | "contact_inbox_source_id" | "version"
+  > {
   account_id: number;
   /** Chatwoot's per-account conversation number: the `id` of every conversation payload and REST route. */
   display_id: number;
-  inbox_id: number;
   /** "Channel::Whatsapp", "Channel::WebWidget", "Channel::Api", … */
   channel: string | null;
   status: ConversationStatus;
   priority: ConversationPriority | null;
   assignee: { type: AssigneeType; id: number } | null;
-  team_id: number | null;
-  labels: string[];
-  contact_id: number | null;
   /** WhatsApp: wa_id (digits, no "+"); Twilio WhatsApp: "whatsapp:+E164"; widget/API: a UUID. */
   contact_inbox_source_id: string | null;
   custom_attributes: JsonObject;
@@ -77,7 +81,8 @@ export interface ConversationRecord {
   updated_at: Date;
   waiting_since: Date | null;
   snoozed_until: Date | null;
-  /** `updated_at` in epoch ms. See `conversationVersion` for how to compare. */
+  /** `updated_at` in epoch ms: an event applies when its version is >= the stored one (ties re-apply, because
+   * Chatwoot moves `last_activity_at` with `update_columns`, which leaves `updated_at` alone). */
   version: number;
 }
 
@@ -90,27 +95,33 @@ export interface SenderRef {
 
 export interface MessageVersion {
   /** Count of lifecycle facts that only ever become true for a message (see `messageVersion`). Compared first. */
-  progress: number;
+  progress: Row<"chatwoot_messages">["version_progress"];
   /** The message's own `updated_at` in epoch ms, only when the payload really carries it; else null. */
-  updated_at_ms: number | null;
+  updated_at_ms: Row<"chatwoot_messages">["version_updated_at_ms"];
   /** `created_at` in epoch ms; constant for a message, kept for logging and as the row's anchor. */
   created_at_ms: number;
   /** Hash of the state the record carries; equal fingerprints mean a duplicate delivery. */
-  fingerprint: string;
+  fingerprint: Row<"chatwoot_messages">["version_fingerprint"];
 }
 
-export interface MessageRecord {
+export interface MessageRecord extends
+  Pick<
+    Row<"chatwoot_messages">,
+    | "message_id"
+    | "conversation_display_id"
+    | "inbox_id"
+    | "content"
+    | "content_type"
+    | "private"
+    | "source_id"
+    | "echo"
+    | "deleted"
+    | "is_whatsapp"
+  > {
   account_id: number;
-  message_id: number;
-  conversation_display_id: number;
-  inbox_id: number;
   message_type: MessageType;
-  content: string | null;
-  content_type: string;
-  private: boolean;
   /** Top-level payloads (v4.13) carry no status; known only when the payload describes this same message. */
   status: MessageStatus | null;
-  source_id: string | null;
   sender: SenderRef;
   content_attributes: JsonObject;
   additional_attributes: JsonObject;
@@ -120,31 +131,36 @@ export interface MessageRecord {
   echo: boolean;
   /** `content_attributes.deleted`: soft-deleted in Chatwoot (content replaced, attachments gone). */
   deleted: boolean;
-  is_whatsapp: boolean;
   version: MessageVersion;
 }
 
-export interface AttachmentRecord {
+export interface AttachmentRecord extends
+  Pick<
+    Row<"chatwoot_attachments">,
+    | "attachment_id"
+    | "message_id"
+    | "content_type"
+    | "extension"
+    | "data_url"
+    | "thumb_url"
+    | "file_size"
+    | "width"
+    | "height"
+    | "coordinates_lat"
+    | "coordinates_long"
+    | "fallback_title"
+    | "transcribed_text"
+  > {
   account_id: number;
-  attachment_id: number;
-  message_id: number;
   file_type: AttachmentFileType;
-  content_type: string | null;
-  extension: string | null;
   /** Redirect URL to storage (or the external URL); null when empty. */
   data_url: string | null;
-  thumb_url: string | null;
-  file_size: number | null;
-  width: number | null;
-  height: number | null;
-  coordinates_lat: number | null;
-  coordinates_long: number | null;
-  fallback_title: string | null;
   /** Audio only; Chatwoot sends "" until transcription finishes, normalised to null. */
   transcribed_text: string | null;
   meta: JsonObject | null;
 }
 
+// Inbox, widget and typing facts have no mirror table.
 export interface InboxRecord {
   account_id: number;
   /** v4.13's inbox payload has no inbox id or name; filled only when a payload carries them. */
@@ -155,9 +171,9 @@ export interface InboxRecord {
   /** Stated by the payload when present, else inferred from the channel row's columns; null when unsure. */
   channel_type: string | null;
   /** Inbox configuration (greeting, auto-assignment, business hours, …). */
-  settings: JsonObject;
+  settings: Record<string, unknown>;
   /** The channel row with every credential dropped: only allow-listed, non-secret columns survive. */
-  channel: JsonObject;
+  channel: Record<string, unknown>;
   created_at: Date | null;
   updated_at: Date | null;
 }
@@ -354,18 +370,6 @@ export function normalizeConversation(conversation: ChatwootConversation, accoun
   };
 }
 
-/**
- * A conversation's version is its `updated_at` in epoch ms: every save bumps it, and the payload is built from the
- * reloaded row, so a higher version is newer state. Apply an event when `candidate >= stored`: ties are normal,
- * because Chatwoot moves `last_activity_at` with `update_columns`, which leaves `updated_at` alone — so also keep
- * `last_activity_at` monotone on write (`greatest(stored, new)`).
- */
-export function conversationVersion(conversation: ChatwootConversation): number {
-  const updatedAt = chatwootTimestamp(conversation.updated_at);
-  if (!updatedAt) throw new TypeError(`conversation ${conversation.id}: unreadable updated_at`);
-  return updatedAt.getTime();
-}
-
 function conversationAssignee(conversation: ChatwootConversation): ConversationRecord["assignee"] {
   const assignee = conversation.meta?.assignee;
   if (!assignee) return null;
@@ -458,9 +462,10 @@ function isContactSender(sender: ChatwootSender | null | undefined): sender is C
 }
 
 /**
- * Ordering messages. A message row changes when its status moves, when the provider id (`source_id`) arrives after
- * sending, when a voice note's transcript lands, or when it is deleted; each change fires message_updated, and
- * deliveries can arrive out of order or twice.
+ * A message's version, which private.ingest_chatwoot_delivery orders (the one place that decides). A message row
+ * changes when its status moves, when the provider id (`source_id`) arrives after sending, when a voice note's
+ * transcript lands, or when it is deleted; each change fires message_updated, and deliveries can arrive out of order
+ * or twice.
  *
  * Why not simply "updated_at, else created_at": the top-level webhook has no updated_at, and the nested copy exists
  * only when the message happens to be the conversation's last one. So two events about one message would often be
@@ -472,7 +477,7 @@ function isContactSender(sender: ChatwootSender | null | undefined): sender is C
  *  2. At equal progress, `updated_at_ms` decides — only when BOTH payloads carry the message's own updated_at.
  *  3. Otherwise the two are unordered; `fingerprint` tells a duplicate (equal) from a different state.
  * Status is deliberately left out of the version: v4.13 payloads rarely know it, and an unknown status would rank
- * as "older". Merge it on its own with `messageStatusRank` (never move it backwards).
+ * as "older". SQL merges it on its own by rank (private.message_status_rank), never moving it backwards.
  */
 export function messageVersion(
   record:
@@ -508,43 +513,6 @@ export function messageVersion(
     created_at_ms: record.created_at.getTime(),
     fingerprint,
   };
-}
-
-/** > 0 when `a` is newer than `b`, < 0 when older, 0 when equal or not orderable (then compare fingerprints). */
-export function compareMessageVersions(a: MessageVersion, b: MessageVersion): number {
-  if (a.progress !== b.progress) return Math.sign(a.progress - b.progress);
-  if (a.updated_at_ms !== null && b.updated_at_ms !== null) return Math.sign(a.updated_at_ms - b.updated_at_ms);
-  return 0;
-}
-
-/**
- * Should `candidate` overwrite the stored message? Yes when it is newer; no when older or an exact duplicate;
- * when the two cannot be ordered but differ, yes (last arrival wins — nothing in the payload can do better).
- */
-export function isNewerMessageVersion(candidate: MessageVersion, stored: MessageVersion | null): boolean {
-  if (!stored) return true;
-  const cmp = compareMessageVersions(candidate, stored);
-  if (cmp !== 0) return cmp > 0;
-  return candidate.fingerprint !== stored.fingerprint;
-}
-
-/**
- * Rank for merging `status` on its own: unknown (0) < sent < failed < delivered < read. Store the higher of the
- * stored and incoming ranks, so a status never moves back (a failed-then-retried message heals once delivered).
- */
-export function messageStatusRank(status: MessageStatus | null | undefined): number {
-  switch (status) {
-    case "sent":
-      return 1;
-    case "failed":
-      return 2;
-    case "delivered":
-      return 3;
-    case "read":
-      return 4;
-    default:
-      return 0;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -585,92 +553,18 @@ export function normalizeAttachment(
 // Inboxes
 // ---------------------------------------------------------------------------------------------------------------------
 
-/**
- * Channel columns that are safe to store. The channel row is sent whole, so this is an allow-list: a credential
- * column Chatwoot adds tomorrow is dropped by default. Deliberately absent: hmac_token, secret, provider_config,
- * every *_token / *_secret / password / sid column, webhook_url (may embed credentials), identifier and
- * website_token (they let anyone post into the inbox), message_templates (bulk).
- */
-export const SAFE_CHANNEL_KEYS = [
-  "id",
-  "account_id",
-  "created_at",
-  "updated_at",
-  "website_url",
-  "widget_color",
-  "welcome_title",
-  "welcome_tagline",
-  "reply_time",
-  "pre_chat_form_enabled",
-  "continuity_via_email",
-  "hmac_mandatory",
-  "feature_flags",
-  "allowed_domains",
-  "phone_number",
-  "provider",
-  "medium",
-  "email",
-  "bot_name",
-  "page_id",
-  "instagram_id",
-] as const;
-
-export const SAFE_INBOX_SETTING_KEYS = [
-  "allow_messages_after_resolved",
-  "lock_to_single_conversation",
-  "add_label_to_resolve_conversation",
-  "auto_assignment_config",
-  "enable_auto_assignment",
-  "enable_email_collect",
-  "greeting_enabled",
-  "greeting_message",
-  "csat_survey_enabled",
-  "csat_config",
-  "business_name",
-  "sender_name_type",
-  "timezone",
-  "out_of_office_message",
-  "working_hours_enabled",
-  "working_hours",
-] as const;
-
-export function sanitizeInboxChannel(channel: JsonObject): JsonObject {
-  return pick(channel, SAFE_CHANNEL_KEYS);
-}
-
 export function normalizeInbox(event: ChatwootInboxEvent, accountId: number): InboxRecord {
-  const raw = event as JsonObject;
   return {
     account_id: accountId,
     inbox_id: event.id ?? null,
     name: event.name ?? null,
     channel_id: event.channel.id ?? null,
     channel_type: event.channel_type ?? inferChannelType(event.channel),
-    settings: pick(raw, SAFE_INBOX_SETTING_KEYS),
+    settings: safeInboxSettings(event),
     channel: sanitizeInboxChannel(event.channel),
     created_at: chatwootTimestamp(event.created_at),
     updated_at: chatwootTimestamp(event.updated_at),
   };
-}
-
-/**
- * The channel row has no `type`; its columns give it away. Checked most-distinctive first (WhatsApp and Bandwidth SMS
- * both have phone_number + provider_config; only WhatsApp has message_templates).
- */
-export function inferChannelType(channel: JsonObject): string | null {
-  const has = (key: string) => Object.hasOwn(channel, key);
-  if (has("website_token") || has("widget_color")) return "Channel::WebWidget";
-  if (has("message_templates") || has("message_templates_last_updated")) return "Channel::Whatsapp";
-  if (has("account_sid") || has("messaging_service_sid")) return "Channel::TwilioSms";
-  if (has("bot_token")) return "Channel::Telegram";
-  if (has("line_channel_id")) return "Channel::Line";
-  if (has("page_id") || has("page_access_token")) return "Channel::FacebookPage";
-  if (has("imap_address") || has("forward_to_email")) return "Channel::Email";
-  if (has("twitter_access_token") || has("profile_id")) return "Channel::TwitterProfile";
-  if (has("instagram_id")) return "Channel::Instagram";
-  if (has("webhook_url") && has("identifier")) return "Channel::Api";
-  if (has("phone_number") && has("provider_config")) return "Channel::Sms";
-  return null;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -710,12 +604,6 @@ export function normalizeTyping(event: ChatwootTypingEvent, accountId: number): 
 // ---------------------------------------------------------------------------------------------------------------------
 // Small pure helpers
 // ---------------------------------------------------------------------------------------------------------------------
-
-function pick(source: JsonObject, keys: readonly string[]): JsonObject {
-  const out: JsonObject = {};
-  for (const key of keys) if (Object.hasOwn(source, key)) out[key] = source[key];
-  return out;
-}
 
 function nonEmpty(value: string | null | undefined): string | null {
   return value === undefined || value === null || value === "" ? null : value;

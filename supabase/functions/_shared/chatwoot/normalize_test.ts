@@ -1,17 +1,11 @@
-// Tests for normalize.ts: what a fixture turns into, field by field, and the ordering and filtering rules the
-// mirror relies on (never trust messages[0], drop inbox secrets, older events never win, last-activity noise).
+// Tests for normalize.ts: what a fixture turns into, field by field, the versions it computes (which version wins is
+// SQL's: supabase/tests/04-chatwoot-mirror.sql), and the filtering rules (never trust messages[0], drop inbox secrets,
+// last-activity noise).
 
 import assert from "node:assert/strict";
 import { type ChatwootEvent, parseChatwootEvent } from "./events.ts";
-import {
-  compareMessageVersions,
-  inferChannelType,
-  isLastActivityNoise,
-  isNewerMessageVersion,
-  messageStatusRank,
-  normalizeChatwootEvent,
-  payloadAccountId,
-} from "./normalize.ts";
+import { inferChannelType } from "./inbox_channels.ts";
+import { isLastActivityNoise, normalizeChatwootEvent, payloadAccountId } from "./normalize.ts";
 
 const FIXTURES = new URL("../../../../fixtures/chatwoot/", import.meta.url);
 type Json = Record<string, unknown>;
@@ -150,7 +144,7 @@ Deno.test("WhatsApp voice note → an audio attachment with no transcript yet; n
   );
 });
 
-Deno.test("the transcribed voice note (message_updated) carries the transcript and outranks message_created", () => {
+Deno.test("the transcribed voice note (message_updated) carries the transcript and more progress than message_created", () => {
   const created = messageOf(fixture("whatsapp-voice-note.message_created.json"));
   const out = normalized(fixture("whatsapp-voice-note-transcribed.message_updated.json"));
   assert.equal(out.event, "message_updated");
@@ -159,9 +153,6 @@ Deno.test("the transcribed voice note (message_updated) carries the transcript a
   const updated = out.message!;
   assert.equal(updated.version.progress, 2); // source_id + one transcript
   assert.equal(created.version.progress, 1);
-  assert.ok(compareMessageVersions(updated.version, created.version) > 0);
-  assert.ok(isNewerMessageVersion(updated.version, created.version));
-  assert.ok(!isNewerMessageVersion(created.version, updated.version), "a late message_created must not undo it");
 });
 
 Deno.test("identified web-widget message: contact sender, custom attributes, not WhatsApp", () => {
@@ -348,48 +339,46 @@ Deno.test("agent, bot and Captain senders map to their type; the contact comes f
   }
 });
 
-Deno.test("deleted messages outrank every earlier state", () => {
+Deno.test("a deleted message has more progress than any earlier state", () => {
   const transcribed = messageOf(fixture("whatsapp-voice-note-transcribed.message_updated.json"));
   const json = fixture("whatsapp-voice-note-transcribed.message_updated.json");
   delete json.attachments;
   Object.assign(json, { content: "This message was deleted", content_attributes: { deleted: true } });
   const deleted = messageOf(json);
   assert.equal(deleted.deleted, true);
-  assert.ok(isNewerMessageVersion(deleted.version, transcribed.version));
-  assert.ok(!isNewerMessageVersion(transcribed.version, deleted.version));
+  assert.equal(deleted.version.progress, 101); // source_id + deleted; the transcript went with the attachments
+  assert.ok(deleted.version.progress > transcribed.version.progress);
 });
 
-Deno.test("an outgoing reply's wamid (message_updated) outranks its message_created without one", () => {
+Deno.test("an outgoing reply's wamid (message_updated) adds progress over its message_created without one", () => {
   const json = fixture("whatsapp-text.message_created.json");
   Object.assign(json, { message_type: "outgoing", source_id: null, sender: { id: 7, name: "Ana", type: "user" } });
   const sent = messageOf(json);
   const withWamid = messageOf({ ...json, event: "message_updated", source_id: "wamid.ABC" });
-  assert.ok(compareMessageVersions(withWamid.version, sent.version) > 0);
-  assert.ok(!isNewerMessageVersion(sent.version, withWamid.version));
+  assert.equal(sent.version.progress, 0);
+  assert.equal(withWamid.version.progress, 1);
 });
 
-Deno.test("a duplicate delivery is not newer; an unorderable different state is applied", () => {
+Deno.test("a duplicate delivery has an equal version; a different state at equal progress a different fingerprint", () => {
   const a = messageOf(fixture("whatsapp-text.message_created.json"));
   const b = messageOf(fixture("whatsapp-text.message_created.json"));
   assert.deepEqual(a.version, b.version);
-  assert.ok(!isNewerMessageVersion(b.version, a.version));
-  assert.ok(isNewerMessageVersion(a.version, null));
 
-  // Same progress, no updated_at on one side: cannot be ordered, differs (external_error) → last arrival wins.
+  // Same progress, no updated_at on one side: unorderable but different (external_error); SQL lets the last arrival win.
   const json = fixture("whatsapp-text.message_created.json");
   ((json.conversation as Json).messages as Json[])[0].id = 1;
   json.content_attributes = { external_error: "131047: Re-engagement message" };
   const failed = messageOf(json);
-  assert.equal(compareMessageVersions(failed.version, a.version), 0);
+  assert.equal(failed.version.progress, a.version.progress);
+  assert.equal(failed.version.updated_at_ms, null);
   assert.notEqual(failed.version.fingerprint, a.version.fingerprint);
-  assert.ok(isNewerMessageVersion(failed.version, a.version));
 
-  // Same progress, both with updated_at: the later updated_at wins.
+  // Same progress, both with updated_at: SQL lets the later updated_at win.
   const later = fixture("whatsapp-text.message_created.json");
   ((later.conversation as Json).messages as Json[])[0].updated_at = "2026-04-20T14:09:00.000Z";
   const laterMessage = messageOf(later);
-  assert.ok(compareMessageVersions(laterMessage.version, a.version) > 0);
-  assert.ok(!isNewerMessageVersion(a.version, laterMessage.version));
+  assert.equal(laterMessage.version.progress, a.version.progress);
+  assert.ok(laterMessage.version.updated_at_ms! > a.version.updated_at_ms!);
 });
 
 Deno.test("fingerprints ignore key order and signed-URL churn, but see transcript changes", () => {
@@ -401,11 +390,6 @@ Deno.test("fingerprints ignore key order and signed-URL churn, but see transcrip
   assert.equal(messageOf(base).version.fingerprint, messageOf(reordered).version.fingerprint);
   (reordered.attachments as Json[])[0].transcribed_text = "Hola, ¿tienen cita el viernes?";
   assert.notEqual(messageOf(base).version.fingerprint, messageOf(reordered).version.fingerprint);
-});
-
-Deno.test("message status merges by rank: unknown < sent < failed < delivered < read", () => {
-  const ranks = [null, "sent", "failed", "delivered", "read"].map((s) => messageStatusRank(s as never));
-  assert.deepEqual(ranks, [0, 1, 2, 3, 4]);
 });
 
 Deno.test("WhatsApp detection: Chatwoot WhatsApp channel, or Twilio with a whatsapp: source_id", () => {

@@ -5,6 +5,7 @@
 // against what Chatwoot lists before anything is created again.
 
 import type { Sql } from "../platform/db.ts";
+import type { Fetched, PrivateInsert, PrivateRow, PrivateUpdate, Row, Update } from "../platform/rows.ts";
 import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import { ChatwootClient, ChatwootError, createWebhook, listWebhooks, updateWebhook } from "./client.ts";
 import { newRouteToken, routeTokenHash, webhookUrlFor } from "./accounts.ts";
@@ -47,29 +48,12 @@ export const PROVISION_STEPS = [
 ] as const;
 export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 
-interface ProvisioningRow {
-  store_id: string;
-  state: string;
-  chatwoot_url: string | null;
-  account_id: number | null;
-  admin_user_id: number | null;
-  admin_membership: boolean;
-  widget_inbox_id: number | null;
-  api_inbox_id: number | null;
-  email_inbox_id: number | null;
-  webhook_id: number | null;
-  in_flight: string | null;
-  admin_api_token: string | null;
-}
+/** The checkpoint row and the administrator's token kept beside it (null until the token step). */
+type ProvisioningRow =
+  & Fetched<Row<"chatwoot_provisioning">, "activated_at" | "created_at" | "updated_at">
+  & Pick<PrivateRow<"chatwoot_provisioning_secrets">, "admin_api_token">;
 
-interface StoreRow {
-  id: string;
-  slug: string;
-  name: string;
-  domain: string | null;
-  support_email: string | null;
-  chatwoot_provisioning: string;
-}
+type StoreRow = Pick<Row<"stores">, "id" | "slug" | "name" | "domain" | "support_email" | "chatwoot_provisioning">;
 
 const NO_PLATFORM_API = "has no Platform API (Chatwoot Cloud, or a platform app token is missing). " +
   "Link an existing account instead: npx switchboard accounts link --store <slug> --chatwoot-url <url> " +
@@ -92,38 +76,38 @@ async function load(
   sql: Sql,
   storeId: string,
 ): Promise<{ store: StoreRow | undefined; row: ProvisioningRow | undefined }> {
-  const [store] = await sql`select id, slug, name, domain, support_email, chatwoot_provisioning from public.stores
-                            where id = ${storeId}`;
-  const [row] = await sql`
+  const [store] = await sql<StoreRow[]>`
+    select id, slug, name, domain, support_email, chatwoot_provisioning from public.stores where id = ${storeId}`;
+  const [row] = await sql<ProvisioningRow[]>`
     select p.*, s.admin_api_token from public.chatwoot_provisioning p
     left join private.chatwoot_provisioning_secrets s on s.store_id = p.store_id
     where p.store_id = ${storeId}`;
-  return { store: store as StoreRow | undefined, row: row as ProvisioningRow | undefined };
+  return { store, row };
 }
 
 /** Records checkpoint columns (public row) and secrets (private row) in one short transaction. */
 async function record(
   sql: Sql,
   storeId: string,
-  fields: Record<string, unknown>,
-  secrets: Record<string, string | null> = {},
+  fields: Update<"chatwoot_provisioning">,
+  secrets: Omit<PrivateUpdate<"chatwoot_provisioning_secrets">, "store_id" | "updated_at"> = {},
 ) {
   await sql.begin(async (tx) => {
     if (Object.keys(fields).length) {
-      await tx`update public.chatwoot_provisioning set ${
-        tx(fields as Record<string, never>)
-      } where store_id = ${storeId}`;
+      await tx`update public.chatwoot_provisioning set ${tx(fields)} where store_id = ${storeId}`;
     }
     if (Object.keys(secrets).length) {
-      await tx`insert into private.chatwoot_provisioning_secrets ${tx({ store_id: storeId, ...secrets } as never)}
-               on conflict (store_id) do update set ${tx(secrets as Record<string, never>)}, updated_at = now()`;
+      const row: PrivateInsert<"chatwoot_provisioning_secrets"> = { store_id: storeId, ...secrets };
+      await tx`insert into private.chatwoot_provisioning_secrets ${tx(row)}
+               on conflict (store_id) do update set ${tx(secrets)}, updated_at = now()`;
     }
   });
 }
 
 /** The store owner's e-mail, or a stable address of the store's own when it has no owner yet. */
 async function administratorFor(sql: Sql, store: StoreRow): Promise<{ name: string; email: string }> {
-  const [owner] = await sql`
+  // auth.users is GoTrue's, outside the generated schemas.
+  const [owner] = await sql<{ email: string; name: string }[]>`
     select u.email, coalesce(p.full_name, u.raw_user_meta_data ->> 'full_name', u.email) as name
     from public.store_members m join auth.users u on u.id = m.user_id
     left join public.profiles p on p.user_id = u.id
@@ -341,7 +325,7 @@ async function runSteps(
     throw new PermanentFailure(`Chatwoot at ${chatwootUrl} returned no webhook secret: it is older than 4.11.2`);
   }
   await deps.sql.begin(async (tx) => {
-    const [account] = await tx`
+    const [account] = await tx<Pick<Row<"chatwoot_accounts">, "id">[]>`
       insert into public.chatwoot_accounts (store_id, chatwoot_url, account_id)
       values (${storeId}, ${chatwootUrl}, ${accountId})
       on conflict (store_id) do update set chatwoot_url = excluded.chatwoot_url, account_id = excluded.account_id
@@ -363,8 +347,8 @@ async function runSteps(
 type Lifecycle = "suspend" | "reactivate" | "delete";
 
 export async function applyLifecycle(deps: ProvisionerDeps, storeId: string, action: Lifecycle): Promise<void> {
-  const [row] = await deps
-    .sql`select state, chatwoot_url, account_id from public.chatwoot_provisioning where store_id = ${storeId}`;
+  const [row] = await deps.sql<Pick<Row<"chatwoot_provisioning">, "state" | "chatwoot_url" | "account_id">[]>`
+    select state, chatwoot_url, account_id from public.chatwoot_provisioning where store_id = ${storeId}`;
   if (!row || row.account_id === null) {
     if (action === "delete" && row) {
       await deps.sql`update public.chatwoot_provisioning set state = 'deleted' where store_id = ${storeId}`;
@@ -389,7 +373,9 @@ export async function applyLifecycle(deps: ProvisionerDeps, storeId: string, act
       return;
     }
     // The store's current status decides, so replays and reordered jobs converge on it.
-    const [store] = await deps.sql`select status from public.stores where id = ${storeId}`;
+    const [store] = await deps.sql<
+      Pick<Row<"stores">, "status">[]
+    >`select status from public.stores where id = ${storeId}`;
     if (!store) return;
     const status = store.status === "suspended" ? "suspended" : "active";
     await setPlatformAccountStatus(platform, row.account_id, status);

@@ -3,6 +3,7 @@
 // in-memory one serves tests and single-process tools.
 
 import type { Sql } from "../platform/db.ts";
+import type { PrivateFunctionReturns } from "../platform/rows.ts";
 
 export interface RateLimiter {
   /** Resolves when a request to `key` may be sent; returns how long it waited (ms). */
@@ -27,8 +28,8 @@ export function postgresRateLimiter(sql: Sql, opts: BucketOptions): RateLimiter 
     async acquire(key) {
       let waited = 0;
       for (;;) {
-        const [row] =
-          await sql`select private.take_rate_limit_token(${`chatwoot:${key}`}, ${capacity}, ${perSecond}) as wait`;
+        const [row] = await sql<{ wait: PrivateFunctionReturns<"take_rate_limit_token"> }[]>`
+          select private.take_rate_limit_token(${`chatwoot:${key}`}, ${capacity}, ${perSecond}) as wait`;
         const waitMs = Math.ceil(Number(row.wait) * 1000);
         if (waitMs <= 0) return waited;
         await sleep(waitMs);

@@ -5,6 +5,7 @@
 
 import { z } from "zod";
 import type { Sql } from "../platform/db.ts";
+import type { Fetched, PrivateRow, Row } from "../platform/rows.ts";
 import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import { chatwootTimestamp, conversationSchema, MESSAGE_TYPES, parseChatwootEvent } from "./events.ts";
 import { normalizeChatwootEvent, normalizeConversation } from "./normalize.ts";
@@ -57,23 +58,19 @@ export function restConversation(c: Record<string, unknown>): Record<string, unk
   return { ...c, channel: c.channel ?? meta.channel ?? null };
 }
 
-async function loadAccount(sql: Sql, accountRef: string) {
-  const [row] = await sql`
+type ReconciledAccount =
+  & Pick<Row<"chatwoot_accounts">, "id" | "store_id" | "chatwoot_url" | "account_id">
+  & Pick<PrivateRow<"chatwoot_account_secrets">, "api_token">
+  & Fetched<Pick<Row<"chatwoot_sync_cursors">, "synced_until">, "synced_until">;
+
+async function loadAccount(sql: Sql, accountRef: string): Promise<ReconciledAccount | undefined> {
+  const [row] = await sql<ReconciledAccount[]>`
     select a.id, a.store_id, a.chatwoot_url, a.account_id, s.api_token, c.synced_until
     from public.chatwoot_accounts a
     join private.chatwoot_account_secrets s on s.account_ref = a.id
     left join public.chatwoot_sync_cursors c on c.account_ref = a.id
     where a.id = ${accountRef}`;
-  return row as
-    | {
-      id: string;
-      store_id: string;
-      chatwoot_url: string;
-      account_id: number;
-      api_token: string | null;
-      synced_until: Date | null;
-    }
-    | undefined;
+  return row;
 }
 
 export async function reconcileAccount(deps: ReconcileDeps, accountRef: string): Promise<ReconcileResult> {
@@ -141,7 +138,7 @@ async function pull(
   await deps.sql`
     update public.chatwoot_sync_cursors
        set synced_until = to_timestamp(${(startedAt - (deps.overlapMs ?? 120_000)) / 1000}), last_run_at = now(),
-           last_result = ${deps.sql.json(result as never)}, last_error = null
+           last_result = ${deps.sql.json({ ...result })}, last_error = null
      where account_ref = ${accountRef}`;
   return result;
 }

@@ -7,19 +7,15 @@ import { createHash } from "node:crypto";
 import type { Sql } from "../platform/db.ts";
 import { BodyTooLarge, errorResponse, json, readCappedBody, subPath } from "../platform/http.ts";
 import type { Logger } from "../platform/log.ts";
+import type { PrivateFunctionRow } from "../platform/rows.ts";
 import { parseChatwootEvent } from "./events.ts";
 import { isInboxEvent, isTypingEvent } from "./events.ts";
 import { normalizeChatwootEvent, type NormalizedChatwootEvent, payloadAccountId } from "./normalize.ts";
 import { ingestDelivery, type IngestInput, type IngestOutcome, mirrorRows } from "./ingest.ts";
 import { isFreshTimestamp, verifyChatwootSignature } from "./signature.ts";
 
-export interface RouteAccount {
-  account_ref: string;
-  store_id: string;
-  account_id: number;
-  webhook_secret: string | null;
-  accepts_unsigned: boolean;
-}
+/** The account a route token leads to (null secret: an account that may deliver unsigned, or not set up yet). */
+export type RouteAccount = PrivateFunctionRow<"chatwoot_account_by_route_token", "webhook_secret">;
 
 export interface ReceiverDeps {
   sql: Sql;
@@ -183,8 +179,8 @@ export async function receiveDelivery(req: Request, deps: ReceiverDeps): Promise
 }
 
 async function accountWebhookRoute(sql: Sql, token: string): Promise<RouteAccount | null> {
-  const [row] = await sql`select * from private.chatwoot_account_by_route_token(${token})`;
-  return row ? (row as unknown as RouteAccount) : null;
+  const [row] = await sql<RouteAccount[]>`select * from private.chatwoot_account_by_route_token(${token})`;
+  return row ?? null;
 }
 
 /** Route lookups cached briefly: a burst for one account costs one query, and garbage tokens

@@ -4,6 +4,7 @@
 // before an interrupt is found again by its identifier instead of being created twice.
 
 import type { Sql } from "../platform/db.ts";
+import type { Row } from "../platform/rows.ts";
 import { RetryLater } from "../jobs/queue.ts";
 import type { RateLimiter } from "../chatwoot/rate_limit.ts";
 import { syncCustomer, type SyncOutcome } from "./sync.ts";
@@ -54,7 +55,7 @@ export async function backfillContacts(
     rateLimitWaitMs: 0,
     failures: [],
   };
-  const rows = await deps.sql`
+  const rows = await deps.sql<(Pick<Row<"customers">, "id"> & { fresh: boolean })[]>`
     select c.id, (l.synced_at is not null and l.synced_at >= c.updated_at) as fresh
     from public.customers c
     left join public.customer_contact_links l on l.customer_id = c.id
@@ -66,7 +67,7 @@ export async function backfillContacts(
     report.skipped++;
     report.done++;
     return false;
-  }).map((r) => r.id as string);
+  }).map((r) => r.id);
   opts.onProgress?.(report);
 
   const syncDeps = {

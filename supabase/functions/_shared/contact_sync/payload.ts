@@ -5,21 +5,28 @@
 import { z } from "zod";
 import type { CountryCode } from "libphonenumber-js";
 import { normalizePhoneE164 } from "../platform/phone.ts";
+import type { Fetched, Row } from "../platform/rows.ts";
 
-export interface CustomerRow {
-  id: string;
-  store_id: string;
-  external_id: string;
-  user_id: string | null;
-  name: string | null;
-  email: string | null;
-  phone: string | null;
-  order_count: number;
-  lifetime_value: string | number;
-  last_order_at: Date | null;
-  tier: string | null;
-  created_at: Date;
-}
+/** The customer columns a contact is built from, as postgres.js reads them (lifetime_value is numeric). */
+export type CustomerRow = Fetched<
+  Pick<
+    Row<"customers">,
+    | "id"
+    | "store_id"
+    | "external_id"
+    | "user_id"
+    | "name"
+    | "email"
+    | "phone"
+    | "order_count"
+    | "lifetime_value"
+    | "last_order_at"
+    | "tier"
+    | "created_at"
+  >,
+  "last_order_at" | "created_at",
+  "lifetime_value"
+>;
 
 export interface PayloadSettings {
   currency: string;

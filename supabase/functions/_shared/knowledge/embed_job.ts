@@ -3,6 +3,7 @@
 
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
+import type { Fetched, Row } from "../platform/rows.ts";
 import { type JobHandler, PermanentFailure } from "../jobs/queue.ts";
 import {
   createEmbedder,
@@ -26,7 +27,7 @@ export async function storeEmbeddingSettings(
   config: Pick<EmbeddingConfig, "model" | "dimensions">,
   storeId: string,
 ): Promise<StoreEmbeddingSettings> {
-  const [s] = await sql`
+  const [s] = await sql<Pick<Row<"kb_settings">, "embedding_model" | "embedding_dimensions">[]>`
     select embedding_model, embedding_dimensions from public.kb_settings where store_id = ${storeId}`;
   return {
     model: s?.embedding_model ?? config.model,
@@ -73,7 +74,7 @@ export async function embedDocument(
   signal?: AbortSignal,
 ): Promise<EmbedDocumentOutcome> {
   const { sql } = deps;
-  const [doc] = await sql`
+  const [doc] = await sql<Pick<Row<"kb_documents">, "id">[]>`
     select id from public.kb_documents where id = ${input.documentId} and store_id = ${input.storeId}`;
   if (!doc) return { embedded: 0, tokens: 0, model: null }; // deleted since: nothing to do
   if (!deps.embedding) {
@@ -90,7 +91,7 @@ export async function embedDocument(
   try {
     for (;;) {
       if (signal?.aborted) throw new Error("embedding aborted (job timeout)");
-      const chunks = await sql`
+      const chunks = await sql<Fetched<Pick<Row<"kb_chunks">, "id" | "heading_path" | "content">, never, "id">[]>`
         select id, heading_path, content from public.kb_chunks
         where document_id = ${input.documentId} and store_id = ${input.storeId}
           and embedding_model is distinct from ${embedder.model} and id > ${after}

@@ -3,6 +3,7 @@
 
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
+import type { Constrained, Fetched, Insert, Row } from "../platform/rows.ts";
 import { chunkBlocks, type ChunkOptions } from "./chunk.ts";
 import { KnowledgeError } from "./errors.ts";
 import { detectMimeType, parseDocument } from "./parse.ts";
@@ -27,6 +28,10 @@ export interface IngestResult {
   chunks: number;
   jobId: string | null;
 }
+
+type DocumentId = Pick<Row<"kb_documents">, "id">;
+/** A document already in the store, with how many chunks it has. */
+type KnownDocument = DocumentId & { chunks: number };
 
 function invalid(err: z.ZodError): KnowledgeError {
   const issue = err.issues[0];
@@ -64,7 +69,7 @@ export async function ingestDocument(
   const hash = await sha256Hex(input.bytes);
 
   // Cheap idempotency check before parsing (a PDF can take a while); the unique key decides races.
-  const [existing] = await sql`
+  const [existing] = await sql<KnownDocument[]>`
     select id, (select count(*)::int from public.kb_chunks c where c.document_id = d.id) as chunks
     from public.kb_documents d where d.store_id = ${input.storeId} and d.content_sha256 = ${hash}`;
   if (existing) return { documentId: existing.id, created: false, chunks: existing.chunks, jobId: null };
@@ -73,22 +78,22 @@ export async function ingestDocument(
   const chunks = chunkBlocks(parsed.blocks, opts.chunking);
   const title = input.title ?? parsed.title ?? titleFromFileName(input.sourceName);
 
-  return await sql.begin(async (tx: TransactionSql) => {
-    const [doc] = await tx`
+  return await sql.begin(async (tx: TransactionSql): Promise<IngestResult> => {
+    const [doc] = await tx<DocumentId[]>`
       insert into public.kb_documents (store_id, kind, title, source_name, mime_type, content_sha256, created_by)
       values (${input.storeId}, 'document', ${title.slice(0, 500)}, ${input.sourceName}, ${mimeType}, ${hash},
               ${input.createdBy ?? null})
       on conflict (store_id, content_sha256) do nothing
       returning id`;
     if (!doc) {
-      const [again] = await tx`
+      const [again] = await tx<KnownDocument[]>`
         select id, (select count(*)::int from public.kb_chunks c where c.document_id = d.id) as chunks
         from public.kb_documents d where d.store_id = ${input.storeId} and d.content_sha256 = ${hash}`;
       return { documentId: again.id, created: false, chunks: again.chunks, jobId: null };
     }
     // Multi-row inserts of a few hundred rows keep a large document to a handful of round trips.
     for (let i = 0; i < chunks.length; i += 500) {
-      const rows = chunks.slice(i, i + 500).map((c) => ({
+      const rows = chunks.slice(i, i + 500).map((c): Insert<"kb_chunks"> => ({
         store_id: input.storeId,
         document_id: doc.id,
         ordinal: c.ordinal,
@@ -100,9 +105,9 @@ export async function ingestDocument(
         tx(rows, "store_id", "document_id", "ordinal", "heading_path", "content", "token_count")
       }`;
     }
-    const [job] = await tx`select private.kb_enqueue_embed(${doc.id})::text as id`;
+    const [job] = await tx<{ id: string }[]>`select private.kb_enqueue_embed(${doc.id})::text as id`;
     return { documentId: doc.id, created: true, chunks: chunks.length, jobId: job.id };
-  }) as IngestResult;
+  });
 }
 
 export const addFaqInput = z.object({
@@ -122,13 +127,13 @@ export async function addFaq(
   const parsed = addFaqInput.safeParse(raw);
   if (!parsed.success) throw invalid(parsed.error);
   const f = parsed.data;
-  const [row] = await sql`
+  const [row] = await sql<DocumentId[]>`
     insert into public.kb_documents (store_id, kind, title, question, answer, created_by)
     values (${f.storeId}, 'faq', ${f.title ?? null}, ${f.question}, ${f.answer}, ${f.createdBy ?? null})
     on conflict (store_id, content_sha256) do nothing
     returning id`;
   if (row) return { documentId: row.id, created: true };
-  const [existing] = await sql`
+  const [existing] = await sql<DocumentId[]>`
     select id from public.kb_documents
     where store_id = ${f.storeId}
       and content_sha256 = encode(extensions.digest(format(E'Q: %s\nA: %s', ${f.question}::text, ${f.answer}::text), 'sha256'), 'hex')`;
@@ -148,7 +153,7 @@ export async function updateFaq(
   }).safeParse(raw);
   if (!parsed.success) throw invalid(parsed.error);
   const f = parsed.data;
-  const rows = await sql`
+  const rows = await sql<DocumentId[]>`
     update public.kb_documents
        set question = coalesce(${f.question ?? null}, question), answer = coalesce(${f.answer ?? null}, answer)
      where id = ${f.documentId} and store_id = ${f.storeId} and kind = 'faq'
@@ -163,24 +168,25 @@ export async function deleteDocument(
 ): Promise<void> {
   const parsed = z.object({ storeId: z.uuid(), documentId: z.uuid() }).safeParse(raw);
   if (!parsed.success) throw invalid(parsed.error);
-  const rows = await sql`
+  const rows = await sql<DocumentId[]>`
     delete from public.kb_documents where id = ${parsed.data.documentId} and store_id = ${parsed.data.storeId}
     returning id`;
   if (rows.length === 0) throw new KnowledgeError("not_found", `no document ${parsed.data.documentId} in this store`);
 }
 
-export interface DocumentSummary {
-  id: string;
-  kind: "document" | "faq";
-  title: string;
-  source_name: string;
-  mime_type: string;
-  status: "pending" | "ready" | "failed";
-  error: string | null;
-  chunks: number;
-  embedded: number;
-  created_at: Date;
-}
+/** A document's row with how many of its chunks there are and how many are embedded. */
+export type DocumentSummary =
+  & Fetched<
+    Constrained<
+      Pick<
+        Row<"kb_documents">,
+        "id" | "kind" | "title" | "source_name" | "mime_type" | "status" | "error" | "created_at"
+      >,
+      { kind: "document" | "faq"; status: "pending" | "ready" | "failed" }
+    >,
+    "created_at"
+  >
+  & { chunks: number; embedded: number };
 
 /** A store's documents, newest first, with how many of their chunks are embedded. */
 export async function listDocuments(
@@ -194,7 +200,7 @@ export async function listDocuments(
   }).safeParse(raw);
   if (!parsed.success) throw invalid(parsed.error);
   const f = parsed.data;
-  const rows = await sql`
+  return await sql<DocumentSummary[]>`
     select d.id, d.kind, d.title, d.source_name, d.mime_type, d.status, d.error, d.created_at,
            count(c.id)::int as chunks, count(c.embedding_model)::int as embedded
     from public.kb_documents d
@@ -203,5 +209,4 @@ export async function listDocuments(
     group by d.id
     order by d.created_at desc, d.id
     limit ${f.limit}`;
-  return rows as unknown as DocumentSummary[];
 }

@@ -269,7 +269,8 @@ export async function pdfToBlocks(bytes: Uint8Array): Promise<ParsedDocument> {
   const pages = text as string[];
   // A page's text comes as lines; one heading per page lets an answer cite "Page 3".
   const blocks = pages.flatMap((page, i) => plainTextToBlocks(page, pages.length > 1 ? [`Page ${i + 1}`] : []));
-  await (pdf as unknown as { destroy?: () => Promise<void> }).destroy?.();
+  // This pdf.js build has no PDFDocumentProxy.destroy(); its loading task frees the document and worker.
+  await pdf.loadingTask.destroy();
   return { title, blocks };
 }
 

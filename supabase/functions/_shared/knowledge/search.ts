@@ -4,6 +4,7 @@
 
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
+import type { Constrained, Fetched, FunctionRow } from "../platform/rows.ts";
 import { type Embedder, toVectorLiteral } from "../ai/embeddings.ts";
 import { RetryLater } from "../jobs/queue.ts";
 import { KnowledgeError } from "./errors.ts";
@@ -16,19 +17,15 @@ export const searchKnowledgeInput = z.object({
 });
 export type SearchKnowledgeInput = z.input<typeof searchKnowledgeInput>;
 
-export interface KnowledgeHit {
-  chunk_id: string;
-  document_id: string;
-  kind: "document" | "faq";
-  title: string;
-  heading_path: string;
-  content: string;
-  fts_rank: number | null;
-  fts_score: number | null;
-  vector_rank: number | null;
-  vector_distance: number | null;
-  rrf_score: number;
-}
+/** One kb_search row (the bigint chunk id as text); a leg that did not find the chunk leaves its rank and score null. */
+export type KnowledgeHit = Fetched<
+  Constrained<
+    FunctionRow<"kb_search", "fts_rank" | "fts_score" | "vector_rank" | "vector_distance">,
+    { kind: "document" | "faq" }
+  >,
+  never,
+  "chunk_id"
+>;
 
 export interface KnowledgeSearchResult {
   hits: KnowledgeHit[];
@@ -73,13 +70,13 @@ export async function prepareSearch(embedder: Embedder | null, raw: SearchKnowle
 /** The database half: one kb_search call (under the caller's RLS when `sql` comes from withRls). */
 export async function runSearch(sql: Sql | TransactionSql, p: PreparedSearch): Promise<KnowledgeSearchResult> {
   const { input, vector } = p;
-  const rows = await sql`
+  const hits = await sql<KnowledgeHit[]>`
     select chunk_id::text as chunk_id, document_id, kind, title, heading_path, content, fts_rank, fts_score,
            vector_rank, vector_distance, rrf_score
     from public.kb_search(${input.storeId}::uuid, ${input.query}, ${vector}::extensions.vector, ${input.k},
                           ${input.kinds ?? null}::text[], ${p.model}::text)`;
   return {
-    hits: rows as unknown as KnowledgeHit[],
+    hits,
     mode: vector ? "hybrid" : "full_text",
     degraded: p.degraded,
     embeddingModel: vector ? p.model : null,
