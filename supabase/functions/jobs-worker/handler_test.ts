@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { deriveApiKeys } from "../../../scripts/local/supabase/keys.ts";
 import { connect } from "../_shared/platform/db.ts";
-import { enqueueJob } from "../_shared/jobs/queue.ts";
+import { z } from "zod";
+import { enqueueJob, type JobHandler, jobKind } from "../_shared/jobs/queue.ts";
 import { createMemoryLogger } from "../_shared/platform/log.ts";
 import { testStack, uniqueKind, waitFor } from "../../../scripts/testing/env.ts";
 import { handler, type WorkerDeps } from "./handler.ts";
@@ -20,18 +21,22 @@ function request(token: string | null, body = "{}", method = "POST") {
   });
 }
 
-function deps(sql: ReturnType<typeof connect>, handlers: WorkerDeps["handlers"]): WorkerDeps {
+function deps(sql: ReturnType<typeof connect>, registry: WorkerDeps["registry"]): WorkerDeps {
   return {
     sql,
     verifyCaller: stack.verifier(),
-    handlers,
+    registry,
     log: createMemoryLogger(),
     workerName: "test-worker",
     batchSize: 5,
     visibilitySeconds: 30,
     timeBudgetMs: 5_000,
+    cpuBudgetMs: 1200,
   };
 }
+
+/** A test's own kind, taking any payload. */
+const anyKind = (run: JobHandler) => jobKind(z.looseObject({}), run);
 
 Deno.test("the worker drains every ready job of its kinds in batches and reports what it did", opts, async () => {
   const sql = connect(stack.dbUrl);
@@ -41,7 +46,7 @@ Deno.test("the worker drains every ready job of its kinds in batches and reports
     const seen: number[] = [];
     const res = await handler(
       request(stack.serviceRoleKey),
-      deps(sql, { [kind]: (job) => Promise.resolve(void seen.push(job.payload.i as number)) }),
+      deps(sql, { [kind]: anyKind((job) => Promise.resolve(void seen.push(job.payload.i as number))) }),
     );
     assert.equal(res.status, 200);
     const body = await res.json();

@@ -2,12 +2,15 @@
 // workers, backoff, dead letters, replay, rollback and idempotency across connections.
 
 import assert from "node:assert/strict";
+import { z } from "zod";
 import { connect } from "../platform/db.ts";
 import {
   claimJobs,
   completeJobs,
   enqueueJob,
   type Job,
+  type JobHandler,
+  jobKind,
   PermanentFailure,
   replayJob,
   RetryLater,
@@ -18,6 +21,8 @@ import { testStack, uniqueKind } from "../../../../scripts/testing/env.ts";
 
 const { dbUrl } = testStack();
 const opts = { sanitizeOps: false, sanitizeResources: false };
+/** A test's own kind, taking any payload. */
+const anyKind = (run: JobHandler) => jobKind(z.looseObject({}), run);
 
 async function jobRow(sql: ReturnType<typeof connect>, id: string) {
   const [row] =
@@ -110,7 +115,7 @@ Deno.test("a job claimed by a worker that dies is reclaimed after the visibility
       sql,
       log,
       worker: "survivor",
-      handlers: { [kind]: (job) => Promise.resolve(void ran.push(job.id)) },
+      registry: { [kind]: anyKind((job) => Promise.resolve(void ran.push(job.id))) },
     });
     assert.deepEqual(ran, [id]);
     assert.equal(summary.completed, 1);
@@ -130,12 +135,12 @@ Deno.test("failures back off, growing, then dead-letter on the Nth attempt; repl
     const id = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:1`, maxAttempts: 3 });
     const log = createMemoryLogger();
     let fail = true;
-    const handlers = {
-      [kind]: () => fail ? Promise.reject(new Error("chatwoot said no")) : Promise.resolve(),
+    const registry = {
+      [kind]: anyKind(() => fail ? Promise.reject(new Error("chatwoot said no")) : Promise.resolve()),
     };
     const waits: number[] = [];
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const s = await runJobBatch({ sql, log, worker: "w", handlers });
+      const s = await runJobBatch({ sql, log, worker: "w", registry });
       assert.equal(s.claimed, 1, `attempt ${attempt} claimed the job`);
       const row = await jobRow(sql, id);
       if (attempt < 3) {
@@ -149,11 +154,11 @@ Deno.test("failures back off, growing, then dead-letter on the Nth attempt; repl
     }
     assert.ok(waits[0] > 2000 && waits[0] <= 5000, `first backoff 2.5–5 s, got ${waits[0]} ms`);
     assert.ok(waits[1] > 4500 && waits[1] <= 10000, `second backoff 5–10 s, got ${waits[1]} ms`);
-    assert.equal((await runJobBatch({ sql, log, worker: "w", handlers })).claimed, 0, "dead jobs are not claimed");
+    assert.equal((await runJobBatch({ sql, log, worker: "w", registry })).claimed, 0, "dead jobs are not claimed");
 
     fail = false;
     assert.equal(await replayJob(sql, id), true);
-    const s = await runJobBatch({ sql, log, worker: "w", handlers });
+    const s = await runJobBatch({ sql, log, worker: "w", registry });
     assert.equal(s.completed, 1, "the replayed job runs and completes");
     assert.equal((await jobRow(sql, id)).status, "completed");
   } finally {
@@ -167,15 +172,16 @@ Deno.test("RetryLater honours the handler's delay; PermanentFailure dead-letters
     const kind = uniqueKind();
     const later = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:later`, payload: { mode: "later" } });
     const never = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:never`, payload: { mode: "never" } });
-    const handlers = {
-      [kind]: (job: Job) =>
+    const registry = {
+      [kind]: anyKind((job: Job) =>
         Promise.reject(
           job.payload.mode === "later"
             ? new RetryLater("429 Too Many Requests", 42_000)
             : new PermanentFailure("bad payload"),
-        ),
+        )
+      ),
     };
-    const s = await runJobBatch({ sql, log: createMemoryLogger(), worker: "w", handlers });
+    const s = await runJobBatch({ sql, log: createMemoryLogger(), worker: "w", registry });
     assert.deepEqual([s.retried, s.dead], [1, 1]);
     const l = await jobRow(sql, later);
     const wait = (l.run_at as Date).getTime() - Date.now();
@@ -194,16 +200,17 @@ Deno.test("a handler that hangs past its deadline is abandoned and its job retri
     const kind = uniqueKind();
     const id = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:1` });
     let aborted = false;
-    const handlers = {
-      [kind]: (_job: Job, ctx: { signal: AbortSignal }) =>
+    const registry = {
+      [kind]: anyKind((_job: Job, ctx: { signal: AbortSignal }) =>
         new Promise<void>((resolve) => {
           ctx.signal.addEventListener("abort", () => {
             aborted = true;
             resolve();
           });
-        }),
+        })
+      ),
     };
-    const s = await runJobBatch({ sql, log: createMemoryLogger(), worker: "w", handlers, jobTimeoutMs: 200 });
+    const s = await runJobBatch({ sql, log: createMemoryLogger(), worker: "w", registry, jobTimeoutMs: 200 });
     assert.equal(s.retried, 1);
     assert.ok(aborted, "the handler was told to stop");
     const row = await jobRow(sql, id);
