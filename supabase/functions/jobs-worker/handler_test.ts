@@ -59,6 +59,48 @@ Deno.test("the worker drains every ready job of its kinds in batches and reports
   }
 });
 
+Deno.test("a run stops claiming at its CPU budget and leaves the rest queued for the next run", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const kind = uniqueKind();
+    for (let i = 0; i < 10; i++) await enqueueJob(sql, { kind, idempotencyKey: `${kind}:${i}` });
+    // Each job charges 400 ms, as hashing a large medium would; the budget is 1200 ms.
+    const heavy = anyKind((_job, ctx) => Promise.resolve(ctx.cpu.add(400)));
+    const res = await handler(request(stack.serviceRoleKey), { ...deps(sql, { [kind]: heavy }), batchSize: 20 });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.ok(body.claimed >= 3 && body.claimed <= 4, `claimed ${body.claimed} of 10, not a whole batch of 20`);
+    assert.equal(body.completed, body.claimed);
+    assert.ok(body.cpu_ms >= 1200, `cpu_ms reports what was spent, got ${body.cpu_ms}`);
+    const [left] = await sql`select count(*)::int as n from private.jobs where kind = ${kind} and status = 'queued'`;
+    assert.equal(left.n, 10 - body.claimed, "the rest wait, queued, for the next run");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("cheap jobs under a CPU budget are still claimed in batches of the batch size", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const kind = uniqueKind();
+    for (let i = 0; i < 12; i++) await enqueueJob(sql, { kind, idempotencyKey: `${kind}:${i}` });
+    // A batch's handlers all start before any finishes: the most running at once is the largest claim.
+    let running = 0;
+    let largest = 0;
+    const cheap = anyKind(async () => {
+      largest = Math.max(largest, ++running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+    });
+    const res = await handler(request(stack.serviceRoleKey), deps(sql, { [kind]: cheap }));
+    const body = await res.json();
+    assert.equal(body.claimed, 12, "a budget of 1200 ms is nowhere near spent by 12 cheap jobs");
+    assert.equal(largest, 5, "claims grow to the batch size (5) and never past it");
+  } finally {
+    await sql.end();
+  }
+});
+
 Deno.test("the worker refuses anything but a POST from the service role, and bad options", opts, async () => {
   const sql = connect(stack.dbUrl);
   try {

@@ -7,10 +7,12 @@ import { connect } from "../platform/db.ts";
 import {
   claimJobs,
   completeJobs,
+  cpuMeter,
   enqueueJob,
   type Job,
   type JobHandler,
   jobKind,
+  nextClaimSize,
   PermanentFailure,
   replayJob,
   RetryLater,
@@ -254,4 +256,71 @@ Deno.test("NOTIFY wakes listeners on commit and not on rollback", opts, async ()
   } finally {
     await sql.end();
   }
+});
+
+Deno.test(
+  "a handler sees its payload as the schema parsed it; an invalid one dead-letters naming the problems",
+  opts,
+  async () => {
+    const sql = connect(dbUrl);
+    try {
+      const kind = uniqueKind();
+      const good = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:good`, payload: { n: 7 } });
+      const bad = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:bad`, payload: { n: "seven", extra: true } });
+      const seen: unknown[] = [];
+      const registry = {
+        [kind]: jobKind(z.object({ n: z.number().int(), tag: z.string().default("none") }), (job) => {
+          seen.push(job.payload);
+          return Promise.resolve();
+        }),
+      };
+      const log = createMemoryLogger();
+      const s = await runJobBatch({ sql, log, worker: "w", registry });
+      assert.deepEqual([s.claimed, s.completed, s.dead], [2, 1, 1]);
+      assert.deepEqual(
+        seen,
+        [{ n: 7, tag: "none" }],
+        "the handler ran once, with the parsed payload (default applied)",
+      );
+      assert.equal((await jobRow(sql, good)).status, "completed");
+      const dead = await jobRow(sql, bad);
+      assert.equal(dead.status, "dead", "a payload that cannot parse can never succeed: no retries");
+      assert.equal(dead.attempts, 1);
+      assert.match(dead.last_error, new RegExp(`^invalid ${kind.replace(".", "\\.")} payload: n: .*expected number`));
+      assert.ok(log.lines.some((l) => l.msg === "job failed" && l.outcome === "dead"), "and the worker said so");
+    } finally {
+      await sql.end();
+    }
+  },
+);
+
+Deno.test("the CPU meter charges timed sections once, however nested, and added costs", () => {
+  const busy = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) { /* spin: CPU-bound work */ }
+  };
+  const cpu = cpuMeter();
+  assert.equal(cpu.time(() => (busy(30), 42)), 42, "time returns what the section returns");
+  const afterOne = cpu.spentMs();
+  assert.ok(afterOne >= 30, `one 30 ms section, got ${afterOne}`);
+  cpu.time(() => cpu.time(() => busy(40)));
+  const nested = cpu.spentMs() - afterOne;
+  assert.ok(nested >= 40 && nested < 75, `a nested section is charged once (40 ms, not 80), got ${nested}`);
+  assert.throws(() =>
+    cpu.time(() => {
+      busy(5);
+      throw new Error("boom");
+    })
+  );
+  cpu.add(400);
+  assert.ok(cpu.spentMs() >= afterOne + 40 + 5 + 400, "a section that throws is charged too, and add adds");
+});
+
+Deno.test("claims are sized by the CPU left at the average cost so far, bounded by the batch size", () => {
+  assert.equal(nextClaimSize(20, undefined, 5_000, 3), 20, "no budget: the batch size");
+  assert.equal(nextClaimSize(20, 1200, 0, 0), 1, "nothing known yet: one job");
+  assert.equal(nextClaimSize(20, 1200, 400, 1), 2, "400 ms a job with 800 ms left: two");
+  assert.equal(nextClaimSize(20, 1200, 1100, 2), 1, "less left than a job costs: still one");
+  assert.equal(nextClaimSize(20, 1200, 1200, 3), 0, "budget spent: none");
+  assert.equal(nextClaimSize(20, 1200, 10, 10), 20, "cheap jobs: the batch size still applies");
 });
