@@ -70,20 +70,12 @@ interface Link {
   omitted: Record<string, string>;
 }
 
-type CustomerColumns =
-  | "id"
-  | "store_id"
-  | "external_id"
-  | "user_id"
-  | "name"
-  | "email"
-  | "phone"
-  | "order_count"
-  | "lifetime_value"
-  | "last_order_at"
-  | "tier"
-  | "created_at";
-type RoundCustomer = Fetched<Pick<Row<"customers">, CustomerColumns>, "last_order_at" | "created_at", "lifetime_value">;
+/** The customer as the round's statement returns it (its sync bookkeeping aside). */
+type RoundCustomer = Fetched<
+  Omit<Row<"customers">, "contact_sync_epoch" | "updated_at">,
+  "last_order_at" | "created_at",
+  "lifetime_value"
+>;
 
 /** A store's Chatwoot account and its API token (none until the account is set up). */
 type ChatwootAccountRow =

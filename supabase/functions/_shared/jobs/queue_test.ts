@@ -8,6 +8,7 @@ import {
   claimJobs,
   completeJobs,
   cpuMeter,
+  earlierJobInConversation,
   enqueueJob,
   type Job,
   type JobHandler,
@@ -323,4 +324,48 @@ Deno.test("claims are sized by the CPU left at the average cost so far, bounded 
   assert.equal(nextClaimSize(20, 1200, 1100, 2), 1, "less left than a job costs: still one");
   assert.equal(nextClaimSize(20, 1200, 1200, 3), 0, "budget spent: none");
   assert.equal(nextClaimSize(20, 1200, 10, 10), 20, "cheap jobs: the batch size still applies");
+});
+
+Deno.test("an earlier job of the same conversation is found while pending, by its index", opts, async () => {
+  const sql = connect(dbUrl, { max: 1 }); // one backend: its index statistics are the ones read below
+  try {
+    const kind = uniqueKind();
+    const account = crypto.randomUUID();
+    const at = (conversation: number, message: number) => ({
+      account_ref: account,
+      conversation_display_id: conversation,
+      message_id: message,
+    });
+    // A long queue of other work around the conversations' own jobs.
+    await sql`insert into private.jobs (kind, payload, idempotency_key)
+              select ${`${kind}_other`}, jsonb_build_object('i', g), ${kind} || ':other:' || g
+              from generate_series(1, 3000) g`;
+    for (const [conversation, message] of [[7, 10], [7, 11], [8, 3]]) {
+      await enqueueJob(sql, { kind, idempotencyKey: `${kind}:${message}`, payload: at(conversation, message) });
+    }
+    await sql`analyze private.jobs`;
+    const scans = async () => {
+      await sql`select pg_stat_force_next_flush()`;
+      await new Promise((r) => setTimeout(r, 50)); // flushed when the backend goes idle
+      const [row] = await sql`select pg_stat_clear_snapshot(), idx_scan::int as n from pg_stat_all_indexes
+                              where indexrelname = 'jobs_pending_by_conversation_idx'`;
+      return row.n as number;
+    };
+    const before = await scans();
+
+    assert.equal(await earlierJobInConversation(sql, kind, at(7, 11)), true, "message 10 is still queued");
+    assert.equal(await earlierJobInConversation(sql, kind, at(7, 10)), false, "nothing before the first");
+    assert.equal(await earlierJobInConversation(sql, kind, at(8, 4)), true, "conversation 8 has message 3");
+    assert.equal(await earlierJobInConversation(sql, kind, at(9, 99)), false, "another conversation has none");
+    assert.equal(await earlierJobInConversation(sql, uniqueKind(), at(7, 11)), false, "another kind's do not count");
+    const [first] = await claimJobs(sql, { worker: "w", limit: 1, kinds: [kind] });
+    assert.equal(await earlierJobInConversation(sql, kind, at(7, 11)), true, "a running job still counts");
+    await completeJobs(sql, [first]);
+    assert.equal(await earlierJobInConversation(sql, kind, at(7, 11)), false, "a completed one no longer does");
+
+    assert.ok((await scans()) - before >= 7, "each question was an index lookup, not a scan of the queue");
+    await sql`delete from private.jobs where kind in (${kind}, ${`${kind}_other`})`;
+  } finally {
+    await sql.end();
+  }
 });
