@@ -86,7 +86,7 @@ export async function benchArchive() {
       sender: Record<string, unknown>;
       attachments: Record<string, unknown>[];
     };
-    const handlers = archiveJobHandlers({ sql, storage, policy, mediaMaxBytes: 1024 * 1024, mediaTimeoutMs: 10_000 });
+    const registry = archiveJobHandlers({ sql, storage, policy, mediaMaxBytes: 1024 * 1024, mediaTimeoutMs: 10_000 });
     const log = createMemoryLogger();
     const message = (i: number) => {
       const u = i % (USERS + 5); // a few numbers match no user: the holding bucket
@@ -123,7 +123,7 @@ export async function benchArchive() {
       return Promise.all(Array.from({ length: WORKERS }, (_, w) =>
         drainQueue({
           sql,
-          handlers,
+          registry,
           log,
           worker: `bench-${w}`,
           limit: 10,

@@ -12,7 +12,7 @@
 import { connect, type Sql } from "../../supabase/functions/_shared/platform/db.ts";
 import { ChatwootError } from "../../supabase/functions/_shared/chatwoot/client.ts";
 import { postgresRateLimiter, type RateLimiter } from "../../supabase/functions/_shared/chatwoot/rate_limit.ts";
-import { drainQueue, type DrainSummary, type JobHandler } from "../../supabase/functions/_shared/jobs/queue.ts";
+import { drainQueue, type DrainSummary, type JobKind } from "../../supabase/functions/_shared/jobs/queue.ts";
 import { createMemoryLogger } from "../../supabase/functions/_shared/platform/log.ts";
 import { provisioningJobHandlers } from "../../supabase/functions/_shared/chatwoot/provisioner.ts";
 import { type RunningSandbox, startSandbox } from "../local/chatwoot/server.ts";
@@ -113,22 +113,26 @@ function describeError(err: unknown): string {
   return err instanceof Error ? err.name : "error";
 }
 
-function timed(handler: JobHandler, meter: Meter): JobHandler {
-  return async (job, ctx) => {
-    const t = performance.now();
-    try {
-      await handler(job, ctx);
-    } catch (err) {
-      bump(meter.errorsByKind, describeError(err));
-      const storeId = String(job.payload.store_id);
-      const list = meter.errorsByStore.get(storeId) ?? [];
-      list.push(`attempt ${job.attempts}: ${err instanceof Error ? err.message : String(err)}`);
-      meter.errorsByStore.set(storeId, list);
-      throw err;
-    } finally {
-      meter.jobMs += performance.now() - t;
-      meter.jobRuns++;
-    }
+function timed(kind: JobKind, meter: Meter): JobKind {
+  return {
+    payload: kind.payload,
+    async run(job, ctx) {
+      const t = performance.now();
+      try {
+        await kind.run(job, ctx);
+      } catch (err) {
+        bump(meter.errorsByKind, describeError(err));
+        // Provisioning jobs carry their store (the stores trigger enqueues them with it).
+        const storeId = String(job.store_id);
+        const list = meter.errorsByStore.get(storeId) ?? [];
+        list.push(`attempt ${job.attempts}: ${err instanceof Error ? err.message : String(err)}`);
+        meter.errorsByStore.set(storeId, list);
+        throw err;
+      } finally {
+        meter.jobMs += performance.now() - t;
+        meter.jobRuns++;
+      }
+    },
   };
 }
 
@@ -198,7 +202,7 @@ async function provisionRun(stack: Stack, cw: RunningSandbox, label: string, cou
   const working = Promise.all(pools.map((sql, w) =>
     drainQueue({
       sql,
-      handlers: {
+      registry: {
         "chatwoot.provision": timed(
           provisioningJobHandlers({
             sql,
@@ -241,6 +245,7 @@ async function provisionRun(stack: Stack, cw: RunningSandbox, label: string, cou
     dead: a.dead + s.dead,
     lost: a.lost + s.lost,
     batches: a.batches + s.batches,
+    cpu_ms: a.cpu_ms + s.cpu_ms,
   }));
   return { stores, meter, summary, wallS, timedOut } satisfies RunResult;
 }

@@ -2,8 +2,9 @@
 // handler, complete) with 1 and 4 workers, as a ratio against plain single-row insert
 // transactions at the same concurrency, measured in the same run on the same database.
 
+import { z } from "zod";
 import { connect } from "../../supabase/functions/_shared/platform/db.ts";
-import { drainQueue, enqueueJob } from "../../supabase/functions/_shared/jobs/queue.ts";
+import { drainQueue, enqueueJob, jobKind } from "../../supabase/functions/_shared/jobs/queue.ts";
 import { createMemoryLogger } from "../../supabase/functions/_shared/platform/log.ts";
 import { benchDatabase, printTable, saveResult } from "./harness.ts";
 
@@ -38,13 +39,13 @@ async function queue(url: string, workers: number): Promise<{ rate: number; lost
   const seen = new Map<number, number>();
   let next = 0;
   let completed = 0;
-  const handlers = {
-    [kind]: (job: { payload: Record<string, unknown> }) => {
-      const i = job.payload.i as number;
+  // A no-op handler behind a payload schema, as every real kind has.
+  const registry = {
+    [kind]: jobKind(z.object({ i: z.number().int() }), ({ payload: { i } }) => {
       seen.set(i, (seen.get(i) ?? 0) + 1);
       completed++;
       return Promise.resolve();
-    },
+    }),
   };
   const log = createMemoryLogger();
   const t0 = performance.now();
@@ -58,7 +59,7 @@ async function queue(url: string, workers: number): Promise<{ rate: number; lost
   const working = Promise.all(Array.from({ length: workers }, (_, w) =>
     drainQueue({
       sql: workerSql,
-      handlers,
+      registry,
       log,
       worker: `bench-${w}`,
       limit: BATCH,

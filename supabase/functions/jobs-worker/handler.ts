@@ -1,19 +1,19 @@
-// The jobs-worker function: drains the queue in batches within a time budget, dispatching each
-// job to the handler registered for its kind. Invoked by pg_cron + pg_net in production and by
+// The jobs-worker function: drains the queue in batches within a time and a CPU budget,
+// dispatching each job to the handler registered for its kind. Invoked by pg_cron + pg_net in production and by
 // the local stack's LISTEN/NOTIFY driver; many invocations may run at once (skip locked).
 
 import { z } from "zod";
 import type { CredentialVerifier } from "../_shared/platform/credentials.ts";
 import type { Sql } from "../_shared/platform/db.ts";
 import { errorResponse, json } from "../_shared/platform/http.ts";
-import { drainQueue, type DrainSummary, enqueueJob, type JobHandler } from "../_shared/jobs/queue.ts";
+import { drainQueue, type DrainSummary, enqueueJob, type JobRegistry } from "../_shared/jobs/queue.ts";
 import type { Logger } from "../_shared/platform/log.ts";
 
 export interface WorkerDeps {
   sql: Sql;
   /** Only the service (a secret key) may run the worker. */
   verifyCaller: CredentialVerifier;
-  handlers: Record<string, JobHandler>;
+  registry: JobRegistry;
   log: Logger;
   /** Identifies this invocation in job rows and heartbeats. */
   workerName: string;
@@ -21,6 +21,9 @@ export interface WorkerDeps {
   visibilitySeconds: number;
   /** Stop claiming new batches after this long, so the invocation ends before its platform limit. */
   timeBudgetMs: number;
+  /** Stop claiming once the jobs have used this much CPU: hosted ends a request at 2 s of CPU
+   * (error 546), and a claim is sized by what is left (see drainQueue). */
+  cpuBudgetMs: number;
   /** Pause after a partial batch so the next claim is fuller (see drainQueue). */
   lingerMs?: number;
   now?: () => number;
@@ -63,26 +66,27 @@ export async function handler(req: Request, deps: WorkerDeps): Promise<Response>
   }
   const now = deps.now ?? Date.now;
   const started = now();
-  let total: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, lost: 0, batches: 0 };
+  let total: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, lost: 0, batches: 0, cpu_ms: 0 };
   let lastError: string | null = null;
 
   // Housekeeping rides on the queue itself: one purge per day, whoever runs first.
-  if (deps.handlers["jobs.purge_completed"]) {
+  if (deps.registry["jobs.purge_completed"]) {
     const day = new Date(started).toISOString().slice(0, 10);
     await enqueueJob(deps.sql, { kind: "jobs.purge_completed", idempotencyKey: `jobs.purge_completed:${day}` });
   }
 
   try {
     // Periodic work is scheduled here too: due reconciliations become jobs (once, whoever runs).
-    if (deps.handlers["chatwoot.reconcile"]) await deps.sql`select private.enqueue_due_reconciliations()`;
+    if (deps.registry["chatwoot.reconcile"]) await deps.sql`select private.enqueue_due_reconciliations()`;
     total = await drainQueue({
       sql: deps.sql,
-      handlers: deps.handlers,
+      registry: deps.registry,
       log: deps.log,
       worker: deps.workerName,
       limit: parsed.data.limit ?? deps.batchSize,
       visibilitySeconds: deps.visibilitySeconds,
       timeBudgetMs: parsed.data.time_budget_ms ?? deps.timeBudgetMs,
+      cpuBudgetMs: deps.cpuBudgetMs,
       lingerMs: deps.lingerMs,
       now,
     });

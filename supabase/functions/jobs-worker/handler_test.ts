@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { deriveApiKeys } from "../../../scripts/local/supabase/keys.ts";
 import { connect } from "../_shared/platform/db.ts";
-import { enqueueJob } from "../_shared/jobs/queue.ts";
+import { z } from "zod";
+import { enqueueJob, type JobHandler, jobKind } from "../_shared/jobs/queue.ts";
 import { createMemoryLogger } from "../_shared/platform/log.ts";
 import { testStack, uniqueKind, waitFor } from "../../../scripts/testing/env.ts";
 import { handler, type WorkerDeps } from "./handler.ts";
@@ -20,18 +21,22 @@ function request(token: string | null, body = "{}", method = "POST") {
   });
 }
 
-function deps(sql: ReturnType<typeof connect>, handlers: WorkerDeps["handlers"]): WorkerDeps {
+function deps(sql: ReturnType<typeof connect>, registry: WorkerDeps["registry"]): WorkerDeps {
   return {
     sql,
     verifyCaller: stack.verifier(),
-    handlers,
+    registry,
     log: createMemoryLogger(),
     workerName: "test-worker",
     batchSize: 5,
     visibilitySeconds: 30,
     timeBudgetMs: 5_000,
+    cpuBudgetMs: 1200,
   };
 }
+
+/** A test's own kind, taking any payload. */
+const anyKind = (run: JobHandler) => jobKind(z.looseObject({}), run);
 
 Deno.test("the worker drains every ready job of its kinds in batches and reports what it did", opts, async () => {
   const sql = connect(stack.dbUrl);
@@ -41,7 +46,7 @@ Deno.test("the worker drains every ready job of its kinds in batches and reports
     const seen: number[] = [];
     const res = await handler(
       request(stack.serviceRoleKey),
-      deps(sql, { [kind]: (job) => Promise.resolve(void seen.push(job.payload.i as number)) }),
+      deps(sql, { [kind]: anyKind((job) => Promise.resolve(void seen.push(job.payload.i as number))) }),
     );
     assert.equal(res.status, 200);
     const body = await res.json();
@@ -49,6 +54,48 @@ Deno.test("the worker drains every ready job of its kinds in batches and reports
     assert.equal(body.completed, 12);
     assert.ok(body.batches >= 3, "batch size 5 means at least three batches");
     assert.deepEqual(seen.sort((a, b) => a - b), [...Array(12).keys()]);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("a run stops claiming at its CPU budget and leaves the rest queued for the next run", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const kind = uniqueKind();
+    for (let i = 0; i < 10; i++) await enqueueJob(sql, { kind, idempotencyKey: `${kind}:${i}` });
+    // Each job charges 400 ms, as hashing a large medium would; the budget is 1200 ms.
+    const heavy = anyKind((_job, ctx) => Promise.resolve(ctx.cpu.add(400)));
+    const res = await handler(request(stack.serviceRoleKey), { ...deps(sql, { [kind]: heavy }), batchSize: 20 });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.ok(body.claimed >= 3 && body.claimed <= 4, `claimed ${body.claimed} of 10, not a whole batch of 20`);
+    assert.equal(body.completed, body.claimed);
+    assert.ok(body.cpu_ms >= 1200, `cpu_ms reports what was spent, got ${body.cpu_ms}`);
+    const [left] = await sql`select count(*)::int as n from private.jobs where kind = ${kind} and status = 'queued'`;
+    assert.equal(left.n, 10 - body.claimed, "the rest wait, queued, for the next run");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("cheap jobs under a CPU budget are still claimed in batches of the batch size", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const kind = uniqueKind();
+    for (let i = 0; i < 12; i++) await enqueueJob(sql, { kind, idempotencyKey: `${kind}:${i}` });
+    // A batch's handlers all start before any finishes: the most running at once is the largest claim.
+    let running = 0;
+    let largest = 0;
+    const cheap = anyKind(async () => {
+      largest = Math.max(largest, ++running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+    });
+    const res = await handler(request(stack.serviceRoleKey), deps(sql, { [kind]: cheap }));
+    const body = await res.json();
+    assert.equal(body.claimed, 12, "a budget of 1200 ms is nowhere near spent by 12 cheap jobs");
+    assert.equal(largest, 5, "claims grow to the batch size (5) and never past it");
   } finally {
     await sql.end();
   }

@@ -5,7 +5,7 @@ import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { serve } from "../_shared/platform/serve.ts";
 import { createCredentialVerifier, credentialOptionsFromEnv } from "../_shared/platform/credentials.ts";
 import { handler } from "./handler.ts";
-import { jobHandlers } from "../_shared/jobs/registry.ts";
+import { jobRegistry } from "../_shared/jobs/registry.ts";
 import { validateBucketPrefix } from "../_shared/archive/buckets.ts";
 import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
 import { chatConfigFromEnv } from "../_shared/ai/decide.ts";
@@ -14,6 +14,8 @@ const config = loadConfig(baseConfigSchema.extend({
   JOBS_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   JOBS_VISIBILITY_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   JOBS_TIME_BUDGET_MS: z.coerce.number().int().min(0).max(300_000).default(20_000),
+  // Hosted ends a request at 2 s of CPU (546); the last job claimed may pass the budget by its cost.
+  JOBS_CPU_BUDGET_MS: z.coerce.number().int().min(1).max(60_000).default(1200),
   JOBS_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(20),
   JOBS_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   CHATWOOT_URL: z.url().optional(),
@@ -43,7 +45,7 @@ const config = loadConfig(baseConfigSchema.extend({
 }));
 const sql = connect(databaseUrl(config), { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
 const verifyCaller = createCredentialVerifier(credentialOptionsFromEnv(Deno.env.toObject()));
-const handlers = jobHandlers({
+const registry = jobRegistry({
   sql,
   retentionDays: config.JOBS_RETENTION_DAYS,
   chatwootRequestsPerMinute: config.CHATWOOT_REQUESTS_PER_MINUTE,
@@ -82,11 +84,12 @@ serve({ name: "jobs-worker" }, (req, log) =>
   handler(req, {
     sql,
     verifyCaller,
-    handlers,
+    registry,
     log,
     workerName: `jobs-worker:${crypto.randomUUID().slice(0, 8)}`,
     batchSize: config.JOBS_BATCH_SIZE,
     visibilitySeconds: config.JOBS_VISIBILITY_SECONDS,
     timeBudgetMs: config.JOBS_TIME_BUDGET_MS,
+    cpuBudgetMs: config.JOBS_CPU_BUDGET_MS,
     lingerMs: config.JOBS_LINGER_MS,
   }));

@@ -8,7 +8,8 @@ import type OpenAI from "openai";
 import { z } from "zod";
 import { toFile } from "openai";
 import type { Sql } from "../platform/db.ts";
-import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs/queue.ts";
+import type { Fetched, PrivateRow, Row } from "../platform/rows.ts";
+import { earlierJobInConversation, jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import { ChatwootClient, ChatwootError } from "../chatwoot/client.ts";
 import type { RateLimiter } from "../chatwoot/rate_limit.ts";
 import { BotActions } from "./agent_bot.ts";
@@ -29,40 +30,48 @@ export interface ReplyDeps {
   busyRetryMs?: number;
 }
 
-interface ReplyContext {
-  store_id: string;
-  store_name: string;
-  account_id: number;
-  chatwoot_url: string;
-  bot_token: string | null;
-  admin_token: string | null;
-  enabled: boolean | null;
-  mode: "auto" | "assist";
-  handoff_message: string;
-  handoff_team_id: number | null;
-  min_similarity: number;
-  min_text_score: number;
-  top_k: number;
-  daily_token_budget: number;
-  history_messages: number;
-  status: string | null;
-  bot_paused: boolean | null;
-  content: string | null;
-  message_type: string | null;
-  private: boolean | null;
-  created_at: Date | null;
-  tokens_today: number;
-}
+/** A conversation of a linked account: what ai.human_reply and returnToBot act on. */
+const conversationPayload = z.object({ account_ref: z.guid(), conversation_display_id: z.number().int() });
+/** A message of such a conversation: what ai.reply answers. */
+const messagePayload = conversationPayload.extend({ message_id: z.number().int() });
+export type ConversationRef = z.output<typeof conversationPayload>;
+export type MessageRef = z.output<typeof messagePayload>;
 
-async function loadContext(sql: Sql, accountRef: string, conversationId: number, messageId: number) {
-  const [row] = await sql`
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+
+/** What a reply knows about its message, read in one statement (loadFacts): the account, its
+ * store and tokens, the bot's settings (defaults where the store saved none), the message, and
+ * today's token use. Left-joined columns are null when their row is missing. */
+type ReplyFacts =
+  & Pick<Row<"chatwoot_accounts">, "store_id" | "account_id" | "chatwoot_url">
+  & { store_name: Row<"stores">["name"] }
+  & { bot_token: PrivateRow<"ai_bot_secrets">["access_token"] | null }
+  & { admin_token: PrivateRow<"chatwoot_account_secrets">["api_token"] }
+  & Nullable<Pick<Row<"ai_bot_settings">, "enabled" | "handoff_team_id">>
+  & Pick<
+    Row<"ai_bot_settings">,
+    | "mode"
+    | "handoff_message"
+    | "min_similarity"
+    | "min_text_score"
+    | "top_k"
+    | "daily_token_budget"
+    | "history_messages"
+  >
+  & Nullable<
+    Fetched<Pick<Row<"chatwoot_messages">, "content" | "message_type" | "private" | "created_at">, "created_at">
+  >
+  & { tokens_today: Row<"ai_usage_daily">["tokens"] };
+
+async function loadFacts(sql: Sql, m: MessageRef): Promise<ReplyFacts | undefined> {
+  const [row] = await sql<ReplyFacts[]>`
     select a.store_id, st.name as store_name, a.account_id, a.chatwoot_url, bs.access_token as bot_token,
            sec.api_token as admin_token, s.enabled, coalesce(s.mode, 'auto') as mode,
            coalesce(s.handoff_message, 'Let me bring in a member of our team.') as handoff_message,
            s.handoff_team_id, coalesce(s.min_similarity, 0.35) as min_similarity,
            coalesce(s.min_text_score, 0.5) as min_text_score, coalesce(s.top_k, 5) as top_k,
            coalesce(s.daily_token_budget, 0) as daily_token_budget, coalesce(s.history_messages, 10) as history_messages,
-           c.status, ac.bot_paused, m.content, m.message_type, m.private, m.created_at,
+           msg.content, msg.message_type, msg.private, msg.created_at,
            coalesce((select u.tokens from public.ai_usage_daily u
                      where u.store_id = a.store_id and u.day = (now() at time zone 'utc')::date), 0) as tokens_today
     from public.chatwoot_accounts a
@@ -70,54 +79,136 @@ async function loadContext(sql: Sql, accountRef: string, conversationId: number,
     left join private.chatwoot_account_secrets sec on sec.account_ref = a.id
     left join public.ai_bot_settings s on s.store_id = a.store_id
     left join private.ai_bot_secrets bs on bs.store_id = a.store_id
-    left join public.chatwoot_conversations c on c.account_ref = a.id and c.display_id = ${conversationId}
-    left join public.ai_conversations ac on ac.account_ref = a.id and ac.conversation_display_id = ${conversationId}
-    left join public.chatwoot_messages m on m.account_ref = a.id and m.message_id = ${messageId}
-    where a.id = ${accountRef}`;
-  return row as unknown as ReplyContext | undefined;
+    left join public.chatwoot_messages msg on msg.account_ref = a.id and msg.message_id = ${m.message_id}
+    where a.id = ${m.account_ref}`;
+  return row;
+}
+
+/** The message's decision row (ai_decisions, keyed by message). Claimed first, so a retry or a
+ * duplicate finds what an earlier attempt got to; then skipped, or decided and posted. */
+function decisionRow(sql: Sql, m: MessageRef, started: number) {
+  const latency = () => Math.round(performance.now() - started);
+  return {
+    async claim(storeId: string, question: string | null) {
+      const [claimed] = await sql<Pick<Row<"ai_decisions">, "status" | "answer">[]>`
+        insert into public.ai_decisions (account_ref, message_id, store_id, conversation_display_id, question)
+        values (${m.account_ref}, ${m.message_id}, ${storeId}, ${m.conversation_display_id}, ${question})
+        on conflict (account_ref, message_id) do update set account_ref = excluded.account_ref
+        returning status, answer`;
+      return claimed;
+    },
+    async skip(reason: string): Promise<"skipped"> {
+      await sql`
+        update public.ai_decisions set status = 'skipped', action = 'skip', reason = ${reason}, decided_at = now(),
+          latency_ms = ${latency()}
+        where account_ref = ${m.account_ref} and message_id = ${m.message_id}`;
+      return "skipped";
+    },
+    /** What was decided, before posting it (status 'posting'), or why it was not posted after all. */
+    async decided(d: Decision, o: { action: string; question: string; answer: string; late: string | null }) {
+      const status = o.late ? "skipped" : "posting";
+      const action = o.late ? "skip" : o.action;
+      const reason = o.late ? `${o.late} (decided ${d.action}: ${d.reason})` : d.reason;
+      await sql`
+        update public.ai_decisions set status = ${status}, action = ${action}, reason = ${reason},
+          question = ${o.question}, answer = ${o.answer}, cited_chunk_ids = ${d.citedChunkIds}::bigint[],
+          chunks = ${sql.json(d.chunks as never)}, retrieval_mode = ${d.retrievalMode},
+          model = ${d.model}, prompt_tokens = ${d.promptTokens},
+          completion_tokens = ${d.completionTokens}, decided_at = now(), latency_ms = ${latency()}
+        where account_ref = ${m.account_ref} and message_id = ${m.message_id}`;
+    },
+    async posted(messageIds: number[]) {
+      await sql`
+        update public.ai_decisions set status = 'posted', posted_message_ids = ${messageIds}
+        where account_ref = ${m.account_ref} and message_id = ${m.message_id}`;
+    },
+    /** An earlier attempt's post, found after it died before recording it. */
+    async postedEarlier() {
+      await sql`
+        update public.ai_decisions set status = 'posted'
+        where account_ref = ${m.account_ref} and message_id = ${m.message_id}`;
+    },
+  };
+}
+
+/** One message of a conversation at a time, in order: an earlier message still waiting for its
+ * reply goes first, and the lease (ai_conversations.busy_until) makes a second message wait for
+ * the first one's reply or handoff, and then see it, instead of both deciding at once. */
+async function takeTurn(deps: ReplyDeps, m: MessageRef, storeId: string): Promise<void> {
+  if (await earlierJobInConversation(deps.sql, "ai.reply", m)) {
+    throw new RetryLater("an earlier message of this conversation is answered first", deps.busyRetryMs ?? 4_000);
+  }
+  const [lease] = await deps.sql`
+    insert into public.ai_conversations as c (account_ref, conversation_display_id, store_id, busy_until)
+    values (${m.account_ref}, ${m.conversation_display_id}, ${storeId}, now() + interval '90 seconds')
+    on conflict (account_ref, conversation_display_id) do update set busy_until = excluded.busy_until
+      where c.busy_until is null or c.busy_until < now()
+    returning 1`;
+  if (!lease) throw new RetryLater("another message of this conversation is being answered", deps.busyRetryMs ?? 4_000);
+}
+
+async function endTurn(sql: Sql, c: ConversationRef): Promise<void> {
+  await sql`update public.ai_conversations set busy_until = null
+            where account_ref = ${c.account_ref} and conversation_display_id = ${c.conversation_display_id}`;
 }
 
 /** Why the bot must stay silent now, or null when it still owns the conversation. */
-async function silenceReason(
-  sql: Sql,
-  accountRef: string,
-  conversationId: number,
-  message: { created_at: Date | null },
-) {
-  const [row] = await sql`
-    select c.status, ac.bot_paused, ac.paused_reason,
+async function silenceReason(sql: Sql, c: ConversationRef, since: Date | null): Promise<string | null> {
+  const [row] = await sql<
+    (
+      & Nullable<Pick<Row<"chatwoot_conversations">, "status">>
+      & Nullable<Pick<Row<"ai_conversations">, "bot_paused" | "paused_reason">>
+      & { human_replied: boolean }
+    )[]
+  >`
+    select conv.status, ac.bot_paused, ac.paused_reason,
            exists (select 1 from public.chatwoot_messages h
-                   where h.account_ref = ${accountRef} and h.conversation_display_id = ${conversationId}
+                   where h.account_ref = ${c.account_ref} and h.conversation_display_id = ${c.conversation_display_id}
                      and h.message_type = 'outgoing' and not h.private and h.sender_type = 'user'
-                     and h.created_at >= ${message.created_at ?? new Date(0)}) as human_replied
+                     and h.created_at >= ${since ?? new Date(0)}) as human_replied
     from (select 1) one
-    left join public.chatwoot_conversations c on c.account_ref = ${accountRef} and c.display_id = ${conversationId}
-    left join public.ai_conversations ac on ac.account_ref = ${accountRef} and ac.conversation_display_id = ${conversationId}`;
+    left join public.chatwoot_conversations conv
+      on conv.account_ref = ${c.account_ref} and conv.display_id = ${c.conversation_display_id}
+    left join public.ai_conversations ac
+      on ac.account_ref = ${c.account_ref} and ac.conversation_display_id = ${c.conversation_display_id}`;
   if (row.bot_paused) return `the bot is paused in this conversation (${row.paused_reason ?? "a person took over"})`;
   if (row.human_replied) return "a person replied in this conversation";
   if (row.status && row.status !== "pending") return `the conversation is ${row.status}: a person is in charge`;
   return null;
 }
 
-async function history(sql: Sql, accountRef: string, conversationId: number, before: Date | null, limit: number) {
+async function history(sql: Sql, c: ConversationRef, before: Date | null, limit: number): Promise<HistoryTurn[]> {
   if (limit === 0) return [];
-  const rows = await sql`
+  const rows = await sql<Pick<Row<"chatwoot_messages">, "message_type" | "sender_type" | "content">[]>`
     select message_type, sender_type, content from public.chatwoot_messages
-    where account_ref = ${accountRef} and conversation_display_id = ${conversationId} and not private
+    where account_ref = ${c.account_ref} and conversation_display_id = ${c.conversation_display_id} and not private
       and message_type in ('incoming', 'outgoing') and content is not null and content <> ''
       and created_at < ${before ?? new Date()}
     order by created_at desc limit ${limit}`;
-  return rows.reverse().map((r): HistoryTurn => ({
+  return rows.reverse().map((r) => ({
     role: r.message_type === "incoming" ? "customer" : r.sender_type === "agent_bot" ? "bot" : "agent",
     text: String(r.content).slice(0, 2000),
   }));
+}
+
+/** The customer's text, else the transcript of the message's voice note (empty when neither). */
+async function questionOf(deps: ReplyDeps, m: MessageRef, facts: ReplyFacts): Promise<string> {
+  const text = (facts.content ?? "").trim();
+  if (text) return text;
+  return (await transcribeVoiceNote(deps, m.account_ref, m.message_id)) ?? "";
 }
 
 /** A voice note without a transcript: transcribed through the OpenAI-compatible audio API, the
  * transcript stored on the mirrored attachment (so the archive document carries it) and used as
  * the message's text. Null when there is no audio, or no transcription configured. */
 async function transcribeVoiceNote(deps: ReplyDeps, accountRef: string, messageId: number): Promise<string | null> {
-  const [audio] = await deps.sql`
+  const [audio] = await deps.sql<
+    Fetched<
+      Pick<Row<"chatwoot_attachments">, "attachment_id" | "data_url" | "transcribed_text" | "content_type">,
+      never,
+      "attachment_id"
+    >[]
+  >`
     select attachment_id, data_url, transcribed_text, content_type from public.chatwoot_attachments
     where account_ref = ${accountRef} and message_id = ${messageId} and file_type = 'audio'
     order by attachment_id limit 1`;
@@ -148,6 +239,43 @@ async function transcribeVoiceNote(deps: ReplyDeps, accountRef: string, messageI
   return text;
 }
 
+/** The decision on the question: a handoff when the store's daily AI budget is used up (with a
+ * model; offline answers cost nothing), else retrieval and the model (or the FAQ offline), whose
+ * tokens count against the budget. */
+async function decideReply(deps: ReplyDeps, m: MessageRef, facts: ReplyFacts, question: string): Promise<Decision> {
+  if (facts.tokens_today >= facts.daily_token_budget && deps.chat) {
+    return {
+      action: "handoff",
+      text: "",
+      reason: "the store's daily AI budget is used up",
+      citedChunkIds: [],
+      chunks: [],
+      retrievalMode: "none",
+      model: null,
+      promptTokens: 0,
+      completionTokens: 0,
+    };
+  }
+  const embedder = await embedderForStore(deps.sql, deps.embedding, facts.store_id);
+  const decision = await decide(
+    { sql: deps.sql, embedder, chat: deps.chat },
+    {
+      storeName: facts.store_name,
+      minSimilarity: facts.min_similarity,
+      minTextScore: facts.min_text_score,
+      topK: facts.top_k,
+    },
+    {
+      storeId: facts.store_id,
+      message: question,
+      history: await history(deps.sql, m, facts.created_at, facts.history_messages),
+    },
+  );
+  const tokens = decision.promptTokens + decision.completionTokens;
+  if (tokens > 0) await deps.sql`select private.record_ai_usage(${facts.store_id}, ${tokens})`;
+  return decision;
+}
+
 function handoffNote(d: Decision, question: string): string {
   const cited = d.chunks.filter((c) => c.relevant).map((c) => c.title).slice(0, 3);
   return [
@@ -162,187 +290,111 @@ function assistNote(d: Decision): string {
   return `🤖 Suggested reply:\n${d.text}\n\nSources: ${sources.join("; ") || "—"}`;
 }
 
-export async function replyToMessage(
+type ReplyAction = "reply" | "assist" | "handoff";
+
+/** Does what was decided, as the bot: posts the reply; or a private suggestion (assist); or hands
+ * off: the handoff message (auto mode) and a private note for the team, the bot paused in the
+ * conversation, which opens and goes to the handoff team. The ids of the messages posted. */
+async function carryOut(
   deps: ReplyDeps,
-  p: { account_ref: string; conversation_display_id: number; message_id: number },
-): Promise<string> {
-  const t0 = performance.now();
-  const ctx = await loadContext(deps.sql, p.account_ref, p.conversation_display_id, p.message_id);
-  if (!ctx) throw new PermanentFailure(`unknown Chatwoot account ${p.account_ref}`);
-  if (!ctx.message_type) throw new RetryLater("the message is not in the mirror yet", 1_000);
+  bot: BotActions,
+  m: MessageRef,
+  facts: ReplyFacts,
+  turn: { action: ReplyAction; decision: Decision; question: string },
+): Promise<number[]> {
+  const { action, decision } = turn;
+  const conversation = m.conversation_display_id;
+  if (action === "reply") return [await bot.post(conversation, decision.text)];
+  if (action === "assist") return [await bot.post(conversation, assistNote(decision), { private: true })];
+  const posted: number[] = [];
+  if (facts.mode === "auto") posted.push(await bot.post(conversation, facts.handoff_message));
+  posted.push(await bot.post(conversation, handoffNote(decision, turn.question), { private: true }));
+  await deps.sql`
+    insert into public.ai_conversations (account_ref, conversation_display_id, store_id, bot_paused, paused_reason, paused_at)
+    values (${m.account_ref}, ${conversation}, ${facts.store_id}, true, ${`handed off: ${decision.reason}`}, now())
+    on conflict (account_ref, conversation_display_id) do update
+      set bot_paused = true, paused_reason = excluded.paused_reason, paused_at = now()`;
+  await bot.setStatus(conversation, "open");
+  if (facts.handoff_team_id) await bot.assignTeam(conversation, facts.handoff_team_id);
+  return posted;
+}
 
-  const [claimed] = await deps.sql`
-    insert into public.ai_decisions (account_ref, message_id, store_id, conversation_display_id, question)
-    values (${p.account_ref}, ${p.message_id}, ${ctx.store_id}, ${p.conversation_display_id}, ${ctx.content})
-    on conflict (account_ref, message_id) do update set account_ref = excluded.account_ref
-    returning status, action, answer, posted_message_ids`;
+/** Answers one message (the ai.reply job): what it did ("reply", "assist", "handoff") or why not
+ * ("skipped", "posted" when an earlier attempt already did). */
+export async function replyToMessage(deps: ReplyDeps, m: MessageRef): Promise<string> {
+  const started = performance.now();
+  const facts = await loadFacts(deps.sql, m);
+  if (!facts) throw new PermanentFailure(`unknown Chatwoot account ${m.account_ref}`);
+  if (!facts.message_type) throw new RetryLater("the message is not in the mirror yet", 1_000);
+
+  const decisions = decisionRow(deps.sql, m, started);
+  const claimed = await decisions.claim(facts.store_id, facts.content);
   if (claimed.status === "posted" || claimed.status === "skipped") return claimed.status;
+  if (!facts.enabled || !facts.bot_token) return await decisions.skip("AI replies are off for this store");
+  if (facts.message_type !== "incoming" || facts.private) return await decisions.skip("not a customer's message");
 
-  const skip = async (reason: string) => {
-    await deps.sql`update public.ai_decisions set status = 'skipped', action = 'skip', reason = ${reason},
-                   decided_at = now(), latency_ms = ${Math.round(performance.now() - t0)}
-                   where account_ref = ${p.account_ref} and message_id = ${p.message_id}`;
-    return "skipped";
-  };
-  if (!ctx.enabled || !ctx.bot_token) return await skip("AI replies are off for this store");
-  if (ctx.message_type !== "incoming" || ctx.private) return await skip("not a customer's message");
-
-  // One message of a conversation at a time, in order: an earlier message still waiting for its
-  // reply goes first, and the lease makes a second message wait for the first one's reply or
-  // handoff (and then see it), instead of both deciding at once.
-  const [earlier] = await deps.sql`
-    select 1 from private.jobs j
-    where j.kind = 'ai.reply' and j.status in ('queued', 'running')
-      and j.payload ->> 'account_ref' = ${p.account_ref}
-      and (j.payload ->> 'conversation_display_id')::int = ${p.conversation_display_id}
-      and (j.payload ->> 'message_id')::bigint < ${p.message_id}
-    limit 1`;
-  if (earlier) {
-    throw new RetryLater("an earlier message of this conversation is answered first", deps.busyRetryMs ?? 4_000);
-  }
-  const [lease] = await deps.sql`
-    insert into public.ai_conversations as c (account_ref, conversation_display_id, store_id, busy_until)
-    values (${p.account_ref}, ${p.conversation_display_id}, ${ctx.store_id}, now() + interval '90 seconds')
-    on conflict (account_ref, conversation_display_id) do update set busy_until = excluded.busy_until
-      where c.busy_until is null or c.busy_until < now()
-    returning 1`;
-  if (!lease) throw new RetryLater("another message of this conversation is being answered", deps.busyRetryMs ?? 4_000);
-
-  const bot = BotActions.open({ chatwootUrl: ctx.chatwoot_url, accountId: ctx.account_id, token: ctx.bot_token }, deps);
+  await takeTurn(deps, m, facts.store_id);
+  const bot = BotActions.open(
+    { chatwootUrl: facts.chatwoot_url, accountId: facts.account_id, token: facts.bot_token },
+    deps,
+  );
   try {
-    if (claimed.status === "posting") {
-      // An earlier attempt may have posted before it died: look before posting again.
-      if (await alreadyPosted(deps, ctx, p, claimed.answer)) {
-        await deps
-          .sql`update public.ai_decisions set status = 'posted' where account_ref = ${p.account_ref} and message_id = ${p.message_id}`;
-        return "posted";
-      }
+    // An earlier attempt may have posted before it died: look before posting again.
+    if (claimed.status === "posting" && await alreadyPosted(deps, facts, m, claimed.answer)) {
+      await decisions.postedEarlier();
+      return "posted";
     }
-    const silence = await silenceReason(deps.sql, p.account_ref, p.conversation_display_id, ctx);
-    if (silence) return await skip(silence);
+    const silence = await silenceReason(deps.sql, m, facts.created_at);
+    if (silence) return await decisions.skip(silence);
 
-    let question = (ctx.content ?? "").trim();
-    if (!question) question = (await transcribeVoiceNote(deps, p.account_ref, p.message_id)) ?? "";
-
-    let decision: Decision;
-    if (ctx.tokens_today >= ctx.daily_token_budget && deps.chat) {
-      decision = {
-        action: "handoff",
-        text: "",
-        reason: "the store's daily AI budget is used up",
-        citedChunkIds: [],
-        chunks: [],
-        retrievalMode: "none",
-        model: null,
-        promptTokens: 0,
-        completionTokens: 0,
-      };
-    } else {
-      const embedder = await embedderForStore(deps.sql, deps.embedding, ctx.store_id);
-      decision = await decide(
-        { sql: deps.sql, embedder, chat: deps.chat },
-        {
-          storeName: ctx.store_name,
-          minSimilarity: ctx.min_similarity,
-          minTextScore: ctx.min_text_score,
-          topK: ctx.top_k,
-        },
-        {
-          storeId: ctx.store_id,
-          message: question,
-          history: await history(
-            deps.sql,
-            p.account_ref,
-            p.conversation_display_id,
-            ctx.created_at,
-            ctx.history_messages,
-          ),
-        },
-      );
-      if (decision.promptTokens + decision.completionTokens > 0) {
-        await deps.sql`select private.record_ai_usage(${ctx.store_id}, ${
-          decision.promptTokens + decision.completionTokens
-        })`;
-      }
-    }
-
+    const question = await questionOf(deps, m, facts);
+    const decision = await decideReply(deps, m, facts, question);
     // Thinking took time: a person may have stepped in meanwhile.
-    const late = await silenceReason(deps.sql, p.account_ref, p.conversation_display_id, ctx);
-    const action = decision.action === "reply" ? (ctx.mode === "assist" ? "assist" : "reply") : "handoff";
-    const outgoing = decision.action === "reply" ? decision.text : ctx.handoff_message;
-    await deps.sql`
-      update public.ai_decisions set status = ${late ? "skipped" : "posting"}, action = ${late ? "skip" : action},
-        reason = ${late ? `${late} (decided ${decision.action}: ${decision.reason})` : decision.reason},
-        question = ${question}, answer = ${outgoing}, cited_chunk_ids = ${decision.citedChunkIds}::bigint[],
-        chunks = ${deps.sql.json(decision.chunks as never)}, retrieval_mode = ${decision.retrievalMode},
-        model = ${decision.model}, prompt_tokens = ${decision.promptTokens},
-        completion_tokens = ${decision.completionTokens}, decided_at = now(),
-        latency_ms = ${Math.round(performance.now() - t0)}
-      where account_ref = ${p.account_ref} and message_id = ${p.message_id}`;
+    const late = await silenceReason(deps.sql, m, facts.created_at);
+    const action: ReplyAction = decision.action !== "reply" ? "handoff" : facts.mode === "assist" ? "assist" : "reply";
+    const answer = decision.action === "reply" ? decision.text : facts.handoff_message;
+    await decisions.decided(decision, { action, question, answer, late });
     if (late) return "skipped";
 
-    const posted: number[] = [];
-    if (action === "reply") {
-      posted.push(await bot.post(p.conversation_display_id, decision.text));
-    } else if (action === "assist") {
-      posted.push(await bot.post(p.conversation_display_id, assistNote(decision), { private: true }));
-    } else {
-      if (ctx.mode === "auto") posted.push(await bot.post(p.conversation_display_id, ctx.handoff_message));
-      posted.push(await bot.post(p.conversation_display_id, handoffNote(decision, question), { private: true }));
-      await deps.sql`
-        insert into public.ai_conversations (account_ref, conversation_display_id, store_id, bot_paused, paused_reason, paused_at)
-        values (${p.account_ref}, ${p.conversation_display_id}, ${ctx.store_id}, true, ${`handed off: ${decision.reason}`}, now())
-        on conflict (account_ref, conversation_display_id) do update
-          set bot_paused = true, paused_reason = excluded.paused_reason, paused_at = now()`;
-      await bot.setStatus(p.conversation_display_id, "open");
-      if (ctx.handoff_team_id) await bot.assignTeam(p.conversation_display_id, ctx.handoff_team_id);
-    }
-    await deps.sql`update public.ai_decisions set status = 'posted', posted_message_ids = ${posted}
-                   where account_ref = ${p.account_ref} and message_id = ${p.message_id}`;
+    await decisions.posted(await carryOut(deps, bot, m, facts, { action, decision, question }));
     return action;
   } catch (err) {
     if (err instanceof ChatwootError && err.transient) throw new RetryLater(err.message, err.retryAfterMs ?? 5_000);
     throw err;
   } finally {
     bot.close();
-    await deps.sql`update public.ai_conversations set busy_until = null
-                   where account_ref = ${p.account_ref} and conversation_display_id = ${p.conversation_display_id}`;
+    await endTurn(deps.sql, m);
   }
 }
 
 /** After a crash between posting and recording it: does the conversation already hold our post? */
-async function alreadyPosted(
-  deps: ReplyDeps,
-  ctx: ReplyContext,
-  p: { account_ref: string; conversation_display_id: number; message_id: number },
-  answer: string | null,
-): Promise<boolean> {
+async function alreadyPosted(deps: ReplyDeps, facts: ReplyFacts, m: MessageRef, answer: string | null) {
   if (!answer) return false;
   const [mirrored] = await deps.sql`
-    select 1 from public.chatwoot_messages where account_ref = ${p.account_ref}
-      and conversation_display_id = ${p.conversation_display_id} and sender_type = 'agent_bot'
-      and created_at >= ${ctx.created_at ?? new Date(0)} and content = ${answer}`;
+    select 1 from public.chatwoot_messages where account_ref = ${m.account_ref}
+      and conversation_display_id = ${m.conversation_display_id} and sender_type = 'agent_bot'
+      and created_at >= ${facts.created_at ?? new Date(0)} and content = ${answer}`;
   if (mirrored) return true;
-  if (!ctx.admin_token) return false;
+  if (!facts.admin_token) return false;
   // The mirror may lag the post: ask Chatwoot (a bot token cannot read messages; the admin token can).
   const admin = new ChatwootClient({
-    baseUrl: ctx.chatwoot_url,
-    token: ctx.admin_token,
+    baseUrl: facts.chatwoot_url,
+    token: facts.admin_token,
     limiter: deps.limiter,
     fetch: deps.fetch,
   });
   try {
     const res = await admin.request(
       "GET",
-      `/api/v1/accounts/${ctx.account_id}/conversations/${p.conversation_display_id}/messages`,
+      `/api/v1/accounts/${facts.account_id}/conversations/${m.conversation_display_id}/messages`,
       {
         schema: z.looseObject({
           payload: z.array(z.looseObject({ content: z.string().nullish(), sender: z.unknown() })),
         }),
       },
     );
-    return res.payload.some((m) =>
-      m.content === answer && (m.sender as { type?: string } | null)?.type === "agent_bot"
+    return res.payload.some((msg) =>
+      msg.content === answer && (msg.sender as { type?: string } | null)?.type === "agent_bot"
     );
   } finally {
     admin.close();
@@ -354,17 +406,26 @@ async function alreadyPosted(
  * "return to bot" since then wins). False when the store has no bot. */
 async function setStatusAsBot(
   deps: Pick<ReplyDeps, "sql" | "limiter" | "fetch">,
-  p: { account_ref: string; conversation_display_id: number },
+  c: ConversationRef,
   status: "open" | "pending",
   onlyIf?: string,
 ): Promise<boolean> {
-  const [row] = await deps.sql`
-    select a.account_id, a.chatwoot_url, bs.access_token, c.status, coalesce(ac.bot_paused, false) as bot_paused
+  const [row] = await deps.sql<
+    (
+      & Pick<Row<"chatwoot_accounts">, "account_id" | "chatwoot_url">
+      & Pick<PrivateRow<"ai_bot_secrets">, "access_token">
+      & Nullable<Pick<Row<"chatwoot_conversations">, "status">>
+      & Pick<Row<"ai_conversations">, "bot_paused">
+    )[]
+  >`
+    select a.account_id, a.chatwoot_url, bs.access_token, conv.status, coalesce(ac.bot_paused, false) as bot_paused
     from public.chatwoot_accounts a
     join private.ai_bot_secrets bs on bs.store_id = a.store_id
-    left join public.chatwoot_conversations c on c.account_ref = a.id and c.display_id = ${p.conversation_display_id}
-    left join public.ai_conversations ac on ac.account_ref = a.id and ac.conversation_display_id = ${p.conversation_display_id}
-    where a.id = ${p.account_ref}`;
+    left join public.chatwoot_conversations conv
+      on conv.account_ref = a.id and conv.display_id = ${c.conversation_display_id}
+    left join public.ai_conversations ac
+      on ac.account_ref = a.id and ac.conversation_display_id = ${c.conversation_display_id}
+    where a.id = ${c.account_ref}`;
   if (!row) return false;
   if (onlyIf && (row.status !== onlyIf || !row.bot_paused)) return true;
   const bot = BotActions.open(
@@ -372,7 +433,7 @@ async function setStatusAsBot(
     deps,
   );
   try {
-    await bot.setStatus(p.conversation_display_id, status);
+    await bot.setStatus(c.conversation_display_id, status);
   } finally {
     bot.close();
   }
@@ -381,46 +442,34 @@ async function setStatusAsBot(
 
 /** A person answered in a conversation the bot owned: it stays paused (set by the receiver) and
  * the conversation opens for the team (Chatwoot leaves it pending for an external bot). */
-export async function openAfterHumanReply(
-  deps: ReplyDeps,
-  p: { account_ref: string; conversation_display_id: number },
-): Promise<void> {
-  await setStatusAsBot(deps, p, "open", "pending");
+export async function openAfterHumanReply(deps: ReplyDeps, c: ConversationRef): Promise<void> {
+  await setStatusAsBot(deps, c, "open", "pending");
 }
 
 /** "Return to bot": unpauses (checked and audited in SQL; admin-api passes an `authorize` that
  * runs it under the caller's RLS) and sets the conversation pending again so the bot owns it. */
 export async function returnToBot(
   deps: Pick<ReplyDeps, "sql" | "limiter" | "fetch">,
-  p: { account_ref: string; conversation_display_id: number },
+  c: ConversationRef,
   authorize: (sql: Sql) => Promise<void> = async (sql) => {
-    await sql`select public.return_conversation_to_bot(${p.account_ref}, ${p.conversation_display_id})`;
+    await sql`select public.return_conversation_to_bot(${c.account_ref}, ${c.conversation_display_id})`;
   },
 ): Promise<void> {
   await authorize(deps.sql);
-  if (!await setStatusAsBot(deps, p, "pending")) {
+  if (!await setStatusAsBot(deps, c, "pending")) {
     throw new PermanentFailure("the store has no agent bot: enable AI replies first");
   }
 }
 
-export function botJobHandlers(deps: ReplyDeps): Record<string, JobHandler> {
-  const ids = (job: Job) => {
-    const accountRef = job.payload.account_ref;
-    const conversationId = Number(job.payload.conversation_display_id);
-    if (typeof accountRef !== "string" || !Number.isInteger(conversationId)) {
-      throw new PermanentFailure(`${job.kind} needs account_ref and conversation_display_id`);
-    }
-    return { account_ref: accountRef, conversation_display_id: conversationId };
-  };
+/** The bot's job kinds and their payloads, for the job registry (_shared/jobs/registry.ts). */
+export function botJobHandlers(deps: ReplyDeps): JobRegistry {
   return {
-    "ai.reply": async (job, ctx) => {
-      const messageId = Number(job.payload.message_id);
-      if (!Number.isInteger(messageId)) throw new PermanentFailure("ai.reply needs message_id");
-      const outcome = await replyToMessage(deps, { ...ids(job), message_id: messageId });
-      ctx.log.info("ai reply", { message_id: messageId, outcome });
-    },
-    "ai.human_reply": async (job) => {
-      await openAfterHumanReply(deps, ids(job));
-    },
+    "ai.reply": jobKind(messagePayload, async ({ payload }, ctx) => {
+      const outcome = await replyToMessage(deps, payload);
+      ctx.log.info("ai reply", { message_id: payload.message_id, outcome });
+    }),
+    "ai.human_reply": jobKind(conversationPayload, async ({ payload }) => {
+      await openAfterHumanReply(deps, payload);
+    }),
   };
 }

@@ -5,8 +5,9 @@
 // duplicate or out-of-order job archives the newest state.
 
 import type { Storage } from "@google-cloud/storage";
+import { z } from "zod";
 import type { Sql } from "../platform/db.ts";
-import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs/queue.ts";
+import { jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import { normalizePhoneE164 } from "../platform/phone.ts";
 import type { Fetched, Row } from "../platform/rows.ts";
 import { type BucketPolicy, holdingBucketName, mediaObjectName, messageObjectName, userBucketName } from "./buckets.ts";
@@ -345,28 +346,29 @@ function gcsBackoff(err: unknown): never {
   throw err;
 }
 
-export function archiveJobHandlers(deps: ArchiveDeps): Record<string, JobHandler> {
+/** The archive's job kinds and their payloads, for the job registry (_shared/jobs/registry.ts). */
+export function archiveJobHandlers(deps: ArchiveDeps): JobRegistry {
   return {
-    "archive.map_contact": async (job: Job, ctx) => {
-      const { store_id: storeId, phone_e164: phone } = job.payload as { store_id?: string; phone_e164?: string };
-      if (!storeId || !phone) throw new PermanentFailure("archive.map_contact needs store_id and phone_e164");
-      const moved = await moveContactArchive(deps, storeId, phone).catch(gcsBackoff);
-      ctx.log.info("archive moved to the mapped user", { store_id: storeId, messages: moved });
-    },
-    "archive.erase_user": async (job: Job, ctx) => {
-      const { user_id: userId, actor } = job.payload as { user_id?: string; actor?: string };
-      if (!userId) throw new PermanentFailure("archive.erase_user needs user_id");
-      const erased = await eraseUserArchive(deps, userId, actor ?? "system").catch(gcsBackoff);
-      ctx.log.info("archive erased", { user_id: userId, ...erased });
-    },
-    "archive.message": async (job: Job, ctx) => {
-      const accountRef = job.payload.account_ref;
-      const messageId = Number(job.payload.message_id);
-      if (typeof accountRef !== "string" || !Number.isInteger(messageId)) {
-        throw new PermanentFailure("archive.message needs account_ref and message_id");
-      }
-      const outcome = await archiveMessage(deps, accountRef, messageId).catch(gcsBackoff);
-      ctx.log.debug("archive.message", { account_ref: accountRef, message_id: messageId, outcome });
-    },
+    "archive.map_contact": jobKind(
+      z.object({ store_id: z.guid(), phone_e164: z.string().min(1) }),
+      async ({ payload }, ctx) => {
+        const moved = await moveContactArchive(deps, payload.store_id, payload.phone_e164).catch(gcsBackoff);
+        ctx.log.info("archive moved to the mapped user", { store_id: payload.store_id, messages: moved });
+      },
+    ),
+    "archive.erase_user": jobKind(
+      z.object({ user_id: z.guid(), actor: z.string().nullish() }),
+      async ({ payload }, ctx) => {
+        const erased = await eraseUserArchive(deps, payload.user_id, payload.actor ?? "system").catch(gcsBackoff);
+        ctx.log.info("archive erased", { user_id: payload.user_id, ...erased });
+      },
+    ),
+    "archive.message": jobKind(
+      z.object({ account_ref: z.guid(), message_id: z.number().int() }),
+      async ({ payload }, ctx) => {
+        const outcome = await archiveMessage(deps, payload.account_ref, payload.message_id).catch(gcsBackoff);
+        ctx.log.debug("archive.message", { ...payload, outcome });
+      },
+    ),
   };
 }

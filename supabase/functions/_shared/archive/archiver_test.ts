@@ -18,7 +18,7 @@ import {
   eraseUserArchive,
   moveContactArchive,
 } from "./archiver.ts";
-import { enqueueJob, RetryLater, runJobBatch } from "../jobs/queue.ts";
+import { cpuMeter, enqueueJob, RetryLater, runJobBatch } from "../jobs/queue.ts";
 import { createMemoryLogger } from "../platform/log.ts";
 import { type BucketPolicy, holdingBucketName, userBucketName } from "./buckets.ts";
 import { createStorage } from "./storage.ts";
@@ -381,11 +381,11 @@ Deno.test("GCS 503s fail the attempt, the job is retried, and the message is arc
       payload: { account_ref: account.accountRef, message_id: 870001 },
       idempotencyKey: `${kind}:870001`,
     });
-    const handlers = { [kind]: archiveJobHandlers(d)["archive.message"] };
+    const registry = { [kind]: archiveJobHandlers(d)["archive.message"] };
     let runs = 0;
     for (; runs < 8; runs++) {
       await sql`update private.jobs set run_at = now() where id = ${jobId}`;
-      await runJobBatch({ sql, handlers, log: createMemoryLogger(), worker: "test", limit: 1 });
+      await runJobBatch({ sql, registry, log: createMemoryLogger(), worker: "test", limit: 1 });
       const [job] = await sql`select status::text from private.jobs where id = ${jobId}`;
       if (job.status === "completed") break;
       assert.equal(job.status, "queued", "a 503 re-queues the job with backoff");
@@ -417,7 +417,7 @@ Deno.test("throttled bucket creation (429) backs off and retries, and still make
     const d = deps(sql);
     const account = await insertLinkedAccount(sql);
     const handler = archiveJobHandlers(d)["archive.message"];
-    const ctx = { sql, log: createMemoryLogger(), signal: new AbortController().signal };
+    const ctx = { sql, log: createMemoryLogger(), signal: new AbortController().signal, cpu: cpuMeter() };
     const job = (messageId: number) => ({
       id: "0",
       kind: "archive.message",
@@ -435,7 +435,7 @@ Deno.test("throttled bucket creation (429) backs off and retries, and still make
     const first = await newUser(sql, "+5511987650007");
     await whatsappMessage(sql, account, { messageId: 880001, phone: "+5511987650007", mediaUrl: null });
     await fault(1);
-    await handler(job(880001), ctx);
+    await handler.run(job(880001), ctx);
     assert.equal((await storage.getBuckets({ prefix: userBucketName(d.policy, first) }))[0].length, 1);
 
     // A long one: once the SDK gives up (one retry here, to keep the test short) the job comes
@@ -445,11 +445,11 @@ Deno.test("throttled bucket creation (429) backs off and retries, and still make
     await whatsappMessage(sql, account, { messageId: 880002, phone: "+5511987650008", mediaUrl: null });
     await fault(5);
     await assert.rejects(
-      impatient["archive.message"](job(880002), ctx),
+      impatient["archive.message"].run(job(880002), ctx),
       (e) => e instanceof RetryLater && (e.retryInMs ?? 0) >= 2000,
     );
     await fetch(`${gcsEndpoint}/_control/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
-    await handler(job(880002), ctx);
+    await handler.run(job(880002), ctx);
     assert.equal((await storage.getBuckets({ prefix: userBucketName(d.policy, second) }))[0].length, 1);
   } finally {
     await fetch(`${gcsEndpoint}/_control/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());

@@ -4,9 +4,10 @@
 // inboxes → the signed account webhook → active. A create whose answer was lost is reconciled
 // against what Chatwoot lists before anything is created again.
 
+import { z } from "zod";
 import type { Sql } from "../platform/db.ts";
 import type { Fetched, PrivateInsert, PrivateRow, PrivateUpdate, Row, Update } from "../platform/rows.ts";
-import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs/queue.ts";
+import { type Job, jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import { ChatwootClient, ChatwootError, createWebhook, listWebhooks, updateWebhook } from "./client.ts";
 import { newRouteToken, routeTokenHash, webhookUrlFor } from "./accounts.ts";
 import {
@@ -386,11 +387,8 @@ export async function applyLifecycle(deps: ProvisionerDeps, storeId: string, act
   }
 }
 
-function storeIdOf(job: Job): string {
-  const id = job.payload.store_id;
-  if (typeof id !== "string" || !/^[0-9a-f-]{36}$/.test(id)) throw new PermanentFailure("job payload has no store_id");
-  return id;
-}
+/** Every provisioning job names its store. */
+const storePayload = z.object({ store_id: z.string().regex(/^[0-9a-f-]{36}$/, "not a store id") });
 
 /** Turns a failure into the job outcome and the state members see (failed only when final). */
 async function fail(deps: ProvisionerDeps, job: Job, storeId: string, err: unknown): Promise<never> {
@@ -408,15 +406,15 @@ async function fail(deps: ProvisionerDeps, job: Job, storeId: string, err: unkno
   throw err;
 }
 
-export function provisioningJobHandlers(deps: ProvisionerDeps): Record<string, JobHandler> {
-  const run = (action: (storeId: string) => Promise<unknown>): JobHandler => async (job) => {
-    const storeId = storeIdOf(job);
-    try {
-      await action(storeId);
-    } catch (err) {
-      await fail(deps, job, storeId, err);
-    }
-  };
+export function provisioningJobHandlers(deps: ProvisionerDeps): JobRegistry {
+  const run = (action: (storeId: string) => Promise<unknown>) =>
+    jobKind(storePayload, async (job) => {
+      try {
+        await action(job.payload.store_id);
+      } catch (err) {
+        await fail(deps, job, job.payload.store_id, err);
+      }
+    });
   return {
     "chatwoot.provision": run((id) => provisionStore(deps, id)),
     "chatwoot.suspend": run((id) => applyLifecycle(deps, id, "suspend")),

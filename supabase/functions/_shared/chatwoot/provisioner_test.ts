@@ -220,7 +220,7 @@ Deno.test(
       });
       for (let attempt = 0; attempt < 2; attempt++) {
         await sql`update private.jobs set run_at = now() where id = ${jobId}`;
-        await runJobBatch({ sql, handlers: only, log: createMemoryLogger(), worker: "test", limit: 1 });
+        await runJobBatch({ sql, registry: only, log: createMemoryLogger(), worker: "test", limit: 1 });
       }
       const [dead] = await sql`select status::text, last_error from private.jobs where id = ${jobId}`;
       assert.equal(dead.status, "dead");
@@ -232,7 +232,7 @@ Deno.test(
 
       await sandboxCall(env, "DELETE", "/_control/faults");
       assert.equal(await replayJob(sql, jobId), true);
-      await runJobBatch({ sql, handlers: only, log: createMemoryLogger(), worker: "test", limit: 1 });
+      await runJobBatch({ sql, registry: only, log: createMemoryLogger(), worker: "test", limit: 1 });
       const [done] = await sql`select status::text from private.jobs where id = ${jobId}`;
       assert.equal(done.status, "completed");
       const [active] =

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Sql } from "../platform/db.ts";
 import type { Fetched, PrivateRow, Row } from "../platform/rows.ts";
-import { type Job, type JobHandler, PermanentFailure, RetryLater } from "../jobs/queue.ts";
+import { jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import { chatwootTimestamp, conversationSchema, MESSAGE_TYPES, parseChatwootEvent } from "./events.ts";
 import { normalizeChatwootEvent, normalizeConversation } from "./normalize.ts";
 import { ChatwootClient, ChatwootError, listConversations, listMessages } from "./client.ts";
@@ -189,21 +189,21 @@ async function reconcileMessages(
 }
 
 /** The `chatwoot.reconcile` job: transient Chatwoot trouble retries, a revoked token dead-letters. */
-export function reconcileJobHandler(deps: ReconcileDeps): JobHandler {
-  return async (job: Job, ctx) => {
-    const payload = jobPayload.safeParse(job.payload);
-    if (!payload.success) throw new PermanentFailure(`invalid reconcile payload: ${payload.error.message}`);
-    try {
-      const r = await reconcileAccount(deps, payload.data.account_ref);
-      ctx.log.info("reconciled", { account_ref: payload.data.account_ref, ...r });
-    } catch (err) {
-      if (err instanceof ChatwootError) {
-        await deps.sql`update public.chatwoot_sync_cursors set last_error = ${err.message}, last_run_at = now()
-                       where account_ref = ${payload.data.account_ref}`;
-        if (err.kind === "rate_limited") throw new RetryLater(err.message, err.retryAfterMs ?? undefined);
-        if (!err.transient) throw new PermanentFailure(err.message);
+export function reconcileJobHandlers(deps: ReconcileDeps): JobRegistry {
+  return {
+    "chatwoot.reconcile": jobKind(jobPayload, async ({ payload }, ctx) => {
+      try {
+        const r = await reconcileAccount(deps, payload.account_ref);
+        ctx.log.info("reconciled", { account_ref: payload.account_ref, ...r });
+      } catch (err) {
+        if (err instanceof ChatwootError) {
+          await deps.sql`update public.chatwoot_sync_cursors set last_error = ${err.message}, last_run_at = now()
+                         where account_ref = ${payload.account_ref}`;
+          if (err.kind === "rate_limited") throw new RetryLater(err.message, err.retryAfterMs ?? undefined);
+          if (!err.transient) throw new PermanentFailure(err.message);
+        }
+        throw err;
       }
-      throw err;
-    }
+    }),
   };
 }

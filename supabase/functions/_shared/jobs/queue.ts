@@ -1,22 +1,27 @@
 // The job queue seen from TypeScript: enqueue inside a caller's transaction, claim a batch,
-// run registered handlers with a deadline, and record each outcome (complete, retry with
-// backoff, dead-letter). The SQL side (private.*) owns the semantics; this module owns the loop.
+// check each payload against its kind's schema, run its handler with a deadline and a CPU meter,
+// and record each outcome (complete, retry with backoff, dead-letter). The SQL side (private.*)
+// owns the semantics; this module owns the loop.
 
+import type { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
 import type { Logger } from "../platform/log.ts";
+import type { Fetched, PrivateRow } from "../platform/rows.ts";
 
-export interface Job {
-  id: string;
-  kind: string;
-  payload: Record<string, unknown>;
-  idempotency_key: string;
-  store_id: string | null;
-  attempts: number;
-  max_attempts: number;
-  lease: string;
-  last_error: string | null;
-  created_at: Date;
-}
+/** A payload as stored: a JSON object, until its kind's schema has read it. */
+export type JobPayload = Record<string, unknown>;
+
+/** A claimed job: ids as text (bigint and uuid), the lease that proves this worker owns it, and
+ * its payload as the kind's schema parsed it (`P`). */
+export type Job<P = JobPayload> =
+  & Fetched<
+    Pick<
+      PrivateRow<"jobs">,
+      "kind" | "idempotency_key" | "store_id" | "attempts" | "max_attempts" | "last_error" | "created_at"
+    >,
+    "created_at"
+  >
+  & { id: string; lease: string; payload: P };
 
 /** Throw from a handler to retry after a specific delay (e.g. a Retry-After header). */
 export class RetryLater extends Error {
@@ -34,17 +39,64 @@ export class PermanentFailure extends Error {
   }
 }
 
+/** CPU one worker invocation has spent, as far as JavaScript can tell: hosted Supabase ends a
+ * request at 2 s of CPU (error 546), and Deno 2.1 (the edge runtime) has no process.cpuUsage(),
+ * so handlers time their CPU-bound synchronous work (hashing, parsing, encoding) with `time`, and
+ * the loop charges each job a fixed overhead for its own share (rows, JSON, logging). */
+export interface CpuMeter {
+  /** Runs `fn` and charges its duration; only the synchronous part of an async `fn` counts. */
+  time<T>(fn: () => T): T;
+  add(ms: number): void;
+  spentMs(): number;
+}
+
+export function cpuMeter(): CpuMeter {
+  let spent = 0;
+  let depth = 0; // a timed section inside another is already being charged
+  return {
+    time(fn) {
+      const started = performance.now();
+      depth++;
+      try {
+        return fn();
+      } finally {
+        if (--depth === 0) spent += performance.now() - started;
+      }
+    },
+    add(ms) {
+      spent += ms;
+    },
+    spentMs: () => spent,
+  };
+}
+
 export interface JobContext {
   sql: Sql;
   log: Logger;
   signal: AbortSignal;
+  cpu: CpuMeter;
 }
 
-export type JobHandler = (job: Job, ctx: JobContext) => Promise<void>;
+export type JobHandler<P = JobPayload> = (job: Job<P>, ctx: JobContext) => Promise<void>;
+
+/** One kind of job: the schema its payload must satisfy and the handler that does the work. */
+export interface JobKind<P = unknown> {
+  payload: z.ZodType<P>;
+  // A method, so a kind with a narrower payload still fits in one registry.
+  run(job: Job<P>, ctx: JobContext): Promise<void>;
+}
+
+/** Every kind a worker runs, by name (built by _shared/jobs/registry.ts). */
+export type JobRegistry = Record<string, JobKind>;
+
+/** A kind whose handler sees the payload as `payload` parses it. */
+export function jobKind<P>(payload: z.ZodType<P>, run: JobHandler<P>): JobKind<P> {
+  return { payload, run };
+}
 
 export interface EnqueueInput {
   kind: string;
-  payload?: Record<string, unknown>;
+  payload?: JobPayload;
   idempotencyKey: string;
   storeId?: string | null;
   runAt?: Date;
@@ -61,6 +113,26 @@ export async function enqueueJob(sql: Sql | TransactionSql, input: EnqueueInput)
   return row.id as string;
 }
 
+/** Whether a job of `kind` about an earlier message of the same conversation is still queued or
+ * running: a kind whose jobs must run in message order per conversation (ai.reply) asks before it
+ * starts. Its payloads carry account_ref, conversation_display_id and message_id; the partial
+ * index jobs_pending_by_conversation_idx keeps this a lookup however long the queue is. */
+export async function earlierJobInConversation(
+  sql: Sql,
+  kind: string,
+  at: { account_ref: string; conversation_display_id: number; message_id: number },
+): Promise<boolean> {
+  const [row] = await sql<{ ahead: boolean }[]>`
+    select exists (
+      select 1 from private.jobs j
+      where j.kind = ${kind} and j.status in ('queued', 'running') and j.payload ? 'conversation_display_id'
+        and j.payload ->> 'account_ref' = ${at.account_ref}
+        and j.payload ->> 'conversation_display_id' = ${String(at.conversation_display_id)}
+        and (j.payload ->> 'message_id')::bigint < ${at.message_id}
+    ) as ahead`;
+  return row.ahead;
+}
+
 export interface ClaimOptions {
   worker: string;
   limit?: number;
@@ -69,12 +141,11 @@ export interface ClaimOptions {
 }
 
 export async function claimJobs(sql: Sql, opts: ClaimOptions): Promise<Job[]> {
-  const rows = await sql`
+  return await sql<Job[]>`
     select id::text as id, kind, payload, idempotency_key, store_id, attempts, max_attempts, lease::text as lease,
            last_error, created_at
     from private.claim_jobs(${opts.worker}, ${opts.limit ?? 10},
                             make_interval(secs => ${opts.visibilitySeconds ?? 60}), ${opts.kinds ?? null}::text[])`;
-  return rows as unknown as Job[];
 }
 
 export async function completeJobs(sql: Sql, jobs: Pick<Job, "id" | "lease">[]): Promise<number> {
@@ -115,15 +186,21 @@ export interface BatchSummary {
   lost: number;
 }
 
+/** What the loop itself costs per job in CPU (claim row, JSON, completion, logs), charged on top
+ * of what the handler times: small, so a run of cheap jobs is bounded by the batch size. */
+export const JOB_CPU_OVERHEAD_MS = 1;
+
 export interface RunBatchOptions {
   sql: Sql;
-  handlers: Record<string, JobHandler>;
+  registry: JobRegistry;
   log: Logger;
   worker: string;
   limit?: number;
   visibilitySeconds?: number;
   /** A handler running longer than this is abandoned and its job retried. Keep below visibility. */
   jobTimeoutMs?: number;
+  /** The invocation's CPU meter, shared by its batches; a fresh one when absent. */
+  cpu?: CpuMeter;
 }
 
 function describe(err: unknown): string {
@@ -131,28 +208,56 @@ function describe(err: unknown): string {
   return String(err);
 }
 
-/** Claims one batch of jobs whose kinds have handlers, runs them concurrently, records outcomes. */
+/** The schema's complaints in one line, for last_error: "message_id: Invalid input: expected number, received string". */
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ` : "") + i.message).join("; ");
+}
+
+/** Runs one claimed job: its payload checked against its kind's schema (a payload that fails
+ * can never succeed: dead-lettered, naming the problems), then its handler under a deadline. */
+async function runJob(
+  kind: JobKind,
+  job: Job,
+  ctx: Omit<JobContext, "signal">,
+  jobTimeoutMs: number,
+): Promise<void> {
+  const parsed = ctx.cpu.time(() => kind.payload.safeParse(job.payload));
+  if (!parsed.success) throw new PermanentFailure(`invalid ${job.kind} payload: ${describeIssues(parsed.error)}`);
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Reject before aborting: a handler that returns on abort must not win the race.
+        reject(new Error(`handler timed out after ${jobTimeoutMs} ms`));
+        controller.abort();
+      }, jobTimeoutMs);
+    });
+    await Promise.race([kind.run({ ...job, payload: parsed.data }, { ...ctx, signal: controller.signal }), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Claims one batch of jobs whose kinds are registered, runs them concurrently, records outcomes. */
 export async function runJobBatch(opts: RunBatchOptions): Promise<BatchSummary> {
-  const kinds = Object.keys(opts.handlers);
   const visibilitySeconds = opts.visibilitySeconds ?? 60;
   const jobTimeoutMs = Math.min(opts.jobTimeoutMs ?? 45_000, visibilitySeconds * 1000 - 1000);
-  const jobs = await claimJobs(opts.sql, { worker: opts.worker, limit: opts.limit ?? 10, visibilitySeconds, kinds });
+  const cpu = opts.cpu ?? cpuMeter();
+  const jobs = await claimJobs(opts.sql, {
+    worker: opts.worker,
+    limit: opts.limit ?? 10,
+    visibilitySeconds,
+    kinds: Object.keys(opts.registry),
+  });
   const summary: BatchSummary = { claimed: jobs.length, completed: 0, retried: 0, dead: 0, lost: 0 };
   const succeeded: Job[] = [];
 
   await Promise.all(jobs.map(async (job) => {
     const log = opts.log.child({ job_id: job.id, kind: job.kind, attempt: job.attempts });
-    const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    cpu.add(JOB_CPU_OVERHEAD_MS);
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          // Reject before aborting: a handler that returns on abort must not win the race.
-          reject(new Error(`handler timed out after ${jobTimeoutMs} ms`));
-          controller.abort();
-        }, jobTimeoutMs);
-      });
-      await Promise.race([opts.handlers[job.kind](job, { sql: opts.sql, log, signal: controller.signal }), timeout]);
+      await runJob(opts.registry[job.kind], job, { sql: opts.sql, log, cpu }, jobTimeoutMs);
       succeeded.push(job);
     } catch (err) {
       const outcome = await failJob(opts.sql, job, describe(err), {
@@ -163,8 +268,6 @@ export async function runJobBatch(opts: RunBatchOptions): Promise<BatchSummary> 
       else if (outcome === "queued") summary.retried++;
       else summary.lost++;
       log.warn("job failed", { error: describe(err), outcome });
-    } finally {
-      clearTimeout(timer);
     }
   }));
 
@@ -177,6 +280,10 @@ export async function runJobBatch(opts: RunBatchOptions): Promise<BatchSummary> 
 export interface DrainOptions extends RunBatchOptions {
   /** Stop claiming new batches after this long. */
   timeBudgetMs: number;
+  /** Stop claiming once the invocation has spent this much CPU (see CpuMeter); each claim takes
+   * what is left at the average cost per job so far (one job at first, when nothing is known).
+   * No bound when absent (daemons, benchmarks). */
+  cpuBudgetMs?: number;
   /** After a partial batch, wait this long so the next claim takes a fuller batch: under load a
    * worker that re-claims at once runs one job per transaction pair and falls behind. */
   lingerMs?: number;
@@ -186,17 +293,30 @@ export interface DrainOptions extends RunBatchOptions {
   now?: () => number;
 }
 
-export type DrainSummary = BatchSummary & { batches: number };
+export type DrainSummary = BatchSummary & { batches: number; cpu_ms: number };
 
-/** Runs batches until the queue is empty (or the budget is spent), the jobs-worker's loop. */
+/** How many jobs the next claim takes: the batch size, or fewer when the CPU budget left pays for
+ * fewer at the average cost so far; one while nothing is known; none once the budget is spent. */
+export function nextClaimSize(limit: number, cpuBudgetMs: number | undefined, spentMs: number, jobsRun: number) {
+  if (cpuBudgetMs === undefined) return limit;
+  const left = cpuBudgetMs - spentMs;
+  if (left <= 0) return 0;
+  if (jobsRun === 0) return 1;
+  return Math.max(1, Math.min(limit, Math.floor(left / (spentMs / jobsRun))));
+}
+
+/** Runs batches until the queue is empty or a budget (time, CPU) is spent: the jobs-worker's loop. */
 export async function drainQueue(opts: DrainOptions): Promise<DrainSummary> {
   const now = opts.now ?? Date.now;
   const started = now();
   const limit = opts.limit ?? 10;
   const linger = opts.lingerMs ?? 20;
-  const total: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, lost: 0, batches: 0 };
+  const cpu = opts.cpu ?? cpuMeter();
+  const total: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, lost: 0, batches: 0, cpu_ms: 0 };
   while (!opts.shouldStop?.()) {
-    const batch = await runJobBatch({ ...opts, limit });
+    const size = nextClaimSize(limit, opts.cpuBudgetMs, cpu.spentMs(), total.claimed);
+    if (size === 0) break;
+    const batch = await runJobBatch({ ...opts, limit: size, cpu });
     total.batches++;
     total.claimed += batch.claimed;
     total.completed += batch.completed;
@@ -205,7 +325,8 @@ export async function drainQueue(opts: DrainOptions): Promise<DrainSummary> {
     total.lost += batch.lost;
     if (batch.claimed === 0 && opts.exitWhenIdle !== false) break;
     if (now() - started >= opts.timeBudgetMs) break;
-    if (batch.claimed < limit && linger > 0) await new Promise((r) => setTimeout(r, linger));
+    if (batch.claimed < size && linger > 0) await new Promise((r) => setTimeout(r, linger));
   }
+  total.cpu_ms = Math.round(cpu.spentMs());
   return total;
 }

@@ -1,11 +1,13 @@
-// The registry: which code runs each job kind. A kind without an entry is never claimed by
-// this worker, so a deployment that lacks a handler leaves those jobs queued (visible in the
-// admin app) instead of dead-lettering work it cannot do.
+// The registry: every job kind, the schema of its payload and the code that runs it, gathered
+// from each domain's …JobHandlers(). A kind without an entry is never claimed by this worker, so
+// a deployment that lacks a handler leaves those jobs queued (visible in the admin app) instead of
+// dead-lettering work it cannot do; registry_test.ts checks every kind enqueued anywhere is here.
 
+import { z } from "zod";
 import type { Sql } from "../platform/db.ts";
-import type { JobHandler } from "./queue.ts";
+import { jobKind, type JobRegistry } from "./queue.ts";
 import { postgresRateLimiter } from "../chatwoot/rate_limit.ts";
-import { reconcileJobHandler } from "../chatwoot/reconcile.ts";
+import { reconcileJobHandlers } from "../chatwoot/reconcile.ts";
 import { provisioningJobHandlers } from "../chatwoot/provisioner.ts";
 import { type ArchiveDeps, archiveJobHandlers, eraseUserArchive } from "../archive/archiver.ts";
 import { contactSyncJobHandlers } from "../contact_sync/sync.ts";
@@ -16,18 +18,22 @@ import { chatClient, type ChatConfig } from "../ai/decide.ts";
 import type { BucketPolicy } from "../archive/buckets.ts";
 import { createStorage } from "../archive/storage.ts";
 
-export function purgeCompletedJobs(retentionDays: number): JobHandler {
-  return async (_job, { sql, log }) => {
-    const [row] = await sql`select private.purge_completed_jobs(make_interval(days => ${retentionDays})) as n`;
-    const [ledger] = await sql`
-      with gone as (delete from private.chatwoot_deliveries where received_at < now() - make_interval(days => ${retentionDays})
-                    and outcome not in ('unknown_event', 'rejected') returning 1)
-      select count(*)::int as n from gone`;
-    log.info("purged completed jobs and old delivery records", {
-      jobs: row.n,
-      deliveries: ledger.n,
-      retention_days: retentionDays,
-    });
+/** jobs.purge_completed: the worker enqueues one a day (jobs-worker/handler.ts). */
+export function purgeCompletedJobs(retentionDays: number): JobRegistry {
+  return {
+    "jobs.purge_completed": jobKind(z.object({}), async (_job, { sql, log }) => {
+      const [row] = await sql`select private.purge_completed_jobs(make_interval(days => ${retentionDays})) as n`;
+      const [ledger] = await sql`
+        with gone as (delete from private.chatwoot_deliveries
+                      where received_at < now() - make_interval(days => ${retentionDays})
+                        and outcome not in ('unknown_event', 'rejected') returning 1)
+        select count(*)::int as n from gone`;
+      log.info("purged completed jobs and old delivery records", {
+        jobs: row.n,
+        deliveries: ledger.n,
+        retention_days: retentionDays,
+      });
+    }),
   };
 }
 
@@ -59,7 +65,7 @@ export interface HandlerOptions {
   };
 }
 
-export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
+export function jobRegistry(opts: HandlerOptions): JobRegistry {
   const limiter = postgresRateLimiter(opts.sql, { perMinute: opts.chatwootRequestsPerMinute });
   const archive: ArchiveDeps = {
     sql: opts.sql,
@@ -75,8 +81,8 @@ export function jobHandlers(opts: HandlerOptions): Record<string, JobHandler> {
   // One OpenAI-compatible client for the chat model and transcription (same key and endpoint).
   const openai = opts.ai.chat ? chatClient(opts.ai.chat) : null;
   return {
-    "jobs.purge_completed": purgeCompletedJobs(opts.retentionDays),
-    "chatwoot.reconcile": reconcileJobHandler({ sql: opts.sql, limiter }),
+    ...purgeCompletedJobs(opts.retentionDays),
+    ...reconcileJobHandlers({ sql: opts.sql, limiter }),
     ...archiveJobHandlers(archive),
     ...contactSyncJobHandlers({
       sql: opts.sql,

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
 import type { Fetched, Row } from "../platform/rows.ts";
-import { type JobHandler, PermanentFailure } from "../jobs/queue.ts";
+import { jobKind, type JobRegistry, PermanentFailure } from "../jobs/queue.ts";
 import {
   createEmbedder,
   type Embedder,
@@ -129,20 +129,13 @@ export async function embedDocument(
   return { embedded, tokens, model: embedder.model };
 }
 
-export function embedDocumentJobHandler(deps: EmbedDocumentDeps): JobHandler {
-  return async (job, { log, signal }) => {
-    const payload = payloadSchema.safeParse(job.payload);
-    if (!payload.success) throw new PermanentFailure(`bad kb.embed_document payload: ${payload.error.message}`);
-    const outcome = await embedDocument(deps, {
-      storeId: payload.data.store_id,
-      documentId: payload.data.document_id,
-    }, signal);
-    if (!deps.embedding) log.info("embeddings are off (no OPENAI_API_KEY): document stays full-text only");
-    else log.info("embedded knowledge chunks", { ...outcome, document_id: payload.data.document_id });
-  };
-}
-
 /** The knowledge base's job kinds, for the job registry (_shared/jobs/registry.ts). */
-export function knowledgeJobHandlers(deps: EmbedDocumentDeps): Record<string, JobHandler> {
-  return { "kb.embed_document": embedDocumentJobHandler(deps) };
+export function knowledgeJobHandlers(deps: EmbedDocumentDeps): JobRegistry {
+  return {
+    "kb.embed_document": jobKind(payloadSchema, async ({ payload }, { log, signal }) => {
+      const outcome = await embedDocument(deps, { storeId: payload.store_id, documentId: payload.document_id }, signal);
+      if (!deps.embedding) log.info("embeddings are off (no OPENAI_API_KEY): document stays full-text only");
+      else log.info("embedded knowledge chunks", { ...outcome, document_id: payload.document_id });
+    }),
+  };
 }

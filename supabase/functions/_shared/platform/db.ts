@@ -41,8 +41,7 @@ export function databaseUrl(config: { SUPABASE_DB_URL: string; SWITCHBOARD_DB_PO
 export function nullTolerantSocket(o: { host: string[]; port: number[]; path?: string }): net.Socket {
   const socket = o.path ? net.connect(o.path) : net.connect(o.port[0], o.host[0]);
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-  (socket as unknown as { write: (...args: unknown[]) => boolean }).write = (chunk, ...rest) =>
-    chunk == null ? true : write(chunk, ...rest);
+  Reflect.set(socket, "write", (chunk: unknown, ...rest: unknown[]) => chunk == null ? true : write(chunk, ...rest));
   return socket;
 }
 
