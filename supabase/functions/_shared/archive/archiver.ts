@@ -14,6 +14,7 @@ import { type BucketPolicy, holdingBucketName, mediaObjectName, messageObjectNam
 import { resolveArchiveContact } from "./contacts.ts";
 import {
   copyObject,
+  type CpuTimer,
   deleteObject,
   ensureBucket,
   MediaError,
@@ -79,6 +80,8 @@ export async function archiveMessage(
   deps: ArchiveDeps,
   accountRef: string,
   messageId: number,
+  /** The job's CPU meter: media hashing is charged to the worker run's budget. */
+  cpu?: CpuTimer,
 ): Promise<ArchiveOutcome> {
   const loaded = await loadMessage(deps.sql, accountRef, messageId);
   if (!loaded) throw new PermanentFailure(`message ${messageId} of account ${accountRef} is not in the mirror`);
@@ -134,6 +137,7 @@ export async function archiveMessage(
             maxBytes: deps.mediaMaxBytes,
             timeoutMs: deps.mediaTimeoutMs,
             contentType: a.content_type,
+            cpu,
           },
         );
         media.push({ ...stored, attachmentId: Number(a.attachment_id) });
@@ -366,7 +370,7 @@ export function archiveJobHandlers(deps: ArchiveDeps): JobRegistry {
     "archive.message": jobKind(
       z.object({ account_ref: z.guid(), message_id: z.number().int() }),
       async ({ payload }, ctx) => {
-        const outcome = await archiveMessage(deps, payload.account_ref, payload.message_id).catch(gcsBackoff);
+        const outcome = await archiveMessage(deps, payload.account_ref, payload.message_id, ctx.cpu).catch(gcsBackoff);
         ctx.log.debug("archive.message", { ...payload, outcome });
       },
     ),

@@ -456,3 +456,34 @@ Deno.test("throttled bucket creation (429) backs off and retries, and still make
     await sql.end();
   }
 });
+
+Deno.test(
+  "hashing a medium is charged to the worker run's CPU budget, and its checksum still checked",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
+    try {
+      const size = 4 * 1024 * 1024;
+      const d = deps(sql, { mediaMaxBytes: 2 * size, mediaTimeoutMs: 15_000 });
+      const account = await insertLinkedAccount(sql);
+      await newUser(sql, "+5511987650099");
+      await whatsappMessage(sql, account, {
+        messageId: 880001,
+        phone: "+5511987650099",
+        mediaUrl: `${mediaBase}/ok/cpu-charged?size=${size}`,
+      });
+      const cpu = cpuMeter();
+      assert.equal(await archiveMessage(d, account.accountRef, 880001, cpu), "archived");
+      assert.ok(cpu.spentMs() > 0, "SHA-256 and CRC32C of 4 MiB take measurable time, charged to the run");
+      const [file] = await sql`select bucket, object_name, sha256, crc32c from public.archived_media
+                             where account_ref = ${account.accountRef}`;
+      const bytes = await objectBytes(file.bucket, file.object_name);
+      assert.equal(bytes.length, size);
+      assert.equal(file.sha256, createHash("sha256").update(bytes).digest("hex"));
+      const [meta] = await storage.bucket(file.bucket).file(file.object_name).getMetadata();
+      assert.equal(file.crc32c, meta.crc32c, "the recorded CRC32C is the one GCS computed, checked against ours");
+    } finally {
+      await sql.end();
+    }
+  },
+);
