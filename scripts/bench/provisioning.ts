@@ -244,6 +244,7 @@ async function provisionRun(stack: Stack, cw: RunningSandbox, label: string, cou
     retried: a.retried + s.retried,
     dead: a.dead + s.dead,
     lost: a.lost + s.lost,
+    released: a.released + s.released,
     batches: a.batches + s.batches,
     cpu_ms: a.cpu_ms + s.cpu_ms,
   }));

@@ -66,7 +66,16 @@ export async function handler(req: Request, deps: WorkerDeps): Promise<Response>
   }
   const now = deps.now ?? Date.now;
   const started = now();
-  let total: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, lost: 0, batches: 0, cpu_ms: 0 };
+  let total: DrainSummary = {
+    claimed: 0,
+    completed: 0,
+    retried: 0,
+    dead: 0,
+    lost: 0,
+    released: 0,
+    batches: 0,
+    cpu_ms: 0,
+  };
   let lastError: string | null = null;
 
   // Housekeeping rides on the queue itself: one purge per day, whoever runs first.

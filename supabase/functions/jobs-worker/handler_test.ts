@@ -79,6 +79,38 @@ Deno.test("a run stops claiming at its CPU budget and leaves the rest queued for
   }
 });
 
+Deno.test(
+  "a cheap job first does not let a batch of heavy ones into the same run; unstarted ones keep their attempt",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
+    try {
+      const cheapKind = uniqueKind();
+      const heavyKind = uniqueKind();
+      await enqueueJob(sql, { kind: cheapKind, idempotencyKey: `${cheapKind}:0` });
+      for (let i = 0; i < 10; i++) await enqueueJob(sql, { kind: heavyKind, idempotencyKey: `${heavyKind}:${i}` });
+      const registry = {
+        [cheapKind]: anyKind((_job, ctx) => Promise.resolve(ctx.cpu.add(1))),
+        [heavyKind]: anyKind((_job, ctx) => Promise.resolve(ctx.cpu.add(400))),
+      };
+      const d = { ...deps(sql, registry), batchSize: 20 };
+      const runs = [];
+      for (let i = 0; i < 6; i++) runs.push(await (await handler(request(stack.serviceRoleKey), d)).json());
+      for (const r of runs) assert.ok(r.cpu_ms <= 1200 + 400, `a run spent ${r.cpu_ms} ms (budget 1200 + one job)`);
+      const [left] = await sql`select count(*) filter (where status = 'queued')::int as queued,
+                                    count(*) filter (where status = 'completed')::int as done,
+                                    max(attempts)::int as attempts
+                             from private.jobs where kind = ${heavyKind}`;
+      assert.equal(left.done + left.queued, 10, "every heavy job is either done or waiting, none lost");
+      assert.ok(left.done >= 5, `the runs make progress (${left.done} done)`);
+      assert.equal(left.attempts, 1, "a released job was not charged an attempt");
+      assert.ok(runs.some((r) => r.released > 0), "claimed jobs the budget could not pay for were released");
+    } finally {
+      await sql.end();
+    }
+  },
+);
+
 Deno.test("cheap jobs under a CPU budget are still claimed in batches of the batch size", opts, async () => {
   const sql = connect(stack.dbUrl);
   try {

@@ -391,6 +391,7 @@ export type Database = {
       "purge_completed_jobs": { Args: { "p_older_than"?: string }; Returns: number };
       "record_ai_usage": { Args: { "p_store_id": string; "p_tokens": number }; Returns: boolean };
       "refresh_customer_aggregates": { Args: { "p_customer_id": string }; Returns: undefined };
+      "release_jobs": { Args: { "p_ids": (number)[]; "p_leases": (string)[] }; Returns: number };
       "replay_job": { Args: { "p_id": number }; Returns: boolean };
       "request_chatwoot_reprovision": { Args: { "p_store_id": string }; Returns: number };
       "schedule_jobs_worker": { Args: Record<PropertyKey, never>; Returns: string };
