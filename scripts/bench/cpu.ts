@@ -138,7 +138,7 @@ export async function benchCpu() {
         content: html.slice(0, 150_000),
         content_attributes: { email: { html_content: { full: html, reply: html } } },
       });
-    const doc = markdownOf(Number(Deno.env.get("BENCH_CPU_DOC_BYTES") ?? 19 * 1024 * 1024));
+    const doc = markdownOf(Number(Deno.env.get("BENCH_CPU_DOC_BYTES") ?? 4.5 * 1024 * 1024));
 
     const workloads: Workload[] = [
       { fn: "health", what: "GET /health", request: () => fetch(f("health")).then(done) },

@@ -66,10 +66,10 @@ Deno.test("knowledge and AI settings through admin-api, per role and per store",
     const huge = await owner(
       "POST",
       "/stores/acme/kb/documents?source_name=huge.txt",
-      new Uint8Array(20 * 1024 * 1024 + 1).fill(0x61),
+      new Uint8Array(5 * 1024 * 1024 + 1).fill(0x61),
       "text/plain",
     );
-    assert.equal(huge.status, 413, "a file over 20 MiB is refused");
+    assert.equal(huge.status, 413, "a file over the 5 MiB upload cap is refused");
     assert.equal(huge.body.error.code, "too_large");
     const unnamed = await owner("POST", "/stores/acme/kb/documents", md, "text/markdown");
     assert.equal(unnamed.status, 400, "the file must be named");

@@ -219,7 +219,7 @@ export class AdminApi {
     return this.request("POST", `stores/${encodeURIComponent(slug)}/kb/faqs`, { question, answer });
   }
 
-  /** Uploads a Markdown, text, HTML or PDF file as its own bytes (the API caps it at 20 MiB). */
+  /** Uploads a Markdown, text, HTML or PDF file as its own bytes (the API caps uploads at 5 MiB). */
   uploadDocument(slug: string, file: File): Promise<{ document_id: string; created: boolean; chunks: number }> {
     return this.request(
       "POST",

@@ -11,7 +11,6 @@ import {
   ingestDocument,
   KnowledgeError,
   listDocuments,
-  MAX_DOCUMENT_BYTES,
   prepareSearch,
   runSearch,
 } from "../../_shared/knowledge/mod.ts";
@@ -25,7 +24,11 @@ export interface KbRouteDeps {
 }
 
 /** A document upload names itself in the query; the body is the file's own bytes. Base64 in JSON
- * cost 2.4 s of CPU to decode at 20 MiB, over hosted's 2 s per request (error 546). */
+ * cost 2.4 s of CPU to decode at 20 MiB, over hosted's 2 s per request (error 546); parsing and
+ * chunking still cost ~135 ms per MiB of Markdown (bench:cpu: 2.56 s for 19 MiB), so an upload
+ * through the API is capped where it stays well inside that. The CLI (`kb add`), which does not run
+ * on the edge runtime, takes documents up to MAX_DOCUMENT_BYTES. */
+export const UPLOAD_MAX_BYTES = 5 * 1024 * 1024;
 const documentUpload = z.object({
   source_name: z.string().trim().min(1).max(500),
   title: z.string().trim().min(1).max(500).optional(),
@@ -73,10 +76,16 @@ export function kbRoutes(deps: KbRouteDeps) {
       const type = (ctx.req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
       let bytes: Awaited<ReturnType<typeof readCappedBody>>;
       try {
-        bytes = await readCappedBody(ctx.req, MAX_DOCUMENT_BYTES);
+        bytes = await readCappedBody(ctx.req, UPLOAD_MAX_BYTES);
       } catch (err) {
         if (err instanceof BodyTooLarge) {
-          throw new ApiError(413, "too_large", `The file is over the ${MAX_DOCUMENT_BYTES / 1024 / 1024} MiB limit.`);
+          throw new ApiError(
+            413,
+            "too_large",
+            `The file is over the ${
+              UPLOAD_MAX_BYTES / 1024 / 1024
+            } MiB upload limit (larger ones: switchboard kb add).`,
+          );
         }
         throw err;
       }
