@@ -4,7 +4,7 @@
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
 import type { Fetched, Row } from "../platform/rows.ts";
-import { jobKind, type JobRegistry, PermanentFailure } from "../jobs/queue.ts";
+import { enqueueJob, jobKind, type JobRegistry, PermanentFailure } from "../jobs/queue.ts";
 import {
   createEmbedder,
   type Embedder,
@@ -65,21 +65,29 @@ export interface EmbedDocumentOutcome {
   embedded: number;
   tokens: number;
   model: string | null;
+  /** False when the run stopped at `maxChunks` with chunks still to embed. */
+  done: boolean;
 }
+
+/** Chunks one kb.embed_document run embeds before handing the rest to a continuation job: decoding
+ * vectors and writing them costs CPU per chunk, and a 5 MiB document has thousands of chunks, more
+ * than one worker run may spend on hosted (2 s of CPU per request). */
+export const CHUNKS_PER_EMBED_RUN = 480;
 
 /** Embeds every chunk of a document that is not yet embedded with the store's model. */
 export async function embedDocument(
   deps: EmbedDocumentDeps,
   input: { storeId: string; documentId: string },
   signal?: AbortSignal,
+  opts: { maxChunks?: number; cpu?: { time<T>(fn: () => T): T } } = {},
 ): Promise<EmbedDocumentOutcome> {
   const { sql } = deps;
   const [doc] = await sql<Pick<Row<"kb_documents">, "id">[]>`
     select id from public.kb_documents where id = ${input.documentId} and store_id = ${input.storeId}`;
-  if (!doc) return { embedded: 0, tokens: 0, model: null }; // deleted since: nothing to do
+  if (!doc) return { embedded: 0, tokens: 0, model: null, done: true }; // deleted since: nothing to do
   if (!deps.embedding) {
     await sql`update public.kb_documents set status = 'ready', error = null where id = ${input.documentId}`;
-    return { embedded: 0, tokens: 0, model: null };
+    return { embedded: 0, tokens: 0, model: null, done: true };
   }
   const settings = await storeEmbeddingSettings(sql, deps.embedding, input.storeId);
   const embedder = deps.embedderFor?.(settings) ??
@@ -91,6 +99,9 @@ export async function embedDocument(
   try {
     for (;;) {
       if (signal?.aborted) throw new Error("embedding aborted (job timeout)");
+      if (opts.maxChunks !== undefined && embedded >= opts.maxChunks) {
+        return { embedded, tokens, model: embedder.model, done: false };
+      }
       const chunks = await sql<Fetched<Pick<Row<"kb_chunks">, "id" | "heading_path" | "content">, never, "id">[]>`
         select id, heading_path, content from public.kb_chunks
         where document_id = ${input.documentId} and store_id = ${input.storeId}
@@ -109,7 +120,9 @@ export async function embedDocument(
           update public.kb_chunks c
              set embedding = v.embedding::extensions.vector, embedding_model = ${embedder.model}
             from unnest(${tx.array(chunks.map((c) => c.id))}::bigint[],
-                        ${tx.array(result.vectors.map(toVectorLiteral))}::text[]) as v(id, embedding)
+                        ${
+          tx.array((opts.cpu ?? untimed).time(() => result.vectors.map(toVectorLiteral)))
+        }::text[]) as v(id, embedding)
            where c.id = v.id`;
       });
       embedded += chunks.length;
@@ -126,14 +139,33 @@ export async function embedDocument(
     where d.id = ${input.documentId}
       and not exists (select 1 from public.kb_chunks c where c.document_id = d.id
                       and c.embedding_model is distinct from ${embedder.model})`;
-  return { embedded, tokens, model: embedder.model };
+  return { embedded, tokens, model: embedder.model, done: true };
 }
+
+const untimed = { time: <T>(fn: () => T): T => fn() };
 
 /** The knowledge base's job kinds, for the job registry (_shared/jobs/registry.ts). */
 export function knowledgeJobHandlers(deps: EmbedDocumentDeps): JobRegistry {
   return {
-    "kb.embed_document": jobKind(payloadSchema, async ({ payload }, { log, signal }) => {
-      const outcome = await embedDocument(deps, { storeId: payload.store_id, documentId: payload.document_id }, signal);
+    "kb.embed_document": jobKind(payloadSchema, async ({ payload }, { sql, log, signal, cpu }) => {
+      const outcome = await embedDocument(
+        deps,
+        { storeId: payload.store_id, documentId: payload.document_id },
+        signal,
+        {
+          maxChunks: CHUNKS_PER_EMBED_RUN,
+          cpu,
+        },
+      );
+      if (!outcome.done) {
+        // The rest in a job of its own (a new key per stretch), so no run passes its CPU budget.
+        await enqueueJob(sql, {
+          kind: "kb.embed_document",
+          payload,
+          idempotencyKey: `kb.embed_document:${payload.document_id}:${crypto.randomUUID()}`,
+          storeId: payload.store_id,
+        });
+      }
       if (!deps.embedding) log.info("embeddings are off (no OPENAI_API_KEY): document stays full-text only");
       else log.info("embedded knowledge chunks", { ...outcome, document_id: payload.document_id });
     }),

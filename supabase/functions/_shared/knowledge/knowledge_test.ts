@@ -193,3 +193,39 @@ Deno.test("offline (no API key) the job completes and the document is full-text 
     await f.cleanup();
   }
 });
+
+Deno.test(
+  "a large document is embedded in stretches: a run stops at its chunk limit and the job queues the rest",
+  opts,
+  async () => {
+    const f = await fixture();
+    const standin = await startOpenAiStandin({ port: 0 });
+    try {
+      const config: EmbeddingConfig = {
+        apiKey: standin.apiKey,
+        baseURL: standin.baseURL,
+        model: "switchboard-test-embedding",
+        dimensions: 256,
+        timeoutMs: 10_000,
+      };
+      const doc = await ingestDocument(f.sql, { storeId: f.storeA, sourceName: "guide.md", bytes: GUIDE });
+      const [{ n: chunks }] = await f
+        .sql`select count(*)::int as n from public.kb_chunks where document_id = ${doc.documentId}`;
+      assert.ok(chunks >= 3, "the guide has several chunks");
+      // A model of its own, so the stack's worker (which embeds with the store's model) cannot finish it first.
+      const own = { ...config, model: "text-embedding-3-small" };
+      const deps = { sql: f.sql, embedding: own, batchSize: 1, embedderFor: () => createEmbedder(own) };
+      const part = await embedDocument(deps, { storeId: f.storeA, documentId: doc.documentId }, undefined, {
+        maxChunks: 2,
+      });
+      assert.equal(part.embedded, 2);
+      assert.equal(part.done, false, "chunks are left for the next stretch");
+      const rest = await embedDocument(deps, { storeId: f.storeA, documentId: doc.documentId });
+      assert.equal(rest.done, true);
+      assert.ok(rest.embedded >= chunks - 2);
+    } finally {
+      await standin.close();
+      await f.cleanup();
+    }
+  },
+);
