@@ -72,7 +72,8 @@ Deno.test(
   opts,
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "edge-sandbox-test-" });
-    const outside = `${root}.local/edge-sandbox-${crypto.randomUUID()}`;
+    // Outside /tmp whatever the checkout's path (a clone under mktemp -d lives in /tmp, which the sandbox allows).
+    const outside = `/var/tmp/edge-sandbox-${crypto.randomUUID()}`;
     try {
       await Deno.mkdir(`${dir}/supabase/functions/probe`, { recursive: true });
       await Deno.copyFile(`${root}deno.json`, `${dir}/deno.json`);
