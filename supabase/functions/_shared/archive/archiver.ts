@@ -14,7 +14,6 @@ import { type BucketPolicy, holdingBucketName, mediaObjectName, messageObjectNam
 import { resolveArchiveContact } from "./contacts.ts";
 import {
   copyObject,
-  type CpuTimer,
   deleteObject,
   ensureBucket,
   MediaError,
@@ -23,6 +22,7 @@ import {
   streamUrlToObject,
   writeObject,
 } from "./storage.ts";
+import type { CpuTimer } from "../platform/cpu_timer.ts";
 
 export interface ArchiveDeps {
   sql: Sql;

@@ -9,6 +9,7 @@ import { Storage } from "@google-cloud/storage";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { Crc32c } from "@aws-crypto/crc32c";
+import { type CpuTimer, untimed } from "../platform/cpu_timer.ts";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type BucketPolicy, lifecycleRules } from "./buckets.ts";
@@ -23,14 +24,6 @@ export interface StoredObject {
   crc32c: string;
   contentType: string | null;
 }
-
-/** Charges CPU-bound work to the job's budget (the worker's CpuMeter); hashing a 25 MiB medium
- * costs ~230 ms of the 2 s a hosted request may spend. */
-export interface CpuTimer {
-  time<T>(fn: () => T): T;
-}
-
-const untimed: CpuTimer = { time: (fn) => fn() };
 
 /** CRC32C as GCS reports it: the big-endian digest in base64. */
 function crc32cBase64(crc: Crc32c): string {
@@ -141,6 +134,7 @@ export async function streamUrlToObject(
   url: string,
   bucket: string,
   name: string,
+  // Hashing a 25 MiB medium costs ~230 ms of the 2 s a hosted request may spend: charged to the job's budget.
   opts: { maxBytes: number; timeoutMs: number; contentType: string | null; cpu?: CpuTimer },
 ): Promise<StoredObject> {
   const cpu = opts.cpu ?? untimed;

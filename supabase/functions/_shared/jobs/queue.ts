@@ -7,6 +7,7 @@ import type { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
 import type { Logger } from "../platform/log.ts";
 import type { Fetched, PrivateRow } from "../platform/rows.ts";
+import type { CpuTimer } from "../platform/cpu_timer.ts";
 
 /** A payload as stored: a JSON object, until its kind's schema has read it. */
 export type JobPayload = Record<string, unknown>;
@@ -43,9 +44,7 @@ export class PermanentFailure extends Error {
  * request at 2 s of CPU (error 546), and Deno 2.1 (the edge runtime) has no process.cpuUsage(),
  * so handlers time their CPU-bound synchronous work (hashing, parsing, encoding) with `time`, and
  * the loop charges each job a fixed overhead for its own share (rows, JSON, logging). */
-export interface CpuMeter {
-  /** Runs `fn` and charges its duration; only the synchronous part of an async `fn` counts. */
-  time<T>(fn: () => T): T;
+export interface CpuMeter extends CpuTimer {
   add(ms: number): void;
   spentMs(): number;
   /** A meter for one job: what it charges counts here too, and it knows its own share. */

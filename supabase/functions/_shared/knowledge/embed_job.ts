@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
 import type { Fetched, Row } from "../platform/rows.ts";
 import { enqueueJob, jobKind, type JobRegistry, PermanentFailure } from "../jobs/queue.ts";
+import { type CpuTimer, untimed } from "../platform/cpu_timer.ts";
 import {
   createEmbedder,
   type Embedder,
@@ -79,7 +80,7 @@ export async function embedDocument(
   deps: EmbedDocumentDeps,
   input: { storeId: string; documentId: string },
   signal?: AbortSignal,
-  opts: { maxChunks?: number; cpu?: { time<T>(fn: () => T): T } } = {},
+  opts: { maxChunks?: number; cpu?: CpuTimer } = {},
 ): Promise<EmbedDocumentOutcome> {
   const { sql } = deps;
   const [doc] = await sql<Pick<Row<"kb_documents">, "id">[]>`
@@ -141,8 +142,6 @@ export async function embedDocument(
                       and c.embedding_model is distinct from ${embedder.model})`;
   return { embedded, tokens, model: embedder.model, done: true };
 }
-
-const untimed = { time: <T>(fn: () => T): T => fn() };
 
 /** The knowledge base's job kinds, for the job registry (_shared/jobs/registry.ts). */
 export function knowledgeJobHandlers(deps: EmbedDocumentDeps): JobRegistry {
