@@ -9,7 +9,6 @@ const root = new URL("../../", import.meta.url).pathname;
 export interface CliContext {
   dbUrl: string;
   apiUrl: string;
-  serviceRoleKey: string | null;
   sql: postgres.Sql;
   out: (line: string) => void;
 }
@@ -23,7 +22,6 @@ export class CliError extends Error {
 interface StackFile {
   dbUrl?: string;
   apiUrl?: string;
-  serviceRoleKey?: string;
 }
 
 function readStackFile(): StackFile {
@@ -40,14 +38,13 @@ export function createContext(out: (line: string) => void = console.log): CliCon
   const dbUrl = Deno.env.get("SUPABASE_DB_URL") ?? stack.dbUrl ??
     "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
   const apiUrl = Deno.env.get("SUPABASE_URL") ?? stack.apiUrl ?? "http://127.0.0.1:54321";
-  const serviceRoleKey = Deno.env.get("SUPABASE_SERVICE_ROLE_KEY") ?? stack.serviceRoleKey ?? null;
   const sql = postgres(dbUrl, {
     max: 2,
     onnotice: () => {},
     connect_timeout: 5,
     connection: { application_name: "switchboard-cli" },
   });
-  return { dbUrl, apiUrl, serviceRoleKey, sql, out };
+  return { dbUrl, apiUrl, sql, out };
 }
 
 /** Who the audit log says did it: the operator's login. */
