@@ -57,6 +57,7 @@ export const deploySecretsSchema = z.object({
   DB_POOL_SIZE: z.string().regex(/^\d+$/).optional(),
   WEBHOOK_DB_POOL_SIZE: z.string().regex(/^\d+$/).optional(),
   WEBHOOK_MAX_BODY_BYTES: z.string().regex(/^\d+$/).optional(),
+  WEBHOOK_VERIFY_LIMIT_BYTES: z.string().regex(/^\d+$/).optional(),
   WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS: z.string().regex(/^\d+$/).optional(),
   JOBS_BATCH_SIZE: z.string().regex(/^\d+$/).optional(),
   JOBS_VISIBILITY_SECONDS: z.string().regex(/^\d+$/).optional(),

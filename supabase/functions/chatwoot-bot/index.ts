@@ -7,7 +7,10 @@ import { cachedRouteResolver } from "../_shared/chatwoot/webhook_receiver.ts";
 import { botRoute, handler } from "./handler.ts";
 
 const config = loadConfig(baseConfigSchema.extend({
-  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  // An authenticated body up to this is kept and applied (an e-mail carries its HTML more than once).
+  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(16 * 1024 * 1024),
+  // Past the cap a body is still read this far (not kept) to check its signature; past this, refused unread.
+  WEBHOOK_VERIFY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).optional(),
   WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
 }));
 const sql = connect(databaseUrl(config), { max: config.DB_POOL_SIZE, applicationName: "chatwoot-bot" });
@@ -18,6 +21,7 @@ serve({ name: "chatwoot-bot", failureMessage: "The delivery could not be stored.
     sql,
     resolveRoute,
     maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
+    verifyLimitBytes: config.WEBHOOK_VERIFY_LIMIT_BYTES,
     toleranceSeconds: config.WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS,
     log,
   }));

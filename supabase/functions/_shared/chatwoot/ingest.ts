@@ -12,7 +12,16 @@ import type {
   NormalizedChatwootEvent,
 } from "./normalize.ts";
 
-export type IngestOutcome = "applied" | "stale" | "duplicate" | "noise" | "unknown_event" | "rejected" | "ignored";
+export type IngestOutcome =
+  | "applied"
+  | "stale"
+  | "duplicate"
+  | "noise"
+  | "unknown_event"
+  | "rejected"
+  | "ignored"
+  /** Authenticated, but past WEBHOOK_MAX_BODY_BYTES: only its arrival is recorded. */
+  | "too_large";
 
 /** A mirror table's row as ingest_chatwoot_delivery reads it from JSON (jsonb_populate_record): the generated
  * insert type, timestamps as ISO strings, without what SQL sets itself (account_ref and store_id from the route). */
@@ -129,8 +138,9 @@ export interface IngestInput {
   deliveryId: string;
   event: string;
   rows?: MirrorRows;
-  /** Record without applying: unknown_event, rejected, noise, ignored. */
+  /** Record without applying: unknown_event, rejected, noise, ignored, too_large. */
   outcome?: Exclude<IngestOutcome, "applied" | "stale" | "duplicate">;
+  /** Why it was not applied; with an applied delivery, what was noted (NULs stripped, header issues). */
   detail?: unknown;
   /** Kept only with a recorded outcome, so an unprocessable delivery can be replayed later. */
   payload?: unknown;

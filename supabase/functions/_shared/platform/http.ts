@@ -96,3 +96,69 @@ export async function readCappedBody(req: Request, max: number) {
   }
   return out;
 }
+
+/** What `readBodyThrough` saw: the bytes (null once the body passed `keepBytes`), how many bytes
+ * were read, and whether the whole body was read (false: it passed `readLimit` and was cut off). */
+export interface StreamedBody {
+  bytes: Uint8Array | null;
+  size: number;
+  complete: boolean;
+}
+
+/**
+ * Streams a request body through `onChunk` (a signature's HMAC, say) while keeping the bytes up
+ * to `keepBytes`. Past `keepBytes` it drops what it kept and goes on reading only for `onChunk`,
+ * in constant memory, up to `readLimit`; past that (or a declared Content-Length over it) it stops
+ * reading. So a caller can check a signature over a body it will not keep, and decide about size
+ * only afterwards: the answer does not depend on which check runs first.
+ */
+export async function readBodyThrough(
+  req: Request,
+  opts: { keepBytes: number; readLimit: number; onChunk?: (chunk: Uint8Array) => void },
+): Promise<StreamedBody> {
+  const declared = Number(req.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > opts.readLimit) {
+    await req.body?.cancel().catch(() => {});
+    return { bytes: null, size: declared, complete: false };
+  }
+  if (!req.body) return { bytes: new Uint8Array(), size: 0, complete: true };
+  // A declared length within the cap is read straight into one buffer (no second copy at the end).
+  let buffer: Uint8Array | null = Number.isFinite(declared) && declared <= opts.keepBytes
+    ? new Uint8Array(declared)
+    : null;
+  let chunks: Uint8Array[] | null = buffer ? null : [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    opts.onChunk?.(value);
+    const end = size + value.byteLength;
+    if (end > opts.readLimit) {
+      await reader.cancel().catch(() => {});
+      return { bytes: null, size: end, complete: false };
+    }
+    if (end > opts.keepBytes) {
+      buffer = null; // past the cap: nothing more is kept, and what was kept is let go
+      chunks = null;
+    } else if (buffer && end <= buffer.byteLength) {
+      buffer.set(value, size);
+    } else if (buffer) {
+      // More bytes than Content-Length said: fall back to collecting chunks.
+      chunks = [buffer.subarray(0, size), value];
+      buffer = null;
+    } else if (chunks) {
+      chunks.push(value);
+    }
+    size = end;
+  }
+  if (size > opts.keepBytes) return { bytes: null, size, complete: true };
+  if (buffer) return { bytes: size === buffer.byteLength ? buffer : buffer.subarray(0, size), size, complete: true };
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks ?? []) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return { bytes: out, size, complete: true };
+}
