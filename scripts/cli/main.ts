@@ -10,6 +10,7 @@ import { jobsCommand } from "./jobs.ts";
 import { kbCommand } from "./kb.ts";
 import { statusCommand } from "./status.ts";
 import { storesCommand } from "./stores.ts";
+import { webhooksCommand } from "./webhooks.ts";
 import { widgetCommand } from "./widget.ts";
 
 const USAGE = `usage: switchboard <command>
@@ -27,6 +28,9 @@ const USAGE = `usage: switchboard <command>
   accounts secret --store s --webhook-secret s
                                           store the secret of a webhook registered by hand
   accounts list                           linked accounts, last delivery, reconciliation cursor
+  webhooks kept [--store s] [--limit n]   authenticated deliveries kept unapplied, with the reason
+  webhooks replay --store s (--delivery id… | --all)
+                                          run kept deliveries through ingestion again (after a fix)
   widget --store s [--identifier id]      the widget snippet, and the identifier_hash for setUser
   contacts sync --store s | --all [--concurrency n]
                                           sync every customer to its Chatwoot contact (resumable)
@@ -65,6 +69,7 @@ export async function main(args: string[], out: (line: string) => void = console
     else if (command === "jobs") await jobsCommand(ctx, rest);
     else if (command === "accounts") await accountsCommand(ctx, rest);
     else if (command === "widget") await widgetCommand(ctx, rest);
+    else if (command === "webhooks") await webhooksCommand(ctx, rest);
     else if (command === "contacts") await contactsCommand(ctx, rest);
     else if (command === "ai") await aiCommand(ctx, rest);
     else if (command === "archive") await archiveCommand(ctx, rest);

@@ -61,8 +61,12 @@ export interface DeliverOptions {
   deliveryId?: string | null;
   contentType?: string;
   signature?: string;
-  rawBody?: string;
+  rawBody?: string | Uint8Array<ArrayBuffer>;
   now?: number;
+  /** The receiving function (the agent bot's receiver shares the account webhook's rules). */
+  functionName?: "chatwoot-webhook" | "chatwoot-bot";
+  /** Send the body as a stream, without Content-Length (chunked), in pieces of this many bytes. */
+  chunkBytes?: number;
 }
 
 /** POSTs a delivery the way Chatwoot's Webhooks::Trigger does, signed unless secret is null. */
@@ -85,10 +89,20 @@ export async function deliver(
     headers["x-chatwoot-timestamp"] = String(timestamp);
     headers["x-chatwoot-signature"] = opts.signature ?? signChatwootPayload(secret, timestamp, raw);
   }
-  const res = await fetch(`${apiUrl}/functions/v1/chatwoot-webhook/${account.routeToken}`, {
+  const bytes: Uint8Array<ArrayBuffer> = typeof raw === "string" ? new TextEncoder().encode(raw) : raw;
+  const chunk = opts.chunkBytes;
+  const streamed = chunk
+    ? new ReadableStream<Uint8Array<ArrayBuffer>>({
+      start(c) {
+        for (let at = 0; at < bytes.byteLength; at += chunk) c.enqueue(bytes.subarray(at, at + chunk));
+        c.close();
+      },
+    })
+    : null;
+  const res = await fetch(`${apiUrl}/functions/v1/${opts.functionName ?? "chatwoot-webhook"}/${account.routeToken}`, {
     method: "POST",
     headers,
-    body: raw,
+    body: streamed ?? bytes,
   });
   const text = await res.text();
   let parsed: Record<string, unknown> = {};

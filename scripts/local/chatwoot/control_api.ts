@@ -10,6 +10,7 @@ import {
   AgentReply,
   FixtureReplay,
   IncomingMessage,
+  LabelsChange,
   StatusChange,
   type TrafficResult,
   WhatsAppInbound,
@@ -45,6 +46,7 @@ const AccountFlags = z.object({
   unsigned_webhooks: z.boolean(),
   keep_pending_on_bot_failure: z.boolean(),
   open_pending_on_human_reply: z.boolean(),
+  develop_payloads: z.boolean(),
 }).partial();
 const Presence = z.object({ online: z.boolean() });
 
@@ -98,6 +100,7 @@ export function createControlRoutes(): SandboxControl {
       unsigned_webhooks: account.unsigned_webhooks,
       keep_pending_on_bot_failure: account.keep_pending_on_bot_failure ?? false,
       open_pending_on_human_reply: account.open_pending_on_human_reply ?? false,
+      develop_payloads: account.develop_payloads ?? false,
     });
   });
   r.add("POST", "/contacts/:id/presence", (sandbox, req) => {
@@ -146,6 +149,11 @@ export function createControlRoutes(): SandboxControl {
     "POST",
     "/traffic/agent_reply",
     (s, req) => json({ message: s.views.message(s.traffic.agentReply(AgentReply.parse(req.body))) }),
+  );
+  r.add(
+    "POST",
+    "/traffic/labels",
+    (s, req) => json({ conversation: s.views.conversation(s.traffic.labelsChange(LabelsChange.parse(req.body))) }),
   );
   r.add(
     "POST",

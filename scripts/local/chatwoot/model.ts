@@ -350,6 +350,32 @@ export class ChatwootModel {
     return changes;
   }
 
+  /**
+   * Conversation#update_labels → acts-as-taggable-on with a cached list: the save changes
+   * `cached_label_list` ("a, b", TagList#to_s) and `label_list` is what Conversation#allowed_keys?
+   * lists, so conversation_updated carries both in changed_attributes (app/models/conversation.rb).
+   */
+  updateLabels(conversation: Conversation, labels: string[]): ChangedAttributes {
+    const next = [...new Set(labels.map((l) => l.trim().toLowerCase()).filter((l) => l !== ""))];
+    const previous = conversation.labels;
+    if (JSON.stringify(previous) === JSON.stringify(next)) return [];
+    const before = conversation.updated_at;
+    conversation.labels = next;
+    conversation.updated_at = Math.max(this.#now(), before + 1);
+    const changes: ChangedAttributes = [
+      { cached_label_list: { previous_value: previous.join(", "), current_value: next.join(", ") } },
+      { label_list: { previous_value: previous, current_value: next } },
+      {
+        updated_at: {
+          previous_value: new Date(before).toISOString(),
+          current_value: new Date(conversation.updated_at).toISOString(),
+        },
+      },
+    ];
+    this.deps.events.emit({ name: "conversation_updated", conversationId: conversation.id, changed: changes });
+    return changes;
+  }
+
   #actorName(actor: Actor): string {
     return actor.kind === "user" ? actor.user.name : actor.kind === "bot" ? actor.bot.name : "System";
   }
@@ -438,7 +464,13 @@ export class ChatwootModel {
       if (contact) this.updateContact(contact, { last_activity_at: now });
       const patch: Partial<Conversation> = {};
       if (conversation.waiting_since === null) patch.waiting_since = now;
-      if (conversation.status === "resolved") {
+      // Message#reopen_conversation: a snoozed conversation opens (open!, bot or not; the
+      // snooze ends: Conversation#ensure_snooze_until_reset); a resolved one goes back to its
+      // default status (pending while a bot is active: reopen_resolved_conversation).
+      if (conversation.status === "snoozed") {
+        patch.status = "open";
+        patch.snoozed_until = null;
+      } else if (conversation.status === "resolved") {
         patch.status = this.defaultStatus(s.inboxes.get(conversation.inbox_id)!);
       }
       this.updateConversation(conversation, patch, patch.status ? { kind: "system" } : undefined);
@@ -573,7 +605,11 @@ export class ChatwootModel {
     this.deps.events.emit({
       name: on ? "conversation_typing_on" : "conversation_typing_off",
       conversationId: conversation.id,
-      userId: actor.kind === "user" ? actor.user.id : null,
+      actor: actor.kind === "user"
+        ? { type: "user", id: actor.user.id }
+        : actor.kind === "bot"
+        ? { type: "agent_bot", id: actor.bot.id }
+        : null,
       isPrivate,
     });
   }

@@ -316,7 +316,13 @@ export class Payloads {
     return { assignee: null, assignee_type: null };
   }
 
-  /** `Conversations::EventDataPresenter#webhook_data`: id is the display_id, no account. */
+  /** Chatwoot's develop branch adds `account: {id, name}` to conversation and inbox webhook
+   * payloads (PR #12445, for issues #11753/#12442); 4.13 sends none. Per account, sandbox-only. */
+  #developAccount(accountId: number): JsonObject {
+    return this.#state.accounts.get(accountId)?.develop_payloads ? { account: this.accountRef(accountId) } : {};
+  }
+
+  /** `Conversations::EventDataPresenter#webhook_data`: id is the display_id, no account (4.13). */
   conversationWebhookData(conversation: Conversation): JsonObject {
     const s = this.#state;
     const inbox = s.inboxes.get(conversation.inbox_id);
@@ -324,6 +330,7 @@ export class Payloads {
     const contactInbox = s.contactInboxes.get(conversation.contact_inbox_id);
     const last = this.lastChatMessage(conversation);
     return {
+      ...this.#developAccount(conversation.account_id),
       additional_attributes: conversation.additional_attributes,
       can_reply: this.canReply(conversation),
       channel: inbox?.channel_type ?? null,
@@ -384,6 +391,7 @@ export class Payloads {
   /** `Inbox::EventDataPresenter#push_data` — no inbox id or name, the full channel row. */
   inboxEventData(inbox: Inbox): JsonObject {
     return {
+      ...this.#developAccount(inbox.account_id),
       allow_messages_after_resolved: inbox.allow_messages_after_resolved,
       lock_to_single_conversation: inbox.lock_to_single_conversation,
       add_label_to_resolve_conversation: false,

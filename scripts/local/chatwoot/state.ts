@@ -33,6 +33,8 @@ export interface Account {
    * never for an external agent bot; off by default, so the sandbox behaves like a bot inbox.
    */
   open_pending_on_human_reply?: boolean;
+  /** Sandbox-only: send develop's payload shapes (conversation and inbox payloads carry `account`, PR #12445). */
+  develop_payloads?: boolean;
   display_id_seq: number;
   created_at: number;
   updated_at: number;

@@ -135,6 +135,14 @@ export const StatusChange = z.object({
 });
 export type StatusChange = z.input<typeof StatusChange>;
 
+export const LabelsChange = z.object({
+  account_id: z.number().int(),
+  conversation_id: z.number().int(),
+  /** The conversation's labels afterwards (POST …/conversations/:id/labels replaces the list). */
+  labels: z.array(z.string()),
+});
+export type LabelsChange = z.input<typeof LabelsChange>;
+
 export const FixtureReplay = z.object({
   account_id: z.number().int(),
   /** Deliver to this webhook only (whatever its subscriptions); default: every subscribed account webhook. */
@@ -307,11 +315,13 @@ export class Traffic {
     }
 
     const message = input.kind === "echo"
-      // Coexistence echoes: sent from the WhatsApp Business app, so no sender and already delivered.
+      // Coexistence echoes (smb_message_echoes, PR #13371): sent from the WhatsApp Business app, so
+      // outgoing, no sender, already delivered, `external_echo: true` — and nothing else: a quoted
+      // reply's context is not recorded for echoes (issue #15325).
       ? model.createMessage(conversation, {
         message_type: MESSAGE_TYPES.outgoing,
         content,
-        content_attributes: { ...contentAttributes, external_echo: true },
+        content_attributes: { external_echo: true },
         source_id: wamid,
         status: "delivered",
         sender: null,
@@ -538,6 +548,15 @@ export class Traffic {
       status: input.status,
       snoozed_until: input.status === "snoozed" ? conversation.snoozed_until : null,
     }, { kind: "user", user });
+    this.deps.changed();
+    return conversation;
+  }
+
+  /** An agent sets the conversation's labels in the dashboard (Conversation#update_labels). */
+  labelsChange(raw: LabelsChange): Conversation {
+    const input = LabelsChange.parse(raw);
+    const conversation = this.#conversation(input.account_id, input.conversation_id);
+    this.deps.model.updateLabels(conversation, input.labels);
     this.deps.changed();
     return conversation;
   }

@@ -37,7 +37,8 @@ export type DomainEvent =
   | {
     name: "conversation_typing_on" | "conversation_typing_off";
     conversationId: number;
-    userId: number | null;
+    /** Who toggled typing: an agent, or an agent bot with its own token (Current.user is the bot). */
+    actor: { type: "user" | "agent_bot"; id: number } | null;
     isPrivate: boolean;
   };
 
@@ -500,11 +501,14 @@ export class EventDispatcher {
       case "conversation_typing_off": {
         const conversation = s.conversations.get(event.conversationId);
         if (!conversation) return undefined;
-        const user = s.users.get(event.userId);
+        // WebhookListener#handle_typing_status sends `user: user.webhook_data`, whatever the user is:
+        // for a bot's toggle_typing_status that is AgentBot#webhook_data {id, name, type: "agent_bot"}.
+        const user = event.actor?.type === "user" ? s.users.get(event.actor.id) : undefined;
+        const bot = event.actor?.type === "agent_bot" ? s.agentBots.get(event.actor.id) : undefined;
         return {
           payload: {
             event: event.name,
-            user: user ? p.userWebhookData(user) : null,
+            user: user ? p.userWebhookData(user) : bot ? p.botWebhookData(bot) : null,
             conversation: p.conversationWebhookData(conversation),
             is_private: event.isPrivate,
           },

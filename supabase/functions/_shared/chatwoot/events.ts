@@ -260,9 +260,11 @@ export const nestedMessageSchema = z.looseObject({
 });
 export type ChatwootNestedMessage = z.infer<typeof nestedMessageSchema>;
 
-/** `Conversations::EventDataPresenter` webhook_data. `id` is the display_id; there is no account. */
+/** `Conversations::EventDataPresenter` webhook_data. `id` is the display_id; 4.13 sends no account,
+ * develop adds a top-level `account: {id, name}` (PR #12445). */
 export const conversationSchema = z.looseObject({
   id,
+  account: accountRefSchema.nullish(),
   inbox_id: id,
   status: z.enum(CONVERSATION_STATUSES),
   channel: nullableString,
@@ -361,6 +363,8 @@ const webwidgetEventBase = z.looseObject({
  */
 const inboxEventBase = z.looseObject({
   id: id.nullish(),
+  // develop: inbox webhook payloads carry `account: {id, name}` too (PR #12445).
+  account: accountRefSchema.nullish(),
   name: nullableString,
   channel_type: nullableString,
   channel: z.looseObject({ id: id.nullish(), account_id: id.nullish() }),

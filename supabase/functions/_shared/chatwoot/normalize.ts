@@ -248,9 +248,9 @@ export function normalizeChatwootEvent(event: ChatwootEvent, accountId: number):
     const contact = isContactSender(event.sender) ? event.sender : event.conversation.meta?.sender;
     out.contact = contact ? normalizeContact(contact, accountId) : null;
   } else if (isConversationEvent(event)) {
-    out.conversation = normalizeConversation(event, accountId);
-    out.contact = event.meta?.sender ? normalizeContact(event.meta.sender, accountId) : null;
     out.changed_attributes = flattenChangedAttributes(event.changed_attributes);
+    out.conversation = normalizeConversation(event, accountId, out.changed_attributes);
+    out.contact = event.meta?.sender ? normalizeContact(event.meta.sender, accountId) : null;
   } else if (isContactEvent(event)) {
     const changed = event.event === "contact_updated" ? event.changed_attributes : null;
     out.contact = normalizeContact(event, accountId, changed);
@@ -275,15 +275,21 @@ export function normalizeChatwootEvent(event: ChatwootEvent, accountId: number):
  * `account_id` or the nested message's `account_id`; the channel row's `account_id` for inbox payloads.
  */
 export function payloadAccountId(event: ChatwootEvent): number | null {
-  if (isMessageEvent(event)) return event.account?.id ?? event.sender?.account?.id ?? null;
+  if (isMessageEvent(event)) {
+    return event.account?.id ?? event.conversation.account?.id ?? event.sender?.account?.id ?? null;
+  }
   if (isContactEvent(event)) return event.account?.id ?? null;
-  if (isInboxEvent(event)) return event.channel.account_id ?? null;
+  if (isInboxEvent(event)) return event.account?.id ?? event.channel.account_id ?? null;
   if (isConversationEvent(event)) return conversationAccountId(event);
   if (isTypingEvent(event)) return conversationAccountId(event.conversation);
   return event.account?.id ?? event.contact.account?.id ?? null;
 }
 
+/** Conversation payloads carry a top-level `account: {id, name}` on Chatwoot's develop branch
+ * (PR #12445, for issues #11753/#12442); 4.13 has none, so then a fork's `account_id` or the
+ * nested message's. */
 function conversationAccountId(conversation: ChatwootConversation): number | null {
+  if (conversation.account) return conversation.account.id;
   const own = conversation.account_id;
   if (typeof own === "number") return own;
   return conversation.messages?.find((m) => typeof m.account_id === "number")?.account_id ?? null;
@@ -343,7 +349,26 @@ export function normalizeContact(
 // Conversations
 // ---------------------------------------------------------------------------------------------------------------------
 
-export function normalizeConversation(conversation: ChatwootConversation, accountId: number): ConversationRecord {
+/**
+ * The labels a label change names in `changed_attributes`: Conversation#allowed_keys? lists
+ * `label_list` (acts-as-taggable-on's list, an array), and the saved column is `cached_label_list`
+ * (TagList#to_s, "a, b") — Chatwoot: app/models/conversation.rb#list_of_keys. Null when neither is there.
+ */
+export function changedLabels(changed: ChangedAttribute[]): string[] | null {
+  for (const attr of ["label_list", "cached_label_list"]) {
+    const value = changed.find((c) => c.attr === attr)?.current_value;
+    if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
+    if (typeof value === "string") return value.split(",").map((v) => v.trim()).filter((v) => v !== "");
+    if (value === null && changed.some((c) => c.attr === attr)) return [];
+  }
+  return null;
+}
+
+export function normalizeConversation(
+  conversation: ChatwootConversation,
+  accountId: number,
+  changed: ChangedAttribute[] = [],
+): ConversationRecord {
   const updatedAt = chatwootTimestamp(conversation.updated_at);
   // The schema refuses an unreadable updated_at, so this only fires on hand-built input.
   if (!updatedAt) throw new TypeError(`conversation ${conversation.id}: unreadable updated_at`);
@@ -356,7 +381,9 @@ export function normalizeConversation(conversation: ChatwootConversation, accoun
     priority: conversation.priority ?? null,
     assignee: conversationAssignee(conversation),
     team_id: conversation.meta?.team?.id ?? null,
-    labels: conversation.labels ?? [],
+    // `labels` (push_data's label_list) is built with the payload, so it is the newest; the change
+    // list says the same when a payload leaves `labels` out.
+    labels: conversation.labels ?? changedLabels(changed) ?? [],
     contact_id: conversation.meta?.sender?.id ?? conversation.contact_inbox?.contact_id ?? null,
     contact_inbox_source_id: conversation.contact_inbox?.source_id ?? null,
     custom_attributes: conversation.custom_attributes ?? {},
@@ -625,12 +652,24 @@ function stableStringify(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
 }
 
-/** FNV-1a, 64 bit, over UTF-8: a cheap, synchronous, stable fingerprint (not a security hash). */
-function fnv1a64(text: string): string {
-  let hash = 0xcbf29ce484222325n;
+/**
+ * FNV-1a, 64 bit, over UTF-8: a cheap, synchronous, stable fingerprint (not a security hash). Kept
+ * in four 16-bit limbs with plain integer arithmetic: a BigInt per byte cost seconds for an e-mail's
+ * megabytes of HTML (the hosted runtime allows 2 s of CPU per request). Same output as the BigInt form.
+ */
+export function fnv1a64(text: string): string {
+  // offset basis 0xcbf29ce484222325; prime 0x100000001b3 = 2^40 + 0x1b3
+  let h0 = 0x2325, h1 = 0x8422, h2 = 0x9ce4, h3 = 0xcbf2;
   for (const byte of new TextEncoder().encode(text)) {
-    hash ^= BigInt(byte);
-    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+    h0 ^= byte;
+    const r0 = h0 * 0x1b3;
+    const r1 = h1 * 0x1b3 + (r0 >>> 16);
+    const r2 = h2 * 0x1b3 + (h0 << 8) + (r1 >>> 16);
+    const r3 = h3 * 0x1b3 + (h1 << 8) + (r2 >>> 16);
+    h0 = r0 & 0xffff;
+    h1 = r1 & 0xffff;
+    h2 = r2 & 0xffff;
+    h3 = r3 & 0xffff;
   }
-  return hash.toString(16).padStart(16, "0");
+  return [h3, h2, h1, h0].map((h) => h.toString(16).padStart(4, "0")).join("");
 }

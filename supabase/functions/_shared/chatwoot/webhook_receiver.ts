@@ -186,7 +186,7 @@ export interface DeliveryBody {
  * refuse) are stripped and noted. Throws only when the database cannot be reached (nothing kept).
  */
 export async function acceptDelivery(
-  deps: Pick<ReceiverDeps, "sql" | "ingestApplied" | "onKept" | "log">,
+  deps: Pick<ReceiverDeps, "ingestApplied" | "onKept" | "log"> & { sql: AnySql },
   account: RouteAccount,
   delivery: DeliveryBody,
 ): Promise<AcceptedDelivery> {
@@ -195,7 +195,7 @@ export async function acceptDelivery(
   const headerIssues = delivery.headerIssues ?? [];
   const keepRaw = async (reason: string, issue: string): Promise<AcceptedDelivery> => {
     const issues = [...headerIssues, issue];
-    const outcome = await deps.sql.begin(async (tx) => {
+    const outcome = await transaction(deps.sql, async (tx) => {
       const outcome = await ingestDelivery(tx, {
         ...base,
         event: "(unreadable)",
@@ -245,7 +245,7 @@ export async function acceptDelivery(
     const all = [...headerIssues, ...issues];
     let outcome: IngestOutcome;
     try {
-      outcome = await deps.sql.begin(async (tx) => {
+      outcome = await transaction(deps.sql, async (tx) => {
         const outcome = await ingestDelivery(tx, {
           ...withEvent,
           outcome: "rejected",
@@ -280,17 +280,21 @@ export async function acceptDelivery(
   const normalized = normalizeChatwootEvent(event, account.account_id);
   let outcome: IngestOutcome;
   try {
-    if (normalized.last_activity_noise) {
-      outcome = await ingestDelivery(deps.sql, { ...withEvent, outcome: "noise", detail });
-    } else if (isInboxEvent(event) || (isTypingEvent(event) && !normalized.conversation)) {
-      // Inbox payloads carry channel credentials: acknowledged and counted, never stored.
-      outcome = await ingestDelivery(deps.sql, { ...withEvent, outcome: "ignored", detail });
-    } else {
+    // One statement each; inside a caller's transaction (replay) under a savepoint, so a refusal
+    // leaves the transaction usable for keeping the delivery.
+    outcome = await statement(deps.sql, async (sql) => {
+      if (normalized.last_activity_noise) {
+        return await ingestDelivery(sql, { ...withEvent, outcome: "noise", detail });
+      }
+      if (isInboxEvent(event) || (isTypingEvent(event) && !normalized.conversation)) {
+        // Inbox payloads carry channel credentials: acknowledged and counted, never stored.
+        return await ingestDelivery(sql, { ...withEvent, outcome: "ignored", detail });
+      }
       const input = { ...withEvent, rows: mirrorRows(normalized), detail };
-      outcome = deps.ingestApplied
-        ? await deps.ingestApplied(deps.sql, input, { account, normalized })
-        : await ingestDelivery(deps.sql, input);
-    }
+      return deps.ingestApplied
+        ? await deps.ingestApplied(sql, input, { account, normalized })
+        : await ingestDelivery(sql, input);
+    });
   } catch (err) {
     // A value the database refuses (out of range, a constraint) is this payload's problem: kept.
     // Anything else (the database is gone) throws on: nothing was stored, and the caller says so.
@@ -298,6 +302,22 @@ export async function acceptDelivery(
     return await keepRejected("database_refused", [`the database refused it: ${(err as Error).message}`]);
   }
   return { status: outcome, event: event.event, ...idOf(delivery) };
+}
+
+type AnySql = Sql | TransactionSql;
+
+function inTransaction(sql: AnySql): sql is TransactionSql {
+  return typeof (sql as TransactionSql).savepoint === "function";
+}
+
+/** Several statements atomically: a transaction, or a savepoint inside the caller's. */
+function transaction<T>(sql: AnySql, fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  return (inTransaction(sql) ? sql.savepoint(fn) : sql.begin(fn)) as Promise<T>;
+}
+
+/** One statement: as it is, or under a savepoint inside the caller's transaction. */
+function statement<T>(sql: AnySql, fn: (sql: AnySql) => Promise<T>): Promise<T> {
+  return inTransaction(sql) ? (sql.savepoint(fn) as Promise<T>) : fn(sql);
 }
 
 function idOf(delivery: DeliveryBody): { delivery_id: string } {
