@@ -229,7 +229,9 @@ export async function acceptDelivery(
     return await keepRaw("malformed_json", `the body is not valid JSON: ${err instanceof Error ? err.message : err}`);
   }
   // Postgres text and jsonb cannot hold U+0000; JSON can only carry it escaped, so look for that first.
-  const stripped = text.includes("\\u0000") ? stripNulCharacters(parsedJson) : { value: parsedJson, count: 0, paths: [] };
+  const stripped = text.includes("\\u0000")
+    ? stripNulCharacters(parsedJson)
+    : { value: parsedJson, count: 0, paths: [] };
   const body = stripped.value;
   const notes: Record<string, unknown> = {};
   if (stripped.count > 0) notes.nul_stripped = { count: stripped.count, paths: stripped.paths };
@@ -252,7 +254,9 @@ export async function acceptDelivery(
           detail: { ...notes, reason, issues: all },
           payload: body,
         });
-        if (outcome !== "duplicate") await deps.onKept?.(tx, { account, body, reason, deliveryId: delivery.deliveryId });
+        if (outcome !== "duplicate") {
+          await deps.onKept?.(tx, { account, body, reason, deliveryId: delivery.deliveryId });
+        }
         return outcome;
       });
     } catch (err) {
@@ -260,8 +264,19 @@ export async function acceptDelivery(
       if (!isDataError(err)) throw err;
       return await keepRaw(reason, `${issues.join("; ")}; as JSON the database refused it: ${(err as Error).message}`);
     }
-    log.warn("delivery kept unapplied", { reason, event: eventName, delivery_id: delivery.deliveryId, issues, outcome });
-    return { status: outcome === "duplicate" ? "duplicate" : "rejected", event: eventName, ...idOf(delivery), issues: all };
+    log.warn("delivery kept unapplied", {
+      reason,
+      event: eventName,
+      delivery_id: delivery.deliveryId,
+      issues,
+      outcome,
+    });
+    return {
+      status: outcome === "duplicate" ? "duplicate" : "rejected",
+      event: eventName,
+      ...idOf(delivery),
+      issues: all,
+    };
   };
 
   if (!parsed.ok && parsed.kind === "unknown_event") {
@@ -350,8 +365,10 @@ export function stripNulCharacters(value: unknown): { value: unknown; count: num
     if (v && typeof v === "object") {
       const out: Record<string, unknown> = {};
       for (const [k, item] of Object.entries(v)) {
-        const key = clean(k, path ? `${path}.${k}` : k);
-        out[key] = walk(item, path ? `${path}.${key}` : key);
+        const key = k.includes("\u0000") ? k.split("\u0000").join("") : k;
+        const at = path ? `${path}.${key}` : key;
+        if (key !== k) clean(k, at); // counted and noted under its cleaned name (the detail is jsonb too)
+        out[key] = walk(item, at);
       }
       return out;
     }
