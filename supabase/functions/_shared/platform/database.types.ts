@@ -113,7 +113,9 @@ export type Database = {
           "event": string;
           "outcome": string;
           "payload": Json | null;
+          "raw_body": string | null;
           "received_at": string;
+          "replayed_at": string | null;
         };
         ComputedFields: never;
         Insert: {
@@ -123,7 +125,9 @@ export type Database = {
           "event": string;
           "outcome": string;
           "payload"?: Json | null;
+          "raw_body"?: string | null;
           "received_at"?: string;
+          "replayed_at"?: string | null;
         };
         Update: {
           "account_ref"?: string;
@@ -132,7 +136,9 @@ export type Database = {
           "event"?: string;
           "outcome"?: string;
           "payload"?: Json | null;
+          "raw_body"?: string | null;
           "received_at"?: string;
+          "replayed_at"?: string | null;
         };
         Relationships: [];
       };
@@ -1157,6 +1163,7 @@ export type Database = {
           "source_id": string | null;
           "status": string | null;
           "store_id": string;
+          "version_event_rank": number;
           "version_fingerprint": string;
           "version_progress": number;
           "version_updated_at_ms": number | null;
@@ -1183,6 +1190,7 @@ export type Database = {
           "source_id"?: string | null;
           "status"?: string | null;
           "store_id": string;
+          "version_event_rank"?: number;
           "version_fingerprint": string;
           "version_progress"?: number;
           "version_updated_at_ms"?: number | null;
@@ -1208,6 +1216,7 @@ export type Database = {
           "source_id"?: string | null;
           "status"?: string | null;
           "store_id"?: string;
+          "version_event_rank"?: number;
           "version_fingerprint"?: string;
           "version_progress"?: number;
           "version_updated_at_ms"?: number | null;
