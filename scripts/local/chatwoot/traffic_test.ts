@@ -211,7 +211,7 @@ Deno.test("every fixture replays as a signed delivery rewritten to the target ac
     const waInbox = await createWhatsAppInbox(acct);
     const webhook = await createWebhook(acct, receiver.url);
     const fixtures = (await control(sandbox, "GET", "/fixtures")).body.fixtures as string[];
-    assert.equal(fixtures.length, 7);
+    assert.equal(fixtures.length, 8);
     for (const name of fixtures) {
       const res = await control(sandbox, "POST", `/fixtures/${name}/replay`, { account_id: acct.accountId });
       assert.equal(res.status, 200, name);
