@@ -164,7 +164,9 @@ async function silenceReason(sql: Sql, c: ConversationRef, since: Date | null): 
     select conv.status, ac.bot_paused, ac.paused_reason,
            exists (select 1 from public.chatwoot_messages h
                    where h.account_ref = ${c.account_ref} and h.conversation_display_id = ${c.conversation_display_id}
-                     and h.message_type = 'outgoing' and not h.private and h.sender_type = 'user'
+                     and h.message_type = 'outgoing' and not h.private
+                     -- an agent in Chatwoot, or the WhatsApp Business app (an echo has no sender)
+                     and (h.sender_type = 'user' or (h.echo and h.sender_type is null))
                      and h.created_at >= ${since ?? new Date(0)}) as human_replied
     from (select 1) one
     left join public.chatwoot_conversations conv
