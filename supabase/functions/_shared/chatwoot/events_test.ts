@@ -96,6 +96,7 @@ function syntheticEvents(): Record<string, Json> {
 const FIXTURE_FILES = [
   "contact_updated.json",
   "conversation_status_changed.resolved.json",
+  "email-html.message_created.json",
   "webwidget-identified.message_created.json",
   "webwidget_triggered.json",
   "whatsapp-text.message_created.json",

@@ -5,7 +5,14 @@
 import assert from "node:assert/strict";
 import { type ChatwootEvent, parseChatwootEvent } from "./events.ts";
 import { inferChannelType } from "./inbox_channels.ts";
-import { isLastActivityNoise, normalizeChatwootEvent, payloadAccountId } from "./normalize.ts";
+import {
+  changedLabels,
+  flattenChangedAttributes,
+  fnv1a64,
+  isLastActivityNoise,
+  normalizeChatwootEvent,
+  payloadAccountId,
+} from "./normalize.ts";
 
 const FIXTURES = new URL("../../../../fixtures/chatwoot/", import.meta.url);
 type Json = Record<string, unknown>;
@@ -639,4 +646,71 @@ Deno.test("conversation assignee from meta: agent bot via assignee_type, team id
   assert.equal(c.status, "snoozed");
   assert.deepEqual(c.snoozed_until, date("2026-04-21T15:00:00.000Z"));
   assert.deepEqual(c.waiting_since, unix(1776695000));
+});
+
+Deno.test('label changes: label_list (array) or cached_label_list ("a, b") name the labels', () => {
+  const changed = (c: unknown) => flattenChangedAttributes(c as never);
+  assert.deepEqual(
+    changedLabels(changed([{ label_list: { previous_value: [], current_value: ["billing", "vip"] } }])),
+    ["billing", "vip"],
+  );
+  assert.deepEqual(
+    changedLabels(changed([{ cached_label_list: { previous_value: "", current_value: "billing, vip" } }])),
+    ["billing", "vip"],
+  );
+  assert.deepEqual(changedLabels(changed([{ cached_label_list: { previous_value: "a", current_value: null } }])), []);
+  assert.equal(changedLabels(changed([{ status: { previous_value: "open", current_value: "resolved" } }])), null);
+  // A conversation_updated without `labels` takes them from the change list; with it, `labels` wins.
+  const base = { ...fixture("conversation_status_changed.resolved.json"), event: "conversation_updated" } as Json;
+  const change = [{ cached_label_list: { previous_value: "", current_value: "billing, vip" } }];
+  const { labels: _, ...noLabels } = base;
+  assert.deepEqual(normalized({ ...noLabels, changed_attributes: change }).conversation?.labels, ["billing", "vip"]);
+  assert.deepEqual(
+    normalized({ ...base, labels: ["billing", "vip", "urgent"], changed_attributes: change }).conversation?.labels,
+    ["billing", "vip", "urgent"],
+  );
+});
+
+Deno.test("develop's conversation payloads: the top-level account is the one cross-checked", () => {
+  const status = fixture("conversation_status_changed.resolved.json");
+  assert.equal(payloadAccountId(parsed({ ...status, account: { id: 42, name: "Other" } })), 42);
+  const typing = { event: "conversation_typing_on", user: null, is_private: false, conversation: status };
+  assert.equal(payloadAccountId(parsed({ ...typing, conversation: { ...status, account: { id: 7, name: "x" } } })), 7);
+  const message = fixture("whatsapp-text.message_created.json") as Json & { conversation: Json };
+  const { account: _, ...noAccount } = message;
+  assert.equal(
+    payloadAccountId(
+      parsed({ ...noAccount, conversation: { ...message.conversation, account: { id: 9, name: "y" } } }),
+    ),
+    9,
+  );
+});
+
+Deno.test("a bot's typing names the bot as its actor", () => {
+  const status = fixture("conversation_status_changed.resolved.json");
+  const out = normalized({
+    event: "conversation_typing_on",
+    user: { id: 12, name: "AI replies", type: "agent_bot" },
+    is_private: false,
+    conversation: status,
+  });
+  assert.deepEqual(out.typing?.actor, { type: "agent_bot", id: 12 });
+});
+
+Deno.test("the fingerprint is FNV-1a 64 (the values stored before the integer rewrite still match)", () => {
+  // Reference values of FNV-1a 64 over UTF-8 (the BigInt implementation this replaced).
+  assert.equal(fnv1a64(""), "cbf29ce484222325");
+  assert.equal(fnv1a64("a"), "af63dc4c8601ec8c");
+  assert.equal(fnv1a64("foobar"), "85944171f73967e8");
+  assert.equal(fnv1a64("ñ"), fnv1a64("\u00f1"));
+});
+
+Deno.test("incoming e-mail: the mail's HTML (full, reply, quoted) is kept in content_attributes.email", () => {
+  const m = messageOf(fixture("email-html.message_created.json"));
+  assert.equal(m.content_type, "incoming_email");
+  assert.equal(m.is_whatsapp, false);
+  const email = m.content_attributes.email as Record<string, Record<string, string>>;
+  assert.deepEqual(Object.keys(email.html_content), ["full", "reply", "quoted"]);
+  assert.match(email.html_content.full, /gmail_quote/);
+  assert.equal(m.content, email.text_content.reply, "content is the text reply (MailboxHelper#mail_content)");
 });
