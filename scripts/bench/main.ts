@@ -9,6 +9,7 @@ import { benchQueue } from "./queue.ts";
 import { benchRetrieval } from "./retrieval.ts";
 import { benchWebhooks } from "./webhooks.ts";
 import { benchCpu } from "./cpu.ts";
+import { benchWebhookMemory } from "./webhook_memory.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   provisioning: benchProvisioning,
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<void>> = {
   retrieval: benchRetrieval,
   webhooks: benchWebhooks,
   cpu: benchCpu,
+  "webhook-memory": benchWebhookMemory,
 };
 
 const name = Deno.args[0];

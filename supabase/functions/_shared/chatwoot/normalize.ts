@@ -660,7 +660,7 @@ function stableStringify(value: unknown): string {
 export function fnv1a64(text: string): string {
   // offset basis 0xcbf29ce484222325; prime 0x100000001b3 = 2^40 + 0x1b3
   let h0 = 0x2325, h1 = 0x8422, h2 = 0x9ce4, h3 = 0xcbf2;
-  for (const byte of new TextEncoder().encode(text)) {
+  const step = (byte: number) => {
     h0 ^= byte;
     const r0 = h0 * 0x1b3;
     const r1 = h1 * 0x1b3 + (r0 >>> 16);
@@ -670,6 +670,18 @@ export function fnv1a64(text: string): string {
     h1 = r1 & 0xffff;
     h2 = r2 & 0xffff;
     h3 = r3 & 0xffff;
+  };
+  // UTF-8 encoded a slice at a time into one small buffer, so a large state costs no copy of its
+  // bytes; a slice never ends between the two halves of a surrogate pair.
+  const encoder = new TextEncoder();
+  const buffer = new Uint8Array(3 * 16_384);
+  for (let at = 0; at < text.length;) {
+    let end = Math.min(text.length, at + 16_384);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    const { written } = encoder.encodeInto(text.slice(at, end), buffer);
+    for (let i = 0; i < written; i++) step(buffer[i]);
+    at = end;
   }
   return [h3, h2, h1, h0].map((h) => h.toString(16).padStart(4, "0")).join("");
 }

@@ -703,6 +703,18 @@ Deno.test("the fingerprint is FNV-1a 64 (the values stored before the integer re
   assert.equal(fnv1a64("a"), "af63dc4c8601ec8c");
   assert.equal(fnv1a64("foobar"), "85944171f73967e8");
   assert.equal(fnv1a64("ñ"), fnv1a64("\u00f1"));
+  // Against the BigInt form, across the 16 384-character slices (a surrogate pair on the seam).
+  const reference = (text: string) => {
+    let hash = 0xcbf29ce484222325n;
+    for (const byte of new TextEncoder().encode(text)) {
+      hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & ((1n << 64n) - 1n);
+    }
+    return hash.toString(16).padStart(16, "0");
+  };
+  const pad = "a".repeat(16_383);
+  for (const text of [`${pad}🦤${pad}🦤`, `${pad}\ud83e`, "\udc00 lone", "日本語のメール".repeat(5000)]) {
+    assert.equal(fnv1a64(text), reference(text), JSON.stringify(text.slice(-8)));
+  }
 });
 
 Deno.test("incoming e-mail: the mail's HTML (full, reply, quoted) is kept in content_attributes.email", () => {
