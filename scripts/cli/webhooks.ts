@@ -56,7 +56,8 @@ async function replay(ctx: CliContext, args: string[]) {
   const ids = values.all
     ? (await keptDeliveries(ctx.sql, { accountRef, limit: 100_000 })).map((d) => d.delivery_id)
     : values.delivery!;
-  const log = createLogger({ fn: "cli" }, "warn");
+  // What is still kept is in the table below; the receiver's own warnings would repeat it.
+  const log = createLogger({ fn: "cli" }, "error");
   const results = [];
   let missing = 0;
   for (const deliveryId of ids) {

@@ -280,7 +280,19 @@ export async function acceptDelivery(
   };
 
   if (!parsed.ok && parsed.kind === "unknown_event") {
-    const outcome = await ingestDelivery(deps.sql, { ...withEvent, outcome: "unknown_event", detail, payload: body });
+    let outcome: IngestOutcome;
+    try {
+      outcome = await statement(
+        deps.sql,
+        (sql) => ingestDelivery(sql, { ...withEvent, outcome: "unknown_event", detail, payload: body }),
+      );
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      return await keepRaw(
+        "database_refused",
+        `an unknown event the database refused as JSON: ${(err as Error).message}`,
+      );
+    }
     log.info("unknown event recorded", { event: eventName, delivery_id: delivery.deliveryId, outcome });
     return { status: outcome === "duplicate" ? "duplicate" : "recorded", event: eventName, ...idOf(delivery) };
   }

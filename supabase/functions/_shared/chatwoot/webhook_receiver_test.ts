@@ -198,6 +198,22 @@ Deno.test("NUL characters are stripped, the delivery applied, and the ledger not
   }
 });
 
+Deno.test("JSON that jsonb refuses (a lone surrogate escape) is kept as its raw bytes", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const a = await insertLinkedAccount(sql);
+    const raw = JSON.stringify({ ...fixture("whatsapp-text.message_created.json"), content: "@@" })
+      .replace('"@@"', '"half a pair: \\ud83e"');
+    const r = await answer(sql, request(a, raw));
+    assert.deepEqual([r.status, r.body.status], [200, "kept"], JSON.stringify(r.body));
+    const [row] = await ledger(sql, a);
+    assert.equal(row.detail.reason, "database_refused");
+    assert.equal(new TextDecoder().decode(row.raw_body), raw);
+  } finally {
+    await sql.end();
+  }
+});
+
 Deno.test("stripNulCharacters cleans keys and nested strings and leaves the rest alone", () => {
   const r = stripNulCharacters({ "a\u0000b": ["x\u0000", 1, null, { c: "\u0000\u0000" }], d: "ok" });
   assert.deepEqual(r.value, { ab: ["x", 1, null, { c: "" }], d: "ok" });
