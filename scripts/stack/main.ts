@@ -105,8 +105,13 @@ async function types() {
 }
 
 const command = Deno.args[0];
-if (command === "start") await start();
-else if (command === "test") await test();
+if (command === "start") {
+  // A start that cannot happen (a port taken, a missing dependency) is a message, not a stack trace.
+  await start().catch((err) => {
+    log(`could not start: ${err instanceof Error ? err.message : err}`);
+    Deno.exit(1);
+  });
+} else if (command === "test") await test();
 else if (command === "types") await types();
 else {
   console.error("usage: stack.ts <start|test|types>");

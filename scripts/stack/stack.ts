@@ -348,14 +348,23 @@ async function startParts(opts: StackOptions, started: (() => Promise<unknown>)[
     driver,
     cluster,
     async close(closeOpts = {}) {
-      await driver?.close();
-      await gateway.close();
-      await chatwoot?.close();
-      await authSql.end({ timeout: 2 });
-      await gcs?.close();
-      await openai?.close();
-      await pooler?.close();
-      if (closeOpts.stopDatabase !== false) await cluster?.stop();
+      // Every part is stopped even when one fails to stop cleanly: a part left running (Postgres
+      // above all) would hold its port against the next start.
+      const steps: [string, () => Promise<unknown> | undefined][] = [
+        ["job driver", () => driver?.close()],
+        ["gateway", () => gateway.close()],
+        ["Chatwoot sandbox", () => chatwoot?.close()],
+        ["auth", () => authSql.end({ timeout: 2 })],
+        ["GCS emulator", () => gcs?.close()],
+        ["OpenAI stand-in", () => openai?.close()],
+        ["pgbouncer", () => pooler?.close()],
+        ["Postgres", () => closeOpts.stopDatabase !== false ? cluster?.stop() : undefined],
+      ];
+      for (const [what, stop] of steps) {
+        await Promise.resolve().then(stop).catch((err) =>
+          log(`stopping the ${what}: ${err instanceof Error ? err.message : err}`)
+        );
+      }
     },
   };
 }

@@ -131,6 +131,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     throw err;
   }
   const coldStartWaitMs = opts.coldStartWaitMs ?? 10_000;
+  // No kept-alive connections to function processes: a request on one a killed process left behind
+  // fails without saying whether it was delivered, while a fresh connect to a dead process is
+  // refused, which says it was not (and so may be sent again once the restart listens).
+  const freshConnections = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
 
   // verify_jwt as the platform checks it: a JWT signed with the project's legacy secret (its anon and
   // service_role keys, legacy sessions) or one of its signing keys. The new API keys are not JWTs and
@@ -197,6 +201,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const fn = entry.fn;
       try {
         // A function that is restarting is waited for, as a request waits for a cold start.
+        supervisor.checkAlive(fn.name);
         await fn.ready(coldStartWaitMs);
       } catch (err) {
         log(`gateway: ${fn.name} not available: ${err instanceof Error ? err.message : err}`);
@@ -208,7 +213,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // a spare copy of the body that is dropped as soon as the first attempt got an answer.
       const [body, spare] = req.body ? req.body.tee() : [null, null];
       const forward = (b: ReadableStream<Uint8Array> | null) =>
-        fetch(`http://127.0.0.1:${fn.port}${path}`, { method: req.method, headers, body: b, redirect: "manual" });
+        fetch(`http://127.0.0.1:${fn.port}${path}`, {
+          method: req.method,
+          headers,
+          body: b,
+          redirect: "manual",
+          client: freshConnections,
+        });
       try {
         let res: Response;
         try {
@@ -228,7 +239,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         // The process died under the request: it is being restarted, so the caller is told to come
         // back rather than left hanging.
         spare?.cancel().catch(() => {});
-        log(`gateway: ${fn.name} unreachable: ${err instanceof Error ? err.message : err}`);
+        const cause = (err as { cause?: unknown }).cause;
+        log(
+          `gateway: ${fn.name} unreachable: ${err instanceof Error ? err.message : err}${cause ? ` (${cause})` : ""}`,
+        );
         return unavailable("WORKER_ERROR", "Function failed to respond; it is restarting");
       }
     },
@@ -246,6 +260,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     async close() {
       await supervisor.close();
       await server.shutdown();
+      freshConnections.close();
     },
   };
 }

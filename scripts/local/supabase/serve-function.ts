@@ -34,6 +34,11 @@ const originalServe = Deno.serve.bind(Deno);
   Deno.exit(0);
 })();
 
+// Ctrl-C signals the terminal's whole process group, this process included; the runner stops its
+// functions itself (after the job driver, before the database), and the supervisor would take an
+// exit now for a crash and restart it.
+Deno.addSignalListener("SIGINT", () => {});
+
 // An absolute entry needs no read access to the working directory (the sandbox grants only the
 // functions folder, as the edge runtime does).
 await import(entry.startsWith("/") ? `file://${entry}` : new URL(entry, `file://${Deno.cwd()}/`).href);

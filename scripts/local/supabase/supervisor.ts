@@ -111,6 +111,26 @@ export class Supervisor {
     return [...this.#entries.values()].map((e) => this.#status(e));
   }
 
+  /** False when the process is gone or a zombie not yet reaped (Linux /proc): it was killed a
+   * moment ago and its exit is about to be seen. A request must not be sent to it, because its
+   * listen backlog may still accept the connection and then reset it, which looks like a death
+   * in the middle of the request. Marks it restarting, so `ready()` waits for the next start. */
+  checkAlive(name: string): boolean {
+    const e = this.#entries.get(name);
+    const pid = e?.child?.pid;
+    if (!e || !pid || e.state !== "up") return e?.state === "up";
+    let alive: boolean;
+    try {
+      // "pid (comm) S …": the state letter follows the command name's closing parenthesis.
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      alive = !/\)\s+[ZX]\s/.test(stat);
+    } catch (err) {
+      alive = !(err instanceof Deno.errors.NotFound);
+    }
+    if (!alive) e.state = "restarting";
+    return alive;
+  }
+
   pid(name: string): number | null {
     return this.#entries.get(name)?.child?.pid ?? null;
   }
@@ -157,6 +177,9 @@ export class Supervisor {
       // SB_EXECUTION_ID is what the edge runtime names an isolate's execution; the worker names
       // its leases after it, so the jobs a dead process held can be handed back at once.
       env: { ...env, SB_EXECUTION_ID: e.executionId },
+      // Only what it is given, as a hosted function gets only its project's variables and secrets:
+      // inheriting the runner's environment once let a test stack's pooler URL leak into another.
+      clearEnv: true,
       // Held open, never written: the process exits when it reads end of input (serve-function.ts),
       // so it cannot outlive the supervisor even when that is killed with -9.
       stdin: "piped",
