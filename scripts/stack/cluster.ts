@@ -109,7 +109,9 @@ export class LocalCluster {
       allowFailure: true,
     });
     if (r.code !== 0 && (await this.isRunning())) {
-      throw new Error(`pg_ctl stop failed (${r.code}): ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ")}`);
+      throw new Error(
+        `pg_ctl stop failed (${r.code}): ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ")}`,
+      );
     }
   }
 }

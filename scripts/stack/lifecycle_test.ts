@@ -21,7 +21,7 @@ interface Started {
   api: string;
 }
 
-async function startProduct(dir: string, ports: Record<string, number>): Promise<Started> {
+function startProduct(dir: string, ports: Record<string, number>): Started {
   // What a user's shell has, not the test stack's variables (its SUPABASE_DB_URL and pooler URL).
   const inherited = ["PATH", "HOME", "DENO_DIR", "TMPDIR", "LANG"].filter((k) => Deno.env.get(k) !== undefined);
   const env: Record<string, string> = {
@@ -84,19 +84,19 @@ Deno.test(
       return await Deno.makeTempDir({ prefix: "switchboard-lifecycle-", dir: `${root}.local` });
     });
     const ports = { db: freePort(), api: freePort(), chatwoot: freePort(), gcs: freePort(), openai: freePort() };
-    const p = await startProduct(dir, ports);
+    const p = startProduct(dir, ports);
     const cluster = new LocalCluster({ dataDir: `${p.dataDir}/db`, port: ports.db });
     try {
       await until(
         "the stack did not say it is running",
-        async () => p.output().includes("Switchboard is running."),
+        () => Promise.resolve(p.output().includes("Switchboard is running.")),
         240_000,
         p.output,
       );
       assert.equal((await timedStatus(`${p.api}/functions/v1/health`)).status, 200);
 
       // ── a second start on the same ports names the port and who holds it ──────────────────────
-      const second = await startProduct(await Deno.makeTempDir({ dir: `${root}.local` }), { ...ports, db: freePort() });
+      const second = startProduct(await Deno.makeTempDir({ dir: `${root}.local` }), { ...ports, db: freePort() });
       const code = (await second.child.status).code;
       assert.notEqual(code, 0);
       assert.match(
@@ -106,21 +106,10 @@ Deno.test(
       assert.doesNotMatch(second.output(), /at LocalCluster|at async/, "a message, not a stack trace");
 
       // ── Postgres down ───────────────────────────────────────────────────────────────────────────
-      await new Deno.Command("runuser", {
-        args: [
-          "-u",
-          "postgres",
-          "--",
-          "/usr/lib/postgresql/15/bin/pg_ctl",
-          "-D",
-          `${p.dataDir}/db`,
-          "-m",
-          "immediate",
-          "stop",
-        ],
-        stdout: "null",
-        stderr: "null",
+      const stopped = await new Deno.Command("runuser", {
+        args: ["-u", "postgres", "--", `${PG_BIN}/pg_ctl`, "-D", `${p.dataDir}/db`, "-m", "immediate", "stop"],
       }).output();
+      assert.equal(stopped.code, 0, new TextDecoder().decode(stopped.stderr));
       assert.equal(await portInUse(ports.db), false);
       const webhook = `${p.api}/functions/v1/chatwoot-webhook/${"a".repeat(32)}`;
       const answers = [];
