@@ -80,6 +80,8 @@ export interface StackInfo {
   openaiBaseUrl?: string;
   /** Which AI the functions use: the stand-in, a real API, or none (offline FAQ mode). */
   aiMode?: string;
+  /** The OPENAI_* settings the functions get, for the CLI to embed as they do (a real key left out). */
+  openaiEnv?: Record<string, string>;
   /** Seeded users' e-mail → password, for signing in to the admin app. */
   demoCredentials?: Record<string, string>;
 }
@@ -206,14 +208,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const realKey = opts.openai?.useRealKey ? Deno.env.get("OPENAI_API_KEY") : undefined;
   const openai = opts.openai && !realKey ? await startOpenAiStandin({ port: opts.openai.port }) : null;
   const aiEnv: Record<string, string> = openai
-    ? {
-      OPENAI_API_KEY: openai.apiKey,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_EMBEDDING_MODEL: "switchboard-test-embedding",
-      OPENAI_EMBEDDING_DIMENSIONS: "256",
-      OPENAI_CHAT_MODEL: "switchboard-test-chat",
-      OPENAI_TRANSCRIPTION_MODEL: "switchboard-test-transcribe",
-    }
+    ? openaiStandinEnv(openai)
     : realKey
     ? Object.fromEntries(Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith("OPENAI_")))
     : {};
@@ -306,6 +301,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     openai,
     openaiBaseUrl: openai?.baseURL,
     aiMode,
+    // The stand-in's key is local and throwaway; a real one stays in the operator's environment, off disk.
+    openaiEnv: realKey ? Object.fromEntries(Object.entries(aiEnv).filter(([k]) => k !== "OPENAI_API_KEY")) : aiEnv,
     demoCredentials,
     functions: gateway.functions,
     gateway,
@@ -321,6 +318,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await pooler?.close();
       if (closeOpts.stopDatabase !== false) await cluster?.stop();
     },
+  };
+}
+
+/** What the functions (and the CLI, through the stack file) are given to use the OpenAI stand-in. */
+export function openaiStandinEnv(standin: { apiKey: string; baseURL: string }): Record<string, string> {
+  return {
+    OPENAI_API_KEY: standin.apiKey,
+    OPENAI_BASE_URL: standin.baseURL,
+    OPENAI_EMBEDDING_MODEL: "switchboard-test-embedding",
+    OPENAI_EMBEDDING_DIMENSIONS: "256",
+    OPENAI_CHAT_MODEL: "switchboard-test-chat",
+    OPENAI_TRANSCRIPTION_MODEL: "switchboard-test-transcribe",
   };
 }
 
