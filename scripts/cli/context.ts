@@ -63,7 +63,7 @@ export function createContext(out: (line: string) => void = console.log, opts: C
   const apiUrl = env.SUPABASE_URL ?? stack.apiUrl ?? "http://127.0.0.1:54321";
   // The stack file's keys and AI settings only for the stack it describes, never for another project.
   const db = dbUrl === stack.dbUrl ? stack : null;
-  const api = apiUrl === stack.apiUrl ? stack : null;
+  const api = db && apiUrl === stack.apiUrl ? stack : null;
   // The legacy service_role JWT is the same credential on a project that has not moved to the new keys.
   const secretKey = env.SUPABASE_SECRET_KEY ?? env.SUPABASE_SERVICE_ROLE_KEY ?? api?.secretKey ?? null;
   const sql = postgres(dbUrl, {

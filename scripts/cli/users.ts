@@ -13,8 +13,8 @@ const USAGE = `usage: switchboard users invite --email e [--name n] [--redirect-
 export function authAdmin(ctx: CliContext) {
   if (!ctx.secretKey) {
     throw new CliError(
-      "the Auth admin API needs the project's secret key: set SUPABASE_SECRET_KEY (sb_secret_…, Project " +
-        "Settings → API Keys; or the legacy SUPABASE_SERVICE_ROLE_KEY), or run `npm start`",
+      "the Auth admin API needs the project's secret key: set SUPABASE_URL and SUPABASE_SECRET_KEY (sb_secret_…, " +
+        "Project Settings → API Keys; or the legacy SUPABASE_SERVICE_ROLE_KEY), or run `npm start`",
     );
   }
   return createClient(ctx.apiUrl, ctx.secretKey, {

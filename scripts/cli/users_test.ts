@@ -86,7 +86,7 @@ Deno.test("users commands without the secret key say which key to set", opts, as
   try {
     const r = await cli(["users", "list"]);
     assert.equal(r.code, 1);
-    assert.match(r.err, /set SUPABASE_SECRET_KEY/);
+    assert.match(r.err, /set SUPABASE_URL and SUPABASE_SECRET_KEY/);
   } finally {
     for (const [k, v] of saved) if (v !== undefined) Deno.env.set(k, v);
   }
