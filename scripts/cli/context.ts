@@ -23,7 +23,7 @@ export interface CliContext {
 
 /** What a caller (a test) may set instead of the environment, the stack file and the terminal. */
 export interface ContextOptions {
-  /** The running stack's file (default .local/stack.json, written by `npm start`). */
+  /** The running stack's file (default SWITCHBOARD_STACK_INFO, else .local/stack.json, written by `npm start`). */
   stackFile?: string;
   confirm?: CliContext["confirm"];
 }
@@ -57,7 +57,7 @@ const askOnTerminal = (question: string) => Promise.resolve(globalThis.confirm(q
 
 /** Environment first (a hosted project), then the running local stack, then its defaults. */
 export function createContext(out: (line: string) => void = console.log, opts: ContextOptions = {}): CliContext {
-  const stack = readStackFile(opts.stackFile ?? `${root}.local/stack.json`);
+  const stack = readStackFile(opts.stackFile ?? Deno.env.get("SWITCHBOARD_STACK_INFO") ?? `${root}.local/stack.json`);
   const env = Deno.env.toObject();
   const dbUrl = env.SUPABASE_DB_URL ?? stack.dbUrl ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
   const apiUrl = env.SUPABASE_URL ?? stack.apiUrl ?? "http://127.0.0.1:54321";
