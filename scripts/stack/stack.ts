@@ -81,6 +81,8 @@ export interface StackInfo {
   openaiBaseUrl?: string;
   /** Which AI the functions use: the stand-in, a real API, or none (offline FAQ mode). */
   aiMode?: string;
+  /** The OPENAI_* settings the functions get, for the CLI to embed as they do (a real key left out). */
+  openaiEnv?: Record<string, string>;
   /** Seeded users' e-mail → password, for signing in to the admin app. */
   demoCredentials?: Record<string, string>;
 }
@@ -230,14 +232,7 @@ async function startParts(opts: StackOptions, started: (() => Promise<unknown>)[
   const openai = opts.openai && !realKey ? await startOpenAiStandin({ port: opts.openai.port }) : null;
   if (openai) started.push(() => openai.close());
   const aiEnv: Record<string, string> = openai
-    ? {
-      OPENAI_API_KEY: openai.apiKey,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_EMBEDDING_MODEL: "switchboard-test-embedding",
-      OPENAI_EMBEDDING_DIMENSIONS: "256",
-      OPENAI_CHAT_MODEL: "switchboard-test-chat",
-      OPENAI_TRANSCRIPTION_MODEL: "switchboard-test-transcribe",
-    }
+    ? openaiStandinEnv(openai)
     : realKey
     ? Object.fromEntries(Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith("OPENAI_")))
     : {};
@@ -342,6 +337,8 @@ async function startParts(opts: StackOptions, started: (() => Promise<unknown>)[
     openai,
     openaiBaseUrl: openai?.baseURL,
     aiMode,
+    // The stand-in's key is local and throwaway; a real one stays in the operator's environment, off disk.
+    openaiEnv: realKey ? Object.fromEntries(Object.entries(aiEnv).filter(([k]) => k !== "OPENAI_API_KEY")) : aiEnv,
     demoCredentials,
     functions: gateway.functions,
     gateway,
@@ -366,6 +363,18 @@ async function startParts(opts: StackOptions, started: (() => Promise<unknown>)[
         );
       }
     },
+  };
+}
+
+/** What the functions (and the CLI, through the stack file) are given to use the OpenAI stand-in. */
+export function openaiStandinEnv(standin: { apiKey: string; baseURL: string }): Record<string, string> {
+  return {
+    OPENAI_API_KEY: standin.apiKey,
+    OPENAI_BASE_URL: standin.baseURL,
+    OPENAI_EMBEDDING_MODEL: "switchboard-test-embedding",
+    OPENAI_EMBEDDING_DIMENSIONS: "256",
+    OPENAI_CHAT_MODEL: "switchboard-test-chat",
+    OPENAI_TRANSCRIPTION_MODEL: "switchboard-test-transcribe",
   };
 }
 
