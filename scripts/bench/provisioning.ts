@@ -245,6 +245,7 @@ async function provisionRun(stack: Stack, cw: RunningSandbox, label: string, cou
     dead: a.dead + s.dead,
     lost: a.lost + s.lost,
     released: a.released + s.released,
+    deferred: a.deferred + s.deferred,
     batches: a.batches + s.batches,
     cpu_ms: a.cpu_ms + s.cpu_ms,
   }));

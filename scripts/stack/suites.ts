@@ -101,7 +101,8 @@ export async function runAllSuites(filters: string[]): Promise<number> {
   const stateDir = `${root}/.local/test-${Date.now()}-${Deno.pid}`;
   const apiPort = freePort();
   const results: StepResult[] = [];
-  const wanted = (name: string) => filters.length === 0 || filters.some((f) => name.includes(f));
+  const wanted = (name: string) =>
+    filters.length === 0 || filters.some((f) => name.toLowerCase().includes(f.toLowerCase()));
 
   log(`starting a throwaway stack in ${stateDir}`);
   const stack = await startStack({

@@ -73,6 +73,7 @@ export async function handler(req: Request, deps: WorkerDeps): Promise<Response>
     dead: 0,
     lost: 0,
     released: 0,
+    deferred: 0,
     batches: 0,
     cpu_ms: 0,
   };

@@ -32,6 +32,16 @@ export class RetryLater extends Error {
   }
 }
 
+/** Throw from a handler when the work cannot start yet for a reason that is not a failure (a rate
+ * limit's window still open, a quota slot later on): the job runs again after `delayMs` and the
+ * attempt its claim counted is given back, so waiting never dead-letters it. */
+export class Deferred extends Error {
+  constructor(message: string, readonly delayMs: number) {
+    super(message);
+    this.name = "Deferred";
+  }
+}
+
 /** Throw from a handler when retrying cannot help (bad payload, resource gone). */
 export class PermanentFailure extends Error {
   constructor(message: string) {
@@ -196,6 +206,19 @@ export async function failJob(
   return (row.status ?? "lost") as FailOutcome;
 }
 
+/** Re-queues a held job after `delayMs` without charging the attempt; false when the lease was lost. */
+export async function deferJob(
+  sql: Sql,
+  job: Pick<Job, "id" | "lease">,
+  reason: string,
+  delayMs: number,
+): Promise<boolean> {
+  const [row] = await sql<{ ok: boolean }[]>`
+    select private.defer_job(${job.id}::bigint, ${job.lease}::uuid, ${reason},
+      make_interval(secs => ${Math.max(0, delayMs) / 1000}::float8)) as ok`;
+  return row.ok;
+}
+
 export async function replayJob(sql: Sql, id: string): Promise<boolean> {
   const [row] = await sql`select private.replay_job(${id}::bigint) as ok`;
   return row.ok as boolean;
@@ -209,6 +232,8 @@ export interface BatchSummary {
   lost: number;
   /** Claimed, then handed back unstarted: the CPU budget would not pay for them. */
   released: number;
+  /** Ran and found they must wait (`Deferred`): re-queued with their attempt given back. */
+  deferred: number;
 }
 
 /** What the loop itself costs per job in CPU (claim row, JSON, completion, logs), charged on top
@@ -278,7 +303,15 @@ export async function runJobBatch(opts: RunBatchOptions): Promise<BatchSummary> 
     visibilitySeconds,
     kinds: Object.keys(opts.registry),
   });
-  const summary: BatchSummary = { claimed: jobs.length, completed: 0, retried: 0, dead: 0, lost: 0, released: 0 };
+  const summary: BatchSummary = {
+    claimed: jobs.length,
+    completed: 0,
+    retried: 0,
+    dead: 0,
+    lost: 0,
+    released: 0,
+    deferred: 0,
+  };
   const succeeded: Job[] = [];
 
   // Admission against the CPU budget, in claim order: the first job always starts (a run must make
@@ -312,6 +345,12 @@ export async function runJobBatch(opts: RunBatchOptions): Promise<BatchSummary> 
       await runJob(opts.registry[job.kind], job, { sql: opts.sql, log, cpu: own }, jobTimeoutMs);
       succeeded.push(job);
     } catch (err) {
+      if (err instanceof Deferred) {
+        if (await deferJob(opts.sql, job, describe(err), err.delayMs)) summary.deferred++;
+        else summary.lost++;
+        log.info("job deferred", { reason: err.message, delay_ms: err.delayMs });
+        return;
+      }
       const outcome = await failJob(opts.sql, job, describe(err), {
         retryInMs: err instanceof RetryLater ? err.retryInMs : undefined,
         permanent: err instanceof PermanentFailure,
@@ -373,6 +412,7 @@ export async function drainQueue(opts: DrainOptions): Promise<DrainSummary> {
     dead: 0,
     lost: 0,
     released: 0,
+    deferred: 0,
     batches: 0,
     cpu_ms: 0,
   };
@@ -387,6 +427,7 @@ export async function drainQueue(opts: DrainOptions): Promise<DrainSummary> {
     total.dead += batch.dead;
     total.lost += batch.lost;
     total.released += batch.released;
+    total.deferred += batch.deferred;
     if (batch.released > 0) break; // the budget is spent: the rest waits for the next run
     if (batch.claimed === 0 && opts.exitWhenIdle !== false) break;
     if (now() - started >= opts.timeBudgetMs) break;

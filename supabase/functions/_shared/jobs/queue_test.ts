@@ -8,6 +8,8 @@ import {
   claimJobs,
   completeJobs,
   cpuMeter,
+  deferJob,
+  Deferred,
   earlierJobInConversation,
   enqueueJob,
   type Job,
@@ -196,6 +198,46 @@ Deno.test("RetryLater honours the handler's delay; PermanentFailure dead-letters
     await sql.end();
   }
 });
+
+Deno.test(
+  "Deferred waits as often as it must without using up attempts; a lost lease defers nothing",
+  opts,
+  async () => {
+    const sql = connect(dbUrl);
+    try {
+      const kind = uniqueKind();
+      const id = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:1`, maxAttempts: 2 });
+      let runs = 0;
+      const registry = {
+        [kind]: anyKind(() => {
+          runs++;
+          // Five waits on a job that may fail only twice: a retry-based wait would be dead by the second.
+          return runs <= 5 ? Promise.reject(new Deferred("window still open", 0)) : Promise.resolve();
+        }),
+      };
+      for (let i = 0; i < 5; i++) {
+        const s = await runJobBatch({ sql, log: createMemoryLogger(), worker: "w", registry });
+        assert.deepEqual([s.deferred, s.retried, s.dead], [1, 0, 0], `wait ${i + 1}`);
+        const row = await jobRow(sql, id);
+        assert.deepEqual([row.status, row.attempts, row.last_error], ["queued", 0, "window still open"]);
+      }
+      const s = await runJobBatch({ sql, log: createMemoryLogger(), worker: "w", registry });
+      assert.equal(s.completed, 1);
+      const [row] = await sql`select attempts, deferrals from private.jobs where id = ${id}`;
+      assert.deepEqual([row.attempts, row.deferrals], [1, 5], "one real attempt, five waits");
+
+      const later = await enqueueJob(sql, { kind, idempotencyKey: `${kind}:2` });
+      const [claimed] = await claimJobs(sql, { worker: "w", limit: 1, kinds: [kind] });
+      assert.equal(claimed.id, later);
+      assert.equal(await deferJob(sql, claimed, "wait", 30_000), true);
+      const wait = ((await jobRow(sql, later)).run_at as Date).getTime() - Date.now();
+      assert.ok(wait > 28_000 && wait <= 30_000, `delay honoured, got ${wait} ms`);
+      assert.equal(await deferJob(sql, claimed, "again", 0), false, "the lease is gone once deferred");
+    } finally {
+      await sql.end();
+    }
+  },
+);
 
 Deno.test("a handler that hangs past its deadline is abandoned and its job retried", opts, async () => {
   const sql = connect(dbUrl);

@@ -186,6 +186,7 @@ export type Database = {
           "completed_at": string | null;
           "created_at": string;
           "dead_at": string | null;
+          "deferrals": number;
           "id": number;
           "idempotency_key": string;
           "kind": string;
@@ -207,6 +208,7 @@ export type Database = {
           "completed_at"?: string | null;
           "created_at"?: string;
           "dead_at"?: string | null;
+          "deferrals"?: number;
           "id"?: never;
           "idempotency_key": string;
           "kind": string;
@@ -227,6 +229,7 @@ export type Database = {
           "completed_at"?: string | null;
           "created_at"?: string;
           "dead_at"?: string | null;
+          "deferrals"?: number;
           "id"?: never;
           "idempotency_key"?: string;
           "kind"?: string;
@@ -320,6 +323,7 @@ export type Database = {
           "completed_at": string | null;
           "created_at": string;
           "dead_at": string | null;
+          "deferrals": number;
           "id": number;
           "idempotency_key": string;
           "kind": string;
@@ -343,6 +347,10 @@ export type Database = {
         };
       };
       "complete_jobs": { Args: { "p_ids": (number)[]; "p_leases": (string)[] }; Returns: number };
+      "defer_job": {
+        Args: { "p_delay": string; "p_id": number; "p_lease": string; "p_reason": string };
+        Returns: boolean;
+      };
       "enqueue_contact_sync": {
         Args: { "p_customer_id": string; "p_delay_ms"?: number; "p_epoch": number; "p_store_id": string };
         Returns: number;
