@@ -6,7 +6,9 @@
 import { z } from "zod";
 import type { Sql } from "../platform/db.ts";
 import type { Fetched, PrivateRow, Row } from "../platform/rows.ts";
-import { jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
+import { jobKind, type JobRegistry, PermanentFailure } from "../jobs/queue.ts";
+import { chatwootJobError } from "./job_errors.ts";
+import { recordApiClosed } from "./accounts.ts";
 import { chatwootTimestamp, conversationSchema, MESSAGE_TYPES, parseChatwootEvent } from "./events.ts";
 import { normalizeChatwootEvent, normalizeConversation } from "./normalize.ts";
 import { ChatwootClient, ChatwootError, listConversations, listMessages } from "./client.ts";
@@ -30,6 +32,8 @@ export interface ReconcileResult {
   applied: number;
   unchanged: number;
   skipped: number;
+  /** Set when the account's API is closed (Cloud free plan): nothing was read. */
+  closed?: string;
 }
 
 const jobPayload = z.object({ account_ref: z.uuid() });
@@ -59,13 +63,13 @@ export function restConversation(c: Record<string, unknown>): Record<string, unk
 }
 
 type ReconciledAccount =
-  & Pick<Row<"chatwoot_accounts">, "id" | "store_id" | "chatwoot_url" | "account_id">
+  & Pick<Row<"chatwoot_accounts">, "id" | "store_id" | "chatwoot_url" | "account_id" | "api_closed_reason">
   & Pick<PrivateRow<"chatwoot_account_secrets">, "api_token">
   & Fetched<Pick<Row<"chatwoot_sync_cursors">, "synced_until">, "synced_until">;
 
 async function loadAccount(sql: Sql, accountRef: string): Promise<ReconciledAccount | undefined> {
   const [row] = await sql<ReconciledAccount[]>`
-    select a.id, a.store_id, a.chatwoot_url, a.account_id, s.api_token, c.synced_until
+    select a.id, a.store_id, a.chatwoot_url, a.account_id, a.api_closed_reason, s.api_token, c.synced_until
     from public.chatwoot_accounts a
     join private.chatwoot_account_secrets s on s.account_ref = a.id
     left join public.chatwoot_sync_cursors c on c.account_ref = a.id
@@ -78,6 +82,10 @@ export async function reconcileAccount(deps: ReconcileDeps, accountRef: string):
   if (!account) throw new PermanentFailure(`Chatwoot account ${accountRef} is no longer linked`);
   if (!account.api_token) {
     throw new PermanentFailure(`Chatwoot account ${accountRef} has no API token to reconcile with`);
+  }
+  // Closed by Chatwoot Cloud's plan: the job that found out said so and died; later runs make no calls.
+  if (account.api_closed_reason) {
+    return { conversations: 0, messages: 0, applied: 0, unchanged: 0, skipped: 0, closed: account.api_closed_reason };
   }
   const client = new ChatwootClient({
     baseUrl: account.chatwoot_url,
@@ -199,10 +207,9 @@ export function reconcileJobHandlers(deps: ReconcileDeps): JobRegistry {
         if (err instanceof ChatwootError) {
           await deps.sql`update public.chatwoot_sync_cursors set last_error = ${err.message}, last_run_at = now()
                          where account_ref = ${payload.account_ref}`;
-          if (err.kind === "rate_limited") throw new RetryLater(err.message, err.retryAfterMs ?? undefined);
-          if (!err.transient) throw new PermanentFailure(err.message);
+          if (err.kind === "api_closed") await recordApiClosed(deps.sql, payload.account_ref, err.message);
         }
-        throw err;
+        throw chatwootJobError(err);
       }
     }),
   };
