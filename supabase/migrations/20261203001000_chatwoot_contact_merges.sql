@@ -8,7 +8,10 @@
 
 alter table public.chatwoot_contacts
   add column merged_into integer,
-  add column merged_at timestamptz;
+  add column merged_at timestamptz,
+  -- When reconciliation last asked Chatwoot whether this contact still exists: it checks a few per
+  -- run, the least recently checked first.
+  add column checked_at timestamptz;
 comment on column public.chatwoot_contacts.merged_into is
   'The contact this one was merged into in Chatwoot (same account). The row stays, so what pointed at it can be followed.';
 
@@ -18,6 +21,9 @@ alter table public.customer_contact_links
   add column merged_into integer;
 comment on column public.customer_contact_links.merged_into is
   'Set when the linked contact was merged into a contact linked to another customer: the next sync round re-links.';
+
+create index chatwoot_contacts_unchecked_idx on public.chatwoot_contacts (account_ref, checked_at nulls first)
+  where merged_into is null;
 
 -- ── functions ────────────────────────────────────────────────────────────────────────────────────
 

@@ -11,6 +11,7 @@ import { jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs
 import { ChatwootClient, ChatwootError } from "../chatwoot/client.ts";
 import { recordApiClosed } from "../chatwoot/accounts.ts";
 import { chatwootJobError } from "../chatwoot/job_errors.ts";
+import { recordContactMerge, resolveMergedContact } from "../chatwoot/merges.ts";
 import type { RateLimiter } from "../chatwoot/rate_limit.ts";
 import {
   type ChatwootContact,
@@ -311,9 +312,29 @@ class SyncRound {
         const outcome = updated.sent ? "updated" : "unchanged";
         return { contactId: link.contact_id, state: updated.state, outcome, linkedBy: "keep" };
       }
+      // Gone from Chatwoot. Merged (an agent merged it, and no webhook said so)? Then the mirror and the link
+      // follow it to the base, and the round brings the base up to date.
+      const merged = await this.followMerge(link.contact_id);
+      if (merged) {
+        const moved: Link = { ...link, contact_id: merged, snapshot: snapshotOf({}), omitted: {} };
+        const again = await this.updateLinked(moved);
+        if (again) return { contactId: merged, state: again.state, outcome: "updated", linkedBy: "keep" };
+      }
       await this.deps.sql`delete from public.customer_contact_links where customer_id = ${this.start.customer.id}`;
     }
     return await this.findOrCreate();
+  }
+
+  /** The contact `missing` was merged into (by the mirror's record, its conversations or our identifier), with
+   * the merge recorded; null when it was deleted. */
+  private async followMerge(missing: number): Promise<number | null> {
+    const [known] = await this.deps.sql<{ merged_into: number | null }[]>`
+      select merged_into from public.chatwoot_contacts where account_ref = ${this.account.ref} and contact_id = ${missing}`;
+    const account = { ref: this.account.ref, accountId: this.account.accountId };
+    const base = known?.merged_into ?? (await resolveMergedContact(this.deps.sql, this.client, account, missing))?.base;
+    if (base === undefined || base === null) return null;
+    const r = await recordContactMerge(this.deps.sql, this.account.ref, missing, base, "found by the contact sync");
+    return r.links_blocked > 0 ? null : base;
   }
 
   /** PATCHes the linked contact with what differs; resolves a 422 per policy and retries once per
@@ -461,6 +482,14 @@ class SyncRound {
   /** Store policy 'merge': the owner of the value is merged into our contact, recorded as a conflict. */
   private async mergeOwnerInto(c: { field: LookupKey; ourId: number; ownerId: number }): Promise<void> {
     await mergeContacts(this.client, this.account.accountId, c.ourId, c.ownerId);
+    // Chatwoot deleted the owner and will say nothing of it: the mirror marks it merged now.
+    await recordContactMerge(
+      this.deps.sql,
+      this.account.ref,
+      c.ownerId,
+      c.ourId,
+      `merged by the contact sync (${c.field})`,
+    );
     this.conflicts.push({
       field: c.field,
       contactId: c.ourId,
