@@ -1,7 +1,6 @@
 // Rack::Attack as Chatwoot configures it (config/initializers/rack_attack.rb): fixed windows aligned to the
 // period, counted per key before any controller runs, and rack-attack's default throttled response.
 
-
 /** The throttles this sandbox enforces, by the env names Chatwoot reads them from. */
 export interface RackAttackLimits {
   /** `ENABLE_RACK_ATTACK` (Chatwoot: on in production unless set to false). */
