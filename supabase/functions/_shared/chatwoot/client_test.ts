@@ -5,16 +5,21 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { createSandbox } from "../../../../scripts/local/chatwoot/server.ts";
-import { provision } from "../../../../scripts/local/chatwoot/testing.ts";
+import { createAgentBot, createWhatsAppInbox, provision } from "../../../../scripts/local/chatwoot/testing.ts";
+import { BotActions } from "../ai/agent_bot.ts";
+import { conversationSchema } from "./events.ts";
+import { normalizeConversation } from "./normalize.ts";
+import { restConversation } from "./reconcile.ts";
 import { Deferred, PermanentFailure } from "../jobs/queue.ts";
-import { ChatwootClient, ChatwootError, rateLimitWaitMs } from "./client.ts";
+import { ChatwootClient, ChatwootError, listConversations, rateLimitWaitMs } from "./client.ts";
 import { findContacts } from "./contacts.ts";
 import { chatwootJobError } from "./job_errors.ts";
 
 /** A sandbox and a client sharing one clock; the client's sleep moves the clock on. */
 async function setup(start: string, opts: Parameters<typeof createSandbox>[0] = {}, maxRetryAfterMs?: number) {
   let clock = Date.parse(start);
-  const sandbox = createSandbox({ now: () => clock, ...opts });
+  // Webhook deliveries (a bot's) go nowhere: these tests never leave the process.
+  const sandbox = createSandbox({ now: () => clock, fetch: () => Promise.resolve(new Response("ok")), ...opts });
   const acct = await provision(sandbox);
   const slept: number[] = [];
   const client = new ChatwootClient({
@@ -111,5 +116,38 @@ Deno.test("an ordinary permission error stays a 401 http error, not a closed API
   const err = await findContacts(wrong, acct.accountId, { email: "x@x.test" }).catch((e) => e);
   assert.equal(err.kind, "http");
   assert.equal(err.status, 401);
+  await sandbox.close();
+});
+
+Deno.test("REST shapes: a bot's handoff toggle_status (success: null) is accepted; meta.assignee_type and meta.team are read", async () => {
+  const { sandbox, acct, client } = await setup("2026-04-20T14:00:00Z");
+  const receiver = { url: "https://bot.example/hook" };
+  const inboxId = await createWhatsAppInbox(acct);
+  const bot = await createAgentBot(sandbox, acct, receiver.url, inboxId);
+  const { conversation } = sandbox.traffic.whatsappInbound({ inbox_id: inboxId, from: "5215512345678", text: "Hola" });
+  assert.equal(conversation!.status, "pending");
+  const botClient = new ChatwootClient({
+    baseUrl: "http://sandbox.test",
+    token: bot.token,
+    fetch: (input, init) => sandbox.handler(new Request(input, init)),
+  });
+  await new BotActions(botClient, acct.accountId).setStatus(conversation!.display_id, "open");
+  assert.equal(conversation!.status, "open");
+
+  await acct.api("POST", `/conversations/${conversation!.display_id}/assignments`, {
+    assignee_id: bot.id,
+    assignee_type: "AgentBot",
+  });
+  const { conversations } = await listConversations(client, acct.accountId, { page: 1 });
+  const rest = restConversation(conversations[0]);
+  assert.equal((rest.meta as Record<string, unknown>).assignee_type, "AgentBot");
+  const parsed = conversationSchema.parse(rest);
+  assert.deepEqual(normalizeConversation(parsed, acct.accountId).assignee, { type: "agent_bot", id: bot.id });
+  // Teams are not emulated by the sandbox: the same REST view with a team, as Chatwoot renders it.
+  const withTeam = conversationSchema.parse({
+    ...rest,
+    meta: { ...(rest.meta as object), team: { id: 4, name: "Ventas" } },
+  });
+  assert.equal(normalizeConversation(withTeam, acct.accountId).team_id, 4);
   await sandbox.close();
 });
