@@ -6,16 +6,20 @@
 import { lookup } from "node:dns/promises";
 import ipaddr from "ipaddr.js";
 
-export type HostResolver = (hostname: string) => Promise<string[]>;
+/** The host's addresses; empty when the name does not exist; null when this runtime cannot tell. */
+export type HostResolver = (hostname: string) => Promise<string[] | null>;
 
-/** Every A and AAAA answer for the host (a literal address is its own answer); empty when it does not resolve. */
+/** Every A and AAAA answer for the host (a literal address is its own answer). */
 export const resolveHost: HostResolver = async (hostname) => {
   const host = hostname.replace(/^\[|\]$/g, "");
   if (ipaddr.isValid(host)) return [host];
   try {
     return (await lookup(host, { all: true })).map((a) => a.address);
-  } catch {
-    return [];
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    // No such name: Chatwoot's resolver would find none either. Anything else (no DNS in this runtime, a
+    // permission) says nothing about the URL.
+    return code === "ENOTFOUND" || code === "ENODATA" ? [] : null;
   }
 };
 
@@ -34,6 +38,7 @@ export function isPrivateAddress(address: string): boolean {
 export async function webhookTargetWarning(url: string, resolve: HostResolver = resolveHost): Promise<string | null> {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
   const addresses = await resolve(host);
+  if (addresses === null) return null;
   if (addresses.length === 0) {
     return `the webhook URL's host ${host} does not resolve from here: Chatwoot will not be able to deliver to ${url}`;
   }
