@@ -26,7 +26,7 @@ interface StackFile {
 
 function readStackFile(): StackFile {
   try {
-    return JSON.parse(Deno.readTextFileSync(`${root}.local/stack.json`));
+    return JSON.parse(Deno.readTextFileSync(Deno.env.get("SWITCHBOARD_STACK_INFO") ?? `${root}.local/stack.json`));
   } catch {
     return {};
   }

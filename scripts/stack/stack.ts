@@ -17,6 +17,7 @@ import { type JobDriver, startJobDriver } from "../local/supabase/job-driver.ts"
 import { LocalCluster } from "./cluster.ts";
 import { applyBootstrap, applyMigrations, applySeed } from "./database.ts";
 import { exists, log } from "./proc.ts";
+import { ensurePortFree } from "./port_holders.ts";
 import { generateKeyPairSync } from "node:crypto";
 import postgres from "postgres";
 import { createAuthHandler, ensureAuthSchema, setAuthUserPassword } from "../local/supabase/auth.ts";
@@ -154,7 +155,19 @@ async function loadOrCreateSecrets(stateDir: string): Promise<Secrets> {
   return secrets;
 }
 
+/** Starts the stack; if any part fails to start, what did start is stopped again before the error
+ * is thrown, so a failed start leaves nothing listening. */
 export async function startStack(opts: StackOptions): Promise<Stack> {
+  const started: (() => Promise<unknown>)[] = [];
+  try {
+    return await startParts(opts, started);
+  } catch (err) {
+    for (const stop of started.reverse()) await stop().catch(() => {});
+    throw err;
+  }
+}
+
+async function startParts(opts: StackOptions, started: (() => Promise<unknown>)[]): Promise<Stack> {
   await Deno.mkdir(opts.stateDir, { recursive: true });
   const secrets = await loadOrCreateSecrets(opts.stateDir);
   let cluster: LocalCluster | null = null;
@@ -173,13 +186,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       password: secrets.dbPassword,
     });
     fresh = await cluster.init();
+    if (!(await cluster.isRunning())) await ensurePortFree(opts.dbPort, "Postgres", "SWITCHBOARD_DB_PORT");
     await cluster.start();
+    const c = cluster;
+    started.push(() => c.stop());
     dbUrl = cluster.url;
     await applyBootstrap(dbUrl);
   }
   await applyMigrations(dbUrl);
   if (fresh && opts.seed) await applySeed(dbUrl);
   const pooler = opts.pooler && cluster ? await startPgbouncer({ dir: `${opts.stateDir}/pgbouncer`, dbUrl }) : null;
+  if (pooler) started.push(() => pooler.close());
+  await ensurePortFree(opts.apiPort, "API gateway", "SWITCHBOARD_API_PORT");
+  if (opts.chatwoot) await ensurePortFree(opts.chatwoot.port, "Chatwoot sandbox", "SWITCHBOARD_CHATWOOT_PORT");
+  if (opts.gcs) await ensurePortFree(opts.gcs.port, "GCS emulator", "SWITCHBOARD_GCS_PORT");
 
   const { anonKey, serviceRoleKey } = await deriveApiKeys(secrets.jwtSecret);
   const jwtMode: JwtMode = opts.jwtMode ??
@@ -194,6 +214,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log: opts.chatwoot.log ? (e) => console.log(JSON.stringify({ service: "chatwoot-sandbox", ...e })) : undefined,
     })
     : null;
+  if (chatwoot) started.push(() => chatwoot.close());
   const gcs = opts.gcs
     ? await startGcsEmulator({
       port: opts.gcs.port,
@@ -203,8 +224,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       strictSignatures: true,
     })
     : null;
+  if (gcs) started.push(() => gcs.close());
   const realKey = opts.openai?.useRealKey ? Deno.env.get("OPENAI_API_KEY") : undefined;
+  if (opts.openai && !realKey) await ensurePortFree(opts.openai.port, "OpenAI stand-in", "SWITCHBOARD_OPENAI_PORT");
   const openai = opts.openai && !realKey ? await startOpenAiStandin({ port: opts.openai.port }) : null;
+  if (openai) started.push(() => openai.close());
   const aiEnv: Record<string, string> = openai
     ? {
       OPENAI_API_KEY: openai.apiKey,
@@ -224,6 +248,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     : "offline (no OPENAI_API_KEY): FAQ answers by full-text match, handoff otherwise";
   // The Supabase Auth stand-in answers /auth/v1 on the gateway, backed by auth.users.
   const authSql = postgres(dbUrl, { max: 5, onnotice: () => {}, connection: { application_name: "auth" } });
+  started.push(() => authSql.end({ timeout: 2 }));
   await ensureAuthSchema(authSql);
   const demoCredentials: Record<string, string> = {};
   for (const [email, password] of Object.entries(secrets.demoPasswords ?? {})) {
@@ -232,8 +257,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await setAuthUserPassword(authSql, { email }, password);
     demoCredentials[email] = password;
   }
+  // The driver starts after the gateway but hears of its worker's deaths and restarts.
+  let driver: JobDriver | null = null;
   const gateway = await startGateway({
     port: opts.apiPort,
+    onFunctionExit: (name, executionId) => {
+      if (name === "jobs-worker") {
+        driver?.workerDied(executionId).catch((err) => log(`job driver: ${err instanceof Error ? err.message : err}`));
+      }
+    },
+    onFunctionRestarted: (name) => {
+      if (name === "jobs-worker") driver?.resume();
+    },
     root,
     jwtSecret: secrets.jwtSecret,
     jwks: jwks(secrets.signingKey ? [secrets.signingKey] : []),
@@ -277,7 +312,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ...opts.functionEnv,
     },
   });
-  const driver = opts.jobDriver === false ? null : await startJobDriver({
+  started.push(() => gateway.close());
+  driver = opts.jobDriver === false ? null : await startJobDriver({
     dbUrl,
     workerUrl: `${apiUrl}/functions/v1/jobs-worker`,
     // As pg_cron does on hosted: the secret key from Vault, in `apikey`.
