@@ -398,6 +398,10 @@ export type Database = {
       "message_status_rank": { Args: { "p_status": string }; Returns: number };
       "purge_completed_jobs": { Args: { "p_older_than"?: string }; Returns: number };
       "record_ai_usage": { Args: { "p_store_id": string; "p_tokens": number }; Returns: boolean };
+      "record_chatwoot_contact_merge": {
+        Args: { "p_account_ref": string; "p_base": number; "p_mergee": number; "p_source": string };
+        Returns: Json;
+      };
       "refresh_customer_aggregates": { Args: { "p_customer_id": string }; Returns: undefined };
       "release_jobs": { Args: { "p_ids": (number)[]; "p_leases": (string)[] }; Returns: number };
       "replay_job": { Args: { "p_id": number }; Returns: boolean };
@@ -862,33 +866,42 @@ export type Database = {
         Row: {
           "accepts_unsigned": boolean;
           "account_id": number;
+          "api_closed_at": string | null;
+          "api_closed_reason": string | null;
           "chatwoot_url": string;
           "created_at": string;
           "id": string;
           "last_delivery_at": string | null;
           "store_id": string;
           "updated_at": string;
+          "webhook_target_warning": string | null;
         };
         ComputedFields: never;
         Insert: {
           "accepts_unsigned"?: boolean;
           "account_id": number;
+          "api_closed_at"?: string | null;
+          "api_closed_reason"?: string | null;
           "chatwoot_url": string;
           "created_at"?: string;
           "id"?: string;
           "last_delivery_at"?: string | null;
           "store_id": string;
           "updated_at"?: string;
+          "webhook_target_warning"?: string | null;
         };
         Update: {
           "accepts_unsigned"?: boolean;
           "account_id"?: number;
+          "api_closed_at"?: string | null;
+          "api_closed_reason"?: string | null;
           "chatwoot_url"?: string;
           "created_at"?: string;
           "id"?: string;
           "last_delivery_at"?: string | null;
           "store_id"?: string;
           "updated_at"?: string;
+          "webhook_target_warning"?: string | null;
         };
         Relationships: [
           {
@@ -995,6 +1008,8 @@ export type Database = {
           "custom_attributes": NonNullable<Json>;
           "email": string | null;
           "identifier": string | null;
+          "merged_at": string | null;
+          "merged_into": number | null;
           "mirrored_at": string;
           "name": string | null;
           "phone_number": string | null;
@@ -1010,6 +1025,8 @@ export type Database = {
           "custom_attributes"?: NonNullable<Json>;
           "email"?: string | null;
           "identifier"?: string | null;
+          "merged_at"?: string | null;
+          "merged_into"?: number | null;
           "mirrored_at"?: string;
           "name"?: string | null;
           "phone_number"?: string | null;
@@ -1024,6 +1041,8 @@ export type Database = {
           "custom_attributes"?: NonNullable<Json>;
           "email"?: string | null;
           "identifier"?: string | null;
+          "merged_at"?: string | null;
+          "merged_into"?: number | null;
           "mirrored_at"?: string;
           "name"?: string | null;
           "phone_number"?: string | null;
@@ -1449,6 +1468,7 @@ export type Database = {
           "customer_id": string;
           "last_round_requests": number;
           "linked_by": string;
+          "merged_into": number | null;
           "omitted": NonNullable<Json>;
           "requests": number;
           "rounds": number;
@@ -1467,6 +1487,7 @@ export type Database = {
           "customer_id": string;
           "last_round_requests"?: number;
           "linked_by": string;
+          "merged_into"?: number | null;
           "omitted"?: NonNullable<Json>;
           "requests"?: number;
           "rounds"?: number;
@@ -1484,6 +1505,7 @@ export type Database = {
           "customer_id"?: string;
           "last_round_requests"?: number;
           "linked_by"?: string;
+          "merged_into"?: number | null;
           "omitted"?: NonNullable<Json>;
           "requests"?: number;
           "rounds"?: number;
