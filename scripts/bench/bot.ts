@@ -97,7 +97,7 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
               values (${acc.id}, ${token}, ${crypto.getRandomValues(new Uint8Array(32))})`;
     const inboxRes = await fetch(`${cw.url}/api/v1/accounts/${account.id}/inboxes`, {
       method: "POST",
-      headers: { api_access_token: token, "content-type": "application/json" },
+      headers: { "Api-Access-Token": token, "content-type": "application/json" },
       body: JSON.stringify({ name: "Bench", channel: { type: "api" } }),
     });
     const inbox = await inboxRes.json();
@@ -112,17 +112,17 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
     // One real delivery, captured as the sandbox sends it, is the template for the load.
     await fetch(`${cw.url}/_control/traffic/incoming`, {
       method: "POST",
-      headers: { api_access_token: cw.sandbox.platformToken, "content-type": "application/json" },
+      headers: { "Api-Access-Token": cw.sandbox.platformToken, "content-type": "application/json" },
       body: JSON.stringify({ inbox_id: inbox.id, content: queries[0] }),
     }).then((r) => r.json());
     await fetch(`${cw.url}/_control/settle`, {
       method: "POST",
-      headers: { api_access_token: cw.sandbox.platformToken },
+      headers: { "Api-Access-Token": cw.sandbox.platformToken },
     })
       .then((r) => r.arrayBuffer());
     const template = JSON.parse(JSON.stringify(
       (await fetch(`${cw.url}/_control/deliveries?kind=agent_bot`, {
-        headers: { api_access_token: cw.sandbox.platformToken },
+        headers: { "Api-Access-Token": cw.sandbox.platformToken },
       })
         .then((r) => r.json())).deliveries.find((d: { event: string }) => d.event === "message_created"),
     ));
@@ -195,14 +195,14 @@ export async function benchBotPaths(dbUrl: string, storeId: string, queries: str
     for (let i = 0; i < REPLIES; i++) {
       const r = await fetch(`${cw.url}/_control/traffic/incoming`, {
         method: "POST",
-        headers: { api_access_token: cw.sandbox.platformToken, "content-type": "application/json" },
+        headers: { "Api-Access-Token": cw.sandbox.platformToken, "content-type": "application/json" },
         body: JSON.stringify({ inbox_id: inbox.id, content: queries[(i * 13) % queries.length] }),
       }).then((res) => res.json());
       targets.push({ conversationId: r.conversation.id, messageId: r.message.id });
     }
     await fetch(`${cw.url}/_control/settle`, {
       method: "POST",
-      headers: { api_access_token: cw.sandbox.platformToken },
+      headers: { "Api-Access-Token": cw.sandbox.platformToken },
     })
       .then((r) => r.arrayBuffer());
     try {

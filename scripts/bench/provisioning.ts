@@ -267,7 +267,7 @@ interface StoreCheck {
  * API), and in the store's account its administrators, inboxes by kind and webhooks. */
 async function checkChatwoot(sql: Sql, cw: RunningSandbox, stores: BenchStore[]): Promise<StoreCheck[]> {
   const call = async (path: string, token: string) => {
-    const res = await fetch(`${cw.url}${path}`, { headers: { api_access_token: token, accept: "application/json" } });
+    const res = await fetch(`${cw.url}${path}`, { headers: { "Api-Access-Token": token, accept: "application/json" } });
     if (!res.ok) throw new Error(`GET ${path} → ${res.status}: ${await res.text()}`);
     return await res.json();
   };

@@ -63,6 +63,7 @@ async function link(ctx: CliContext, args: string[]) {
   });
   ctx.out(`linked store ${values.store} to Chatwoot account ${values["account-id"]} at ${values["chatwoot-url"]}`);
   ctx.out(`webhook URL: ${r.webhookUrl}`);
+  if (r.webhookTargetWarning) ctx.out(`WARNING: ${r.webhookTargetWarning}`);
   if (r.registration === "manual") {
     ctx.out(
       "This token cannot manage webhooks (it is not an administrator's), so register the webhook yourself:\n" +
@@ -88,7 +89,8 @@ async function secret(ctx: CliContext, args: string[]) {
 async function list(ctx: CliContext) {
   const rows = await ctx.sql`
     select st.slug as store, a.chatwoot_url, a.account_id, (s.webhook_secret is not null) as signed,
-           a.accepts_unsigned, a.last_delivery_at, c.synced_until, c.last_error
+           a.accepts_unsigned, a.last_delivery_at, c.synced_until,
+           coalesce(a.api_closed_reason, c.last_error, a.webhook_target_warning) as last_error
     from public.chatwoot_accounts a
     join public.stores st on st.id = a.store_id
     left join private.chatwoot_account_secrets s on s.account_ref = a.id

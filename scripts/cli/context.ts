@@ -3,14 +3,29 @@
 
 import postgres from "postgres";
 import { withRls } from "../../supabase/functions/_shared/platform/db.ts";
+import type { StackInfo } from "../stack/stack.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
 export interface CliContext {
   dbUrl: string;
   apiUrl: string;
+  /** The project's secret key (the Auth admin API's credential), when known. */
+  secretKey: string | null;
+  /** The OPENAI_* settings to embed queries with: the CLI's own environment, else the ones the running
+   * stack gave its functions (its OpenAI stand-in), so a search embeds as the stack's documents were. */
+  openaiEnv: Record<string, string>;
   sql: postgres.Sql;
   out: (line: string) => void;
+  /** Asks the operator a yes/no question; null when nobody can answer (stdin is not a terminal). */
+  confirm: ((question: string) => Promise<boolean>) | null;
+}
+
+/** What a caller (a test) may set instead of the environment, the stack file and the terminal. */
+export interface ContextOptions {
+  /** The running stack's file (default SWITCHBOARD_STACK_INFO, else .local/stack.json, written by `npm start`). */
+  stackFile?: string;
+  confirm?: CliContext["confirm"];
 }
 
 export class CliError extends Error {
@@ -19,32 +34,46 @@ export class CliError extends Error {
   }
 }
 
-interface StackFile {
-  dbUrl?: string;
-  apiUrl?: string;
-}
+/** What `npm start` writes for its running stack (scripts/stack/stack.ts writeStackInfo). */
+type StackFile = Partial<Pick<StackInfo, "dbUrl" | "apiUrl" | "secretKey" | "openaiEnv">>;
 
-function readStackFile(): StackFile {
+function readStackFile(path: string): StackFile {
   try {
-    return JSON.parse(Deno.readTextFileSync(`${root}.local/stack.json`));
+    return JSON.parse(Deno.readTextFileSync(path));
   } catch {
     return {};
   }
 }
 
+/** The OPENAI_* variables of the CLI's environment when it has a key; else those of the stack it talks to. */
+function openaiEnvOf(env: Record<string, string>, stack: StackFile | null): Record<string, string> {
+  const own = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OPENAI_")));
+  if (own.OPENAI_API_KEY?.trim()) return own;
+  return stack?.openaiEnv ?? own;
+}
+
+/** Deno's confirm(): prints the question with "[y/N]" and reads the answer from the terminal. */
+const askOnTerminal = (question: string) => Promise.resolve(globalThis.confirm(question));
+
 /** Environment first (a hosted project), then the running local stack, then its defaults. */
-export function createContext(out: (line: string) => void = console.log): CliContext {
-  const stack = readStackFile();
-  const dbUrl = Deno.env.get("SUPABASE_DB_URL") ?? stack.dbUrl ??
-    "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
-  const apiUrl = Deno.env.get("SUPABASE_URL") ?? stack.apiUrl ?? "http://127.0.0.1:54321";
+export function createContext(out: (line: string) => void = console.log, opts: ContextOptions = {}): CliContext {
+  const stack = readStackFile(opts.stackFile ?? Deno.env.get("SWITCHBOARD_STACK_INFO") ?? `${root}.local/stack.json`);
+  const env = Deno.env.toObject();
+  const dbUrl = env.SUPABASE_DB_URL ?? stack.dbUrl ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+  const apiUrl = env.SUPABASE_URL ?? stack.apiUrl ?? "http://127.0.0.1:54321";
+  // The stack file's keys and AI settings only for the stack it describes, never for another project.
+  const db = dbUrl === stack.dbUrl ? stack : null;
+  const api = db && apiUrl === stack.apiUrl ? stack : null;
+  // The legacy service_role JWT is the same credential on a project that has not moved to the new keys.
+  const secretKey = env.SUPABASE_SECRET_KEY ?? env.SUPABASE_SERVICE_ROLE_KEY ?? api?.secretKey ?? null;
   const sql = postgres(dbUrl, {
     max: 2,
     onnotice: () => {},
     connect_timeout: 5,
     connection: { application_name: "switchboard-cli" },
   });
-  return { dbUrl, apiUrl, sql, out };
+  const ask = opts.confirm !== undefined ? opts.confirm : Deno.stdin.isTerminal() ? askOnTerminal : null;
+  return { dbUrl, apiUrl, secretKey, openaiEnv: openaiEnvOf(env, db), sql, out, confirm: ask };
 }
 
 /** Who the audit log says did it: the operator's login. */

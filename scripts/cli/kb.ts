@@ -110,7 +110,8 @@ export async function kbCommand(ctx: CliContext, args: string[]): Promise<void> 
       const query = positionals.join(" ").trim();
       if (!query) throw new CliError(`a query is required\n${USAGE}`, 2);
       const id = await storeId(ctx, values.store);
-      const embedder = await embedderForStore(ctx.sql, embeddingConfigFromEnv(Deno.env.toObject()), id);
+      // The embedder the stack's functions use (context.ts), so the query meets its chunks' vectors.
+      const embedder = await embedderForStore(ctx.sql, embeddingConfigFromEnv(ctx.openaiEnv), id);
       const kind = kindArg(values.kind);
       const r = await searchKnowledge(ctx.sql, embedder, {
         storeId: id,

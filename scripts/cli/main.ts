@@ -3,21 +3,28 @@
 
 import { accountsCommand } from "./accounts.ts";
 import { archiveCommand } from "./archive.ts";
-import { CliError, createContext } from "./context.ts";
+import { CliError, type ContextOptions, createContext } from "./context.ts";
 import { contactsCommand } from "./contacts.ts";
 import { aiCommand } from "./ai.ts";
 import { jobsCommand } from "./jobs.ts";
 import { kbCommand } from "./kb.ts";
 import { statusCommand } from "./status.ts";
 import { storesCommand } from "./stores.ts";
+import { usersCommand } from "./users.ts";
 import { webhooksCommand } from "./webhooks.ts";
 import { widgetCommand } from "./widget.ts";
 
 const USAGE = `usage: switchboard <command>
 
   status                                  stack URLs, database and worker health
-  stores create --slug s --name n [--domain d] [--support-email e] [--owner-email e] [--chatwoot auto|manual]
-                                          a store; auto provisions its Chatwoot account (Platform API)
+  users invite --email e [--name n] [--redirect-to url]
+                                          invite a user (Supabase Auth mails a link to set a password)
+  users create --email e [--password p] [--name n] [--platform-admin]
+                                          a confirmed user who can sign in at once
+  users list [--limit n]                  users with their state, stores and roles, last sign-in
+  stores create --slug s --name n [--domain d] [--support-email e] [--owner-email e [--invite-owner]]
+                [--chatwoot auto|manual]  a store; auto provisions its Chatwoot account (Platform API);
+                                          an owner with no account is invited (asked, or --invite-owner)
   stores list                             stores with their Chatwoot state and failure reason
   stores reprovision <slug>               retry provisioning a failed store from its checkpoints
   jobs list [--status queued|running|completed|dead] [--kind k] [--limit n]
@@ -54,17 +61,23 @@ const USAGE = `usage: switchboard <command>
                                           hybrid search, with each leg's rank and score
   kb reembed --store s                    queue re-embedding of chunks not on the store's model
 
-Connects to SUPABASE_DB_URL / SUPABASE_URL when set, else to the running \`npm start\` stack.`;
+Connects to SUPABASE_DB_URL / SUPABASE_URL (users: SUPABASE_SECRET_KEY) when set, else to the running
+\`npm start\` stack, whose embedder \`kb search\` also uses unless OPENAI_API_KEY is set.`;
 
-export async function main(args: string[], out: (line: string) => void = console.log): Promise<number> {
+export async function main(
+  args: string[],
+  out: (line: string) => void = console.log,
+  opts: ContextOptions = {},
+): Promise<number> {
   const [command, ...rest] = args;
   if (!command || command === "help" || command === "--help" || command === "-h") {
     out(USAGE);
     return command ? 0 : 2;
   }
-  const ctx = createContext(out);
+  const ctx = createContext(out, opts);
   try {
     if (command === "status") await statusCommand(ctx);
+    else if (command === "users") await usersCommand(ctx, rest);
     else if (command === "stores") await storesCommand(ctx, rest);
     else if (command === "jobs") await jobsCommand(ctx, rest);
     else if (command === "accounts") await accountsCommand(ctx, rest);

@@ -93,11 +93,43 @@ Deno.test("accounts link registers the webhook and prints its URL; accounts list
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /webhook URL: http:\/\/127\.0\.0\.1:\d+\/functions\/v1\/chatwoot-webhook\/[A-Za-z0-9_-]{43}/);
   assert.match(r.out, /webhook created in Chatwoot \(id \d+\), signed/);
+  // The local stack's functions are on 127.0.0.1: Chatwoot 4.14+ would refuse to deliver there.
+  assert.match(r.out, /WARNING: the webhook URL \S+ resolves only to private addresses \(127\.0\.0\.1\)/);
   assert.ok(!r.out.includes(cw.token), "the API token is never printed");
   const list = await cli("accounts", "list");
   assert.match(list.out, new RegExp(`${slug}\\s+${env.url.replace(/[.:/]/g, "\\$&")}\\s+${cw.accountId}\\s+true`));
   const bad = await cli("accounts", "link", "--store", slug);
   assert.equal(bad.code, 2, "missing flags are a usage error");
+});
+
+Deno.test("accounts link on a Chatwoot Cloud free-plan account says so plainly and links nothing", opts, async () => {
+  const { provisionSandboxAccount, sandboxCall, sandboxEnv } = await import("../testing/chatwoot.ts");
+  const env = sandboxEnv();
+  const cw = await provisionSandboxAccount(env);
+  await sandboxCall(env, "PATCH", `/_control/accounts/${cw.accountId}`, { body: { cloud_free_plan: true } });
+  const slug = `cli-${crypto.randomUUID().slice(0, 8)}`;
+  assert.equal((await cli("stores", "create", "--slug", slug, "--name", "Free", "--chatwoot", "manual")).code, 0);
+  const errors: string[] = [];
+  const consoleError = console.error;
+  console.error = (...a: unknown[]) => errors.push(a.join(" "));
+  const r = await cli(
+    "accounts",
+    "link",
+    "--store",
+    slug,
+    "--chatwoot-url",
+    env.url,
+    "--account-id",
+    String(cw.accountId),
+    "--api-token",
+    cw.token,
+  ).finally(() => console.error = consoleError);
+  assert.equal(r.code, 1, r.out);
+  r.out += errors.join("\n");
+  assert.match(r.out, /this Chatwoot Cloud account \(\d+\) is on the free plan: its API is closed/);
+  assert.ok(!/administrator/.test(r.out), "not mistaken for a token without administrator rights");
+  const list = await cli("accounts", "list");
+  assert.ok(!list.out.includes(slug), "nothing was linked");
 });
 
 Deno.test("archive queue, ignore, map and erase from the command line", opts, async () => {

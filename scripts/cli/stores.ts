@@ -1,7 +1,9 @@
 // `switchboard stores create|list`: the platform's stores, written as the service would.
 
 import { parseArgs } from "node:util";
+import type postgres from "postgres";
 import { CliContext, CliError, table } from "./context.ts";
+import { inviteUser } from "./users.ts";
 
 export async function storesCommand(ctx: CliContext, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
@@ -20,6 +22,7 @@ async function createStore(ctx: CliContext, args: string[]) {
       domain: { type: "string" },
       "support-email": { type: "string" },
       "owner-email": { type: "string" },
+      "invite-owner": { type: "boolean", default: false },
       chatwoot: { type: "string", default: "auto" },
     },
     strict: true,
@@ -30,17 +33,13 @@ async function createStore(ctx: CliContext, args: string[]) {
   if (!values.slug || !values.name) {
     throw new CliError(
       "usage: switchboard stores create --slug <slug> --name <name> [--domain d] [--support-email e] " +
-        "[--owner-email e] [--chatwoot auto|manual]",
+        "[--owner-email e [--invite-owner]] [--chatwoot auto|manual]",
       2,
     );
   }
-  const store = await ctx.sql.begin(async (tx) => {
-    let ownerId: string | null = null;
-    if (values["owner-email"]) {
-      const [user] = await tx`select id from auth.users where lower(email) = lower(${values["owner-email"]})`;
-      if (!user) throw new CliError(`no user with e-mail ${values["owner-email"]}: create the user first`);
-      ownerId = user.id;
-    }
+  if (values["invite-owner"] && !values["owner-email"]) throw new CliError("--invite-owner needs --owner-email", 2);
+  const ownerEmail = values["owner-email"];
+  const insertStore = async (tx: postgres.TransactionSql, ownerId: string | null) => {
     const [row] = await tx`
       insert into public.stores (slug, name, domain, support_email, chatwoot_provisioning)
       values (${values.slug!}, ${values.name!}, ${values.domain ?? null}, ${values["support-email"] ?? null},
@@ -50,14 +49,51 @@ async function createStore(ctx: CliContext, args: string[]) {
       await tx`insert into public.store_members (store_id, user_id, role) values (${row.id}, ${ownerId}, 'owner')`;
     }
     return row;
-  }).catch((err) => {
-    if (err instanceof CliError) throw err;
-    if (err?.code === "23505") throw new CliError(`a store with slug "${values.slug}" already exists`);
-    if (err?.code === "23514") throw new CliError(`invalid store: ${err.constraint_name ?? err.message}`);
-    throw err;
+  };
+  const storeError = (err: { code?: string; constraint_name?: string; message?: string }) => {
+    if (err instanceof CliError) return err;
+    if (err?.code === "23505") return new CliError(`a store with slug "${values.slug}" already exists`);
+    if (err?.code === "23514") return new CliError(`invalid store: ${err.constraint_name ?? err.message}`);
+    return err;
+  };
+  let ownerId: string | null = null;
+  if (ownerEmail) {
+    const [user] = await ctx.sql`select id from auth.users where lower(email) = lower(${ownerEmail})`;
+    ownerId = user?.id ?? null;
+    if (!ownerId) {
+      // A store that would be refused must not cost its owner an invitation: try it first, and roll it back
+      // (the invite is a network call, never made inside an open transaction).
+      const tried = Symbol("rolled back");
+      await ctx.sql.begin(async (tx) => {
+        await insertStore(tx, null);
+        throw tried;
+      }).catch((err) => {
+        if (err !== tried) throw storeError(err);
+      });
+      ownerId = (await inviteOwner(ctx, ownerEmail, values["invite-owner"]!)).id;
+    }
+  }
+  const store = await ctx.sql.begin((tx) => insertStore(tx, ownerId)).catch((err) => {
+    throw storeError(err);
   });
-  ctx.out(`created store ${store.slug} (${store.id})`);
+  ctx.out(`created store ${store.slug} (${store.id})${ownerEmail ? `, owned by ${ownerEmail}` : ""}`);
   if (values.chatwoot === "auto") ctx.out("its Chatwoot account is being provisioned: see `switchboard stores list`");
+}
+
+/** An owner nobody has registered yet: invited when the operator said so (--invite-owner, or yes at the
+ * prompt); otherwise the command stops, naming the command that creates the user. */
+async function inviteOwner(ctx: CliContext, email: string, inviteFlag: boolean) {
+  const agreed = inviteFlag ||
+    (ctx.confirm !== null && await ctx.confirm(`No user has the e-mail ${email}. Invite them as the owner?`));
+  if (!agreed) {
+    throw new CliError(
+      `no user with e-mail ${email}: invite them with \`switchboard users invite --email ${email}\` ` +
+        "(or pass --invite-owner), then run this again",
+    );
+  }
+  const user = await inviteUser(ctx, email);
+  ctx.out(`invited ${email} (${user.id}): Auth e-mails them a link to set their password`);
+  return user;
 }
 
 async function listStores(ctx: CliContext) {

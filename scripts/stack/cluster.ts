@@ -105,6 +105,13 @@ export class LocalCluster {
 
   async stop(): Promise<void> {
     if (!(await this.isRunning())) return;
-    await asPostgres(`${PG_BIN}/pg_ctl`, ["-D", this.opts.dataDir, "-m", "fast", "-w", "stop"], { allowFailure: true });
+    const r = await asPostgres(`${PG_BIN}/pg_ctl`, ["-D", this.opts.dataDir, "-m", "fast", "-w", "stop"], {
+      allowFailure: true,
+    });
+    if (r.code !== 0 && (await this.isRunning())) {
+      throw new Error(
+        `pg_ctl stop failed (${r.code}): ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ")}`,
+      );
+    }
   }
 }

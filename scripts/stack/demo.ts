@@ -17,7 +17,7 @@ interface DemoStack {
 async function call(base: string, token: string, method: string, path: string, body?: unknown) {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { api_access_token: token, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: { "Api-Access-Token": token, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await res.json().catch(() => null);

@@ -3,39 +3,66 @@
 //          under .local/dev.
 //   test:  a throwaway stack on free ports, then every suite; ends with "N passed, M failed".
 
-import { clientKey, root, startStack, statusBlock, writeStackInfo } from "./stack.ts";
+import { clientKey, root, type Stack, startStack, statusBlock, writeStackInfo } from "./stack.ts";
 import { log } from "./proc.ts";
 import { runAllSuites } from "./suites.ts";
 import { demoTraffic } from "./demo.ts";
 import { ensureWebBuilt, serveWebApp, type WebApp } from "./webapp.ts";
 
 async function start() {
+  // Another data directory and info file let a second stack (a test of stopping) run beside this one.
+  const dataDir = Deno.env.get("SWITCHBOARD_DATA_DIR") ?? `${root}/.local/dev`;
+  const infoPath = Deno.env.get("SWITCHBOARD_STACK_INFO") ?? `${root}/.local/stack.json`;
   const external = Deno.env.get("SUPABASE_DB_URL");
-  const stack = await startStack({
-    stateDir: `${root}/.local/dev`,
+  // Ctrl-C reaches this process twice (the terminal signals the whole group, and run.mjs passes
+  // its own on): one shutdown, whatever arrives, and a start interrupted early stops too.
+  let stopping: Promise<void> | null = null;
+  let starting: Promise<Stack> | null = null;
+  let webApp: WebApp | null = null;
+  const stop = () => {
+    if (stopping) return;
+    log("stopping…");
+    stopping = (async () => {
+      await webApp?.close().catch(() => {});
+      // A start still under way is let finish (it cleans up after itself if it fails), then closed.
+      const stack = await starting?.catch(() => null);
+      await stack?.close().catch((err) => log(`while stopping: ${err instanceof Error ? err.message : err}`));
+      await Deno.remove(infoPath).catch(() => {});
+      log("stopped");
+      Deno.exit(0);
+    })();
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  starting = startStack({
+    stateDir: dataDir,
     dbPort: Number(Deno.env.get("SWITCHBOARD_DB_PORT") ?? 54322),
     apiPort: Number(Deno.env.get("SWITCHBOARD_API_PORT") ?? 54321),
     externalDbUrl: external,
     seed: true,
     chatwoot: {
       port: Number(Deno.env.get("SWITCHBOARD_CHATWOOT_PORT") ?? 3000),
-      persistPath: `${root}/.local/dev/chatwoot-sandbox.json`,
+      persistPath: `${dataDir}/chatwoot-sandbox.json`,
     },
-    gcs: { port: Number(Deno.env.get("SWITCHBOARD_GCS_PORT") ?? 4443), dataDir: `${root}/.local/dev/gcs` },
+    gcs: { port: Number(Deno.env.get("SWITCHBOARD_GCS_PORT") ?? 4443), dataDir: `${dataDir}/gcs` },
     openai: { port: Number(Deno.env.get("SWITCHBOARD_OPENAI_PORT") ?? 54330), useRealKey: true },
   });
+  const stack = await starting;
+  if (stopping) return await new Promise(() => {});
   await demoTraffic(stack).catch((err) => log(`demo data skipped: ${err instanceof Error ? err.message : err}`));
-  let webApp: WebApp | null = null;
-  try {
-    webApp = serveWebApp({
-      port: Number(Deno.env.get("SWITCHBOARD_WEB_PORT") ?? 54323),
-      dist: await ensureWebBuilt(),
-      config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: clientKey(stack) },
-    });
-  } catch (err) {
-    log(`the admin app is not served: ${err instanceof Error ? err.message : err}`);
+  // SWITCHBOARD_WEB_APP=off: no admin app (a stack started only for its API, as the stop test does).
+  if (Deno.env.get("SWITCHBOARD_WEB_APP") !== "off") {
+    try {
+      webApp = serveWebApp({
+        port: Number(Deno.env.get("SWITCHBOARD_WEB_PORT") ?? 54323),
+        dist: await ensureWebBuilt(),
+        config: { supabaseUrl: stack.apiUrl, supabaseAnonKey: clientKey(stack) },
+      });
+    } catch (err) {
+      log(`the admin app is not served: ${err instanceof Error ? err.message : err}`);
+    }
   }
-  await writeStackInfo(`${root}/.local/stack.json`, { ...stack, functions: stack.functions });
+  await writeStackInfo(infoPath, { ...stack, functions: stack.functions });
   console.log(`\nSwitchboard is running.\n\n${
     statusBlock(stack, {
       "Functions": stack.functions.join(", "),
@@ -48,15 +75,6 @@ async function start() {
   if (creds) console.log(`Sign in (local only; generated for this data directory):\n${creds}\n`);
   console.log(`Try: curl ${stack.functionsUrl}/health\n     npx switchboard status\nPress Ctrl-C to stop.`);
 
-  const stop = async () => {
-    log("stopping…");
-    await webApp?.close();
-    await stack.close();
-    await Deno.remove(`${root}/.local/stack.json`).catch(() => {});
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
   await new Promise(() => {}); // until a signal
 }
 
@@ -87,8 +105,13 @@ async function types() {
 }
 
 const command = Deno.args[0];
-if (command === "start") await start();
-else if (command === "test") await test();
+if (command === "start") {
+  // A start that cannot happen (a port taken, a missing dependency) is a message, not a stack trace.
+  await start().catch((err) => {
+    log(`could not start: ${err instanceof Error ? err.message : err}`);
+    Deno.exit(1);
+  });
+} else if (command === "test") await test();
 else if (command === "types") await types();
 else {
   console.error("usage: stack.ts <start|test|types>");

@@ -17,6 +17,7 @@ import { type JobDriver, startJobDriver } from "../local/supabase/job-driver.ts"
 import { LocalCluster } from "./cluster.ts";
 import { applyBootstrap, applyMigrations, applySeed } from "./database.ts";
 import { exists, log } from "./proc.ts";
+import { ensurePortFree } from "./port_holders.ts";
 import { generateKeyPairSync } from "node:crypto";
 import postgres from "postgres";
 import { createAuthHandler, ensureAuthSchema, setAuthUserPassword } from "../local/supabase/auth.ts";
@@ -80,6 +81,8 @@ export interface StackInfo {
   openaiBaseUrl?: string;
   /** Which AI the functions use: the stand-in, a real API, or none (offline FAQ mode). */
   aiMode?: string;
+  /** The OPENAI_* settings the functions get, for the CLI to embed as they do (a real key left out). */
+  openaiEnv?: Record<string, string>;
   /** Seeded users' e-mail → password, for signing in to the admin app. */
   demoCredentials?: Record<string, string>;
 }
@@ -154,7 +157,19 @@ async function loadOrCreateSecrets(stateDir: string): Promise<Secrets> {
   return secrets;
 }
 
+/** Starts the stack; if any part fails to start, what did start is stopped again before the error
+ * is thrown, so a failed start leaves nothing listening. */
 export async function startStack(opts: StackOptions): Promise<Stack> {
+  const started: (() => Promise<unknown>)[] = [];
+  try {
+    return await startParts(opts, started);
+  } catch (err) {
+    for (const stop of started.reverse()) await stop().catch(() => {});
+    throw err;
+  }
+}
+
+async function startParts(opts: StackOptions, started: (() => Promise<unknown>)[]): Promise<Stack> {
   await Deno.mkdir(opts.stateDir, { recursive: true });
   const secrets = await loadOrCreateSecrets(opts.stateDir);
   let cluster: LocalCluster | null = null;
@@ -173,13 +188,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       password: secrets.dbPassword,
     });
     fresh = await cluster.init();
+    if (!(await cluster.isRunning())) await ensurePortFree(opts.dbPort, "Postgres", "SWITCHBOARD_DB_PORT");
     await cluster.start();
+    const c = cluster;
+    started.push(() => c.stop());
     dbUrl = cluster.url;
     await applyBootstrap(dbUrl);
   }
   await applyMigrations(dbUrl);
   if (fresh && opts.seed) await applySeed(dbUrl);
   const pooler = opts.pooler && cluster ? await startPgbouncer({ dir: `${opts.stateDir}/pgbouncer`, dbUrl }) : null;
+  if (pooler) started.push(() => pooler.close());
+  await ensurePortFree(opts.apiPort, "API gateway", "SWITCHBOARD_API_PORT");
+  if (opts.chatwoot) await ensurePortFree(opts.chatwoot.port, "Chatwoot sandbox", "SWITCHBOARD_CHATWOOT_PORT");
+  if (opts.gcs) await ensurePortFree(opts.gcs.port, "GCS emulator", "SWITCHBOARD_GCS_PORT");
 
   const { anonKey, serviceRoleKey } = await deriveApiKeys(secrets.jwtSecret);
   const jwtMode: JwtMode = opts.jwtMode ??
@@ -194,6 +216,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log: opts.chatwoot.log ? (e) => console.log(JSON.stringify({ service: "chatwoot-sandbox", ...e })) : undefined,
     })
     : null;
+  if (chatwoot) started.push(() => chatwoot.close());
   const gcs = opts.gcs
     ? await startGcsEmulator({
       port: opts.gcs.port,
@@ -203,17 +226,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       strictSignatures: true,
     })
     : null;
+  if (gcs) started.push(() => gcs.close());
   const realKey = opts.openai?.useRealKey ? Deno.env.get("OPENAI_API_KEY") : undefined;
+  if (opts.openai && !realKey) await ensurePortFree(opts.openai.port, "OpenAI stand-in", "SWITCHBOARD_OPENAI_PORT");
   const openai = opts.openai && !realKey ? await startOpenAiStandin({ port: opts.openai.port }) : null;
+  if (openai) started.push(() => openai.close());
   const aiEnv: Record<string, string> = openai
-    ? {
-      OPENAI_API_KEY: openai.apiKey,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_EMBEDDING_MODEL: "switchboard-test-embedding",
-      OPENAI_EMBEDDING_DIMENSIONS: "256",
-      OPENAI_CHAT_MODEL: "switchboard-test-chat",
-      OPENAI_TRANSCRIPTION_MODEL: "switchboard-test-transcribe",
-    }
+    ? openaiStandinEnv(openai)
     : realKey
     ? Object.fromEntries(Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith("OPENAI_")))
     : {};
@@ -224,6 +243,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     : "offline (no OPENAI_API_KEY): FAQ answers by full-text match, handoff otherwise";
   // The Supabase Auth stand-in answers /auth/v1 on the gateway, backed by auth.users.
   const authSql = postgres(dbUrl, { max: 5, onnotice: () => {}, connection: { application_name: "auth" } });
+  started.push(() => authSql.end({ timeout: 2 }));
   await ensureAuthSchema(authSql);
   const demoCredentials: Record<string, string> = {};
   for (const [email, password] of Object.entries(secrets.demoPasswords ?? {})) {
@@ -232,8 +252,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await setAuthUserPassword(authSql, { email }, password);
     demoCredentials[email] = password;
   }
+  // The driver starts after the gateway but hears of its worker's deaths and restarts.
+  let driver: JobDriver | null = null;
   const gateway = await startGateway({
     port: opts.apiPort,
+    onFunctionExit: (name, executionId) => {
+      if (name === "jobs-worker") {
+        driver?.workerDied(executionId).catch((err) => log(`job driver: ${err instanceof Error ? err.message : err}`));
+      }
+    },
+    onFunctionRestarted: (name) => {
+      if (name === "jobs-worker") driver?.resume();
+    },
     root,
     jwtSecret: secrets.jwtSecret,
     jwks: jwks(secrets.signingKey ? [secrets.signingKey] : []),
@@ -277,7 +307,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ...opts.functionEnv,
     },
   });
-  const driver = opts.jobDriver === false ? null : await startJobDriver({
+  started.push(() => gateway.close());
+  driver = opts.jobDriver === false ? null : await startJobDriver({
     dbUrl,
     workerUrl: `${apiUrl}/functions/v1/jobs-worker`,
     // As pg_cron does on hosted: the secret key from Vault, in `apikey`.
@@ -306,21 +337,44 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     openai,
     openaiBaseUrl: openai?.baseURL,
     aiMode,
+    // The stand-in's key is local and throwaway; a real one stays in the operator's environment, off disk.
+    openaiEnv: realKey ? Object.fromEntries(Object.entries(aiEnv).filter(([k]) => k !== "OPENAI_API_KEY")) : aiEnv,
     demoCredentials,
     functions: gateway.functions,
     gateway,
     driver,
     cluster,
     async close(closeOpts = {}) {
-      await driver?.close();
-      await gateway.close();
-      await chatwoot?.close();
-      await authSql.end({ timeout: 2 });
-      await gcs?.close();
-      await openai?.close();
-      await pooler?.close();
-      if (closeOpts.stopDatabase !== false) await cluster?.stop();
+      // Every part is stopped even when one fails to stop cleanly: a part left running (Postgres
+      // above all) would hold its port against the next start.
+      const steps: [string, () => Promise<unknown> | undefined][] = [
+        ["job driver", () => driver?.close()],
+        ["gateway", () => gateway.close()],
+        ["Chatwoot sandbox", () => chatwoot?.close()],
+        ["auth", () => authSql.end({ timeout: 2 })],
+        ["GCS emulator", () => gcs?.close()],
+        ["OpenAI stand-in", () => openai?.close()],
+        ["pgbouncer", () => pooler?.close()],
+        ["Postgres", () => closeOpts.stopDatabase !== false ? cluster?.stop() : undefined],
+      ];
+      for (const [what, stop] of steps) {
+        await Promise.resolve().then(stop).catch((err) =>
+          log(`stopping the ${what}: ${err instanceof Error ? err.message : err}`)
+        );
+      }
     },
+  };
+}
+
+/** What the functions (and the CLI, through the stack file) are given to use the OpenAI stand-in. */
+export function openaiStandinEnv(standin: { apiKey: string; baseURL: string }): Record<string, string> {
+  return {
+    OPENAI_API_KEY: standin.apiKey,
+    OPENAI_BASE_URL: standin.baseURL,
+    OPENAI_EMBEDDING_MODEL: "switchboard-test-embedding",
+    OPENAI_EMBEDDING_DIMENSIONS: "256",
+    OPENAI_CHAT_MODEL: "switchboard-test-chat",
+    OPENAI_TRANSCRIPTION_MODEL: "switchboard-test-transcribe",
   };
 }
 

@@ -158,7 +158,7 @@ export async function sandboxCall(
   const res = await fetch(`${env.url}${path}`, {
     method,
     headers: {
-      api_access_token: opts.token ?? env.platformToken,
+      "Api-Access-Token": opts.token ?? env.platformToken,
       ...(opts.body === undefined ? {} : { "content-type": "application/json" }),
     },
     body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
@@ -220,7 +220,7 @@ export async function newStore(sql: Sql): Promise<{ id: string; slug: string }> 
 
 export interface SandboxAgentBot {
   id: number;
-  /** The bot's own api_access_token (account API view: `access_token.token`). */
+  /** The bot's own access token (account API view: `access_token.token`), sent as Api-Access-Token. */
   token: string;
   /** The bot's webhook signing secret, as an administrator sees it. */
   secret: string;

@@ -1,9 +1,9 @@
 // The admin app as an administrator uses it, in Debian's Chromium: signing in, mapping and
 // ignoring unmapped contacts, replaying a dead job, a store admin seeing only their store (in the
 // UI and from the API), and the clear messages for a wrong password, an expired session and an
-// API failure. Runs against ADMIN_APP_URL & co. when set, else against the mock in mock_api.ts.
+// API failure. Runs against the stack named by ADMIN_APP_URL & co.:
 //
-//   cd web && ../node_modules/.bin/deno test -A e2e/
+//   npm test -- browser     (at the repository root: a throwaway stack, then these tests)
 
 /// <reference lib="deno.ns" />
 /// <reference lib="dom" />
@@ -64,12 +64,16 @@ e2e(
   async () => {
     const s = await stack();
     const ctx = await s.arranger.context();
-    // At least one row, so the queue and a contact page have something to show.
-    await s.arranger.createUnmappedContact({
-      storeId: ctx.adminStore.id,
-      name: "E2E Screenshot Contact",
-      media: 1,
-    });
+    // More rows than a page (25), so "Load more" has a second page to append.
+    for (let i = 0; i < 26; i++) {
+      await s.arranger.createUnmappedContact({
+        storeId: ctx.adminStore.id,
+        name: `E2E Screenshot Contact ${i + 1}`,
+        media: i % 2,
+      });
+    }
+    // An archived WhatsApp image, so the archive, its timeline and a signed media download have one.
+    const archivedUser = await s.arranger.archiveWhatsAppImage(ctx.adminStore.id, s.storeAdmin.email);
     await withPage(async (page) => {
       await page.goto(`${s.appUrl}/`);
       await page.getByTestId("sign-in-email").waitFor();
@@ -88,67 +92,56 @@ e2e(
       await page.locator("[data-testid=unmapped-table], [data-testid=empty]")
         .first().waitFor();
       await screenshot(page, "unmapped");
-      if (await page.getByTestId("load-more").count()) {
-        // Keyset paging: the next page is appended below the first.
-        const before = await page.getByTestId("unmapped-row").count();
-        await page.getByTestId("load-more").click();
-        await page.waitForFunction(
-          (n) => document.querySelectorAll("[data-testid=unmapped-row]").length > n,
-          before,
-        );
-      }
+      // Keyset paging: the next page is appended below the first.
+      const before = await page.getByTestId("unmapped-row").count();
+      await page.getByTestId("load-more").click();
+      await page.waitForFunction(
+        (n) => document.querySelectorAll("[data-testid=unmapped-row]").length > n,
+        before,
+      );
 
-      const firstContact = page.getByTestId("contact-link").first();
-      if (await firstContact.count()) {
-        await firstContact.click();
-        await page.getByTestId("contact-page").waitFor();
-        await screenshot(page, "unmapped-contact");
-      }
+      await page.getByTestId("contact-link").first().click();
+      await page.getByTestId("contact-page").waitFor();
+      await screenshot(page, "unmapped-contact");
 
       await page.getByTestId("nav-stores").click();
       await page.getByTestId("store-row").first().waitFor();
       await screenshot(page, "stores");
-      const widget = page.getByTestId("store-widget").first();
-      if (await widget.count()) {
-        await widget.click();
-        await page.locator(
-          "[data-testid=widget-snippet], [data-testid=widget-missing]",
-        ).first().waitFor();
-        assert(
-          await dialogHasFocus(page, "widget-dialog"),
-          "the widget dialog takes the focus",
-        );
-        await screenshot(page, "stores-widget");
-        await page.keyboard.press("Escape");
-        await page.getByTestId("widget-dialog").waitFor({ state: "detached" });
-      }
+      // The admin's store was provisioned by the stack, so its widget has a snippet.
+      await page.locator(`[data-testid=store-row][data-slug="${ctx.adminStore.slug}"] [data-testid=store-widget]`)
+        .click();
+      await page.getByTestId("widget-snippet").waitFor();
+      assert(
+        await dialogHasFocus(page, "widget-dialog"),
+        "the widget dialog takes the focus",
+      );
+      await screenshot(page, "stores-widget");
+      await page.keyboard.press("Escape");
+      await page.getByTestId("widget-dialog").waitFor({ state: "detached" });
 
       await page.getByTestId("nav-archive").click();
-      await page.locator(
-        "[data-testid=archive-users], [data-testid=archive-page] [data-testid=empty]",
-      ).first().waitFor();
+      await page.getByTestId("archive-users").waitFor();
       await screenshot(page, "archive");
-      const user = page.getByTestId("archive-user").first();
-      if (await user.count()) {
-        await user.click();
-        await page.locator(
-          "[data-testid=timeline-messages], [data-testid=timeline] [data-testid=empty]",
-        ).first().waitFor();
-        await screenshot(page, "archive-timeline");
-
-        const download = page.getByTestId("media-download").first();
-        if (await download.count()) {
-          // The button fetches a signed URL, then opens it in a new tab.
-          const [popup] = await Promise.all([
-            page.waitForEvent("popup"),
-            download.click(),
-          ]);
-          await popup.waitForURL((u) => u.protocol.startsWith("http"), {
-            timeout: 15_000,
-          });
-          await popup.close();
-        }
-
+      await page.locator(`[data-testid=archive-user][href$="${archivedUser}"]`).click();
+      await page.getByTestId("timeline-messages").waitFor();
+      await screenshot(page, "archive-timeline");
+      {
+        // The button fetches a signed URL, then opens it in a new tab.
+        const [popup] = await Promise.all([
+          page.waitForEvent("popup"),
+          page.getByTestId("media-download").first().click(),
+        ]);
+        await popup.waitForURL((u) => u.protocol.startsWith("http"), {
+          timeout: 15_000,
+        });
+        // The signed URL is GCS's (the emulator checks the signature): it serves the archived image.
+        const medium = await fetch(popup.url());
+        assertEquals(medium.status, 200, `the signed URL ${popup.url()}`);
+        assert((medium.headers.get("content-type") ?? "").startsWith("image/"), "the medium is the image");
+        await medium.body?.cancel();
+        await popup.close();
+      }
+      {
         // Erasing asks for the e-mail to be typed; the test stops before erasing anything.
         await page.getByTestId("erase-archive").click();
         await page.getByTestId("erase-dialog").waitFor();
@@ -585,8 +578,6 @@ e2e(
 
 e2e("a store admin adds an FAQ entry and a file on the AI replies page and sees the bot's settings", async () => {
   const s = await stack();
-  // The AI routes exist only in the real admin-api; `npm test` always runs against it.
-  if (s.kind === "mock") return;
   await withPage(async (page) => {
     await signIn(page, s.storeAdmin);
     await page.getByTestId("nav-ai").click();

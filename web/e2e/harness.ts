@@ -1,13 +1,12 @@
-// What the browser tests stand on: the stack under test (from env, or the mock started here),
-// Debian's Chromium driven by playwright-core, sign-in and screenshot helpers, and an Arranger
-// that puts the rows a scenario needs in place (SQL on a real stack, /_mock on the mock).
+// What the browser tests stand on: the stack under test (named by the environment `npm test` sets),
+// Debian's Chromium driven by playwright-core, sign-in and screenshot helpers, and an Arranger that puts
+// what a scenario needs in place on that stack (rows by SQL, WhatsApp traffic through its Chatwoot sandbox).
 
 /// <reference lib="deno.ns" />
 /// <reference lib="dom" />
 
 import { type BrowserContext, chromium, type Page } from "npm:playwright-core@1.65.1";
 import postgres from "npm:postgres@3.4.9";
-import { MOCK_CREDENTIALS, type MockStack, startMockStack } from "./mock_api.ts";
 
 export type { Page };
 
@@ -63,12 +62,14 @@ export interface Arranger {
   contactStatus(storeId: string, phone: string): Promise<string | null>;
   /** A dead-lettered job of the store; returns its id. */
   createDeadJob(storeId: string, lastError: string): Promise<string>;
+  /** A WhatsApp image from the number of `email`'s profile to the store, archived by the stack (webhook →
+   * archive job → GCS emulator); returns the user whose archive holds it. */
+  archiveWhatsAppImage(storeId: string, email: string): Promise<string>;
   job(id: string): Promise<{ status: string; replays: number } | null>;
   cleanup(): Promise<void>;
 }
 
 export interface Stack {
-  kind: "mock" | "stack";
   appUrl: string;
   supabaseUrl: string;
   anonKey: string;
@@ -77,16 +78,14 @@ export interface Stack {
   arranger: Arranger;
 }
 
-const WEB_DIR = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const REPO_ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 export const SCREENSHOT_DIR = `${REPO_ROOT}/.local/test-output/screenshots`;
 
 // ─── the stack ────────────────────────────────────────────────────────────────────────────
 
 let stackPromise: Promise<Stack> | null = null;
-let mockStack: MockStack | null = null;
 
-/** The stack named by ADMIN_APP_URL & co., or else the mock serving web/dist (built if missing). */
+/** The stack named by ADMIN_APP_URL & co. (`npm test -- browser` at the repository root sets them). */
 export function stack(): Promise<Stack> {
   stackPromise ??= resolveStack();
   return stackPromise;
@@ -99,70 +98,32 @@ function env(name: string): string | undefined {
 
 function requireEnv(name: string): string {
   const v = env(name);
-  if (!v) throw new Error(`ADMIN_APP_URL is set, so ${name} must be set too`);
+  if (!v) {
+    throw new Error(
+      `${name} is not set: the browser tests run against a stack; run \`npm test -- browser\` at the repository ` +
+        "root, which starts one and sets ADMIN_APP_URL & co. (web/README.md, Browser tests)",
+    );
+  }
   return v;
 }
 
-async function resolveStack(): Promise<Stack> {
-  const appUrl = env("ADMIN_APP_URL");
-  if (appUrl) {
-    const supabaseUrl = requireEnv("SUPABASE_URL").replace(/\/+$/, "");
-    const dbUrl = env("SUPABASE_DB_URL");
-    const storeAdmin = {
-      email: requireEnv("STORE_ADMIN_EMAIL"),
-      password: requireEnv("STORE_ADMIN_PASSWORD"),
-    };
-    return {
-      kind: "stack",
-      appUrl: appUrl.replace(/\/+$/, ""),
-      supabaseUrl,
-      anonKey: requireEnv("SUPABASE_ANON_KEY"),
-      admin: {
-        email: requireEnv("ADMIN_EMAIL"),
-        password: requireEnv("ADMIN_PASSWORD"),
-      },
-      storeAdmin,
-      arranger: dbUrl
-        ? new SqlArranger(dbUrl, storeAdmin.email, env("ADMIN_EMAIL")!)
-        : new MockArranger(supabaseUrl, storeAdmin.email),
-    };
-  }
-  const mock = await startMockForTests();
-  return {
-    kind: "mock",
-    appUrl: mock.appUrl!,
-    supabaseUrl: mock.supabaseUrl,
-    anonKey: mock.anonKey,
-    admin: MOCK_CREDENTIALS.admin,
-    storeAdmin: MOCK_CREDENTIALS.storeAdmin,
-    arranger: new MockArranger(
-      mock.supabaseUrl,
-      MOCK_CREDENTIALS.storeAdmin.email,
-    ),
-  };
-}
-
-async function startMockForTests(): Promise<MockStack> {
-  const dist = `${WEB_DIR}/dist`;
-  try {
-    await Deno.stat(`${dist}/index.html`);
-  } catch {
-    console.error("web/dist is missing: building it (npm run build)…");
-    const out = await new Deno.Command("npm", {
-      args: ["run", "build"],
-      cwd: WEB_DIR,
-      stdout: "inherit",
-      stderr: "inherit",
-    })
-      .output();
-    if (!out.success) {
-      throw new Error(
-        "npm run build failed in web/; the browser tests need the built app",
-      );
-    }
-  }
-  mockStack = await startMockStack({ appDir: dist });
-  return mockStack;
+function resolveStack(): Promise<Stack> {
+  const storeAdmin = { email: requireEnv("STORE_ADMIN_EMAIL"), password: requireEnv("STORE_ADMIN_PASSWORD") };
+  const admin = { email: requireEnv("ADMIN_EMAIL"), password: requireEnv("ADMIN_PASSWORD") };
+  return Promise.resolve({
+    appUrl: requireEnv("ADMIN_APP_URL").replace(/\/+$/, ""),
+    supabaseUrl: requireEnv("SUPABASE_URL").replace(/\/+$/, ""),
+    anonKey: requireEnv("SUPABASE_ANON_KEY"),
+    admin,
+    storeAdmin,
+    arranger: new StackArranger({
+      dbUrl: requireEnv("SUPABASE_DB_URL"),
+      chatwootUrl: requireEnv("CHATWOOT_URL").replace(/\/+$/, ""),
+      chatwootPlatformToken: requireEnv("CHATWOOT_PLATFORM_TOKEN"),
+      storeAdminEmail: storeAdmin.email,
+      adminEmail: admin.email,
+    }),
+  });
 }
 
 // ─── the browser ──────────────────────────────────────────────────────────────────────────
@@ -281,104 +242,93 @@ export function uniquePhone(): string {
   return `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
 }
 
-// ─── arrangers ────────────────────────────────────────────────────────────────────────────
+// ─── arranging ────────────────────────────────────────────────────────────────────────────
 
-/** Arranges rows on the mock through its /_mock control routes. */
-class MockArranger implements Arranger {
-  constructor(
-    private readonly base: string,
-    private readonly storeAdminEmail: string,
-  ) {}
-
-  private async call(method: string, path: string, body?: unknown) {
-    const res = await fetch(`${this.base}/_mock/${path}`, {
-      method,
-      headers: body ? { "content-type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = await res.json().catch(() => null);
-    if (res.status === 404 && method === "GET" && path !== "context") {
-      return null;
-    }
-    if (!res.ok) {
-      throw new Error(
-        `${this.base} has no mock control routes (${res.status}); set SUPABASE_DB_URL to arrange data on a real stack`,
-      );
-    }
-    return json;
-  }
-
-  async context(): Promise<ArrangeContext> {
-    const c = await this.call("GET", "context") as {
-      stores: StoreRef[];
-      memberships: { store_id: string; email: string | null; role: string }[];
-      profiles: { user_id: string; full_name: string; email: string }[];
-    };
-    const mine = c.memberships.filter((m) => m.email === this.storeAdminEmail);
-    const adminStore = c.stores.find((s) =>
-      mine.some((m) => m.store_id === s.id && ["owner", "admin"].includes(m.role))
-    )!;
-    const otherStore = c.stores.find((s) => !mine.some((m) => m.store_id === s.id))!;
-    const mapTarget = c.profiles.find((p) => p.email !== this.storeAdminEmail)!;
-    return { adminStore, otherStore, mapTarget };
-  }
-
-  async createUnmappedContact(
-    input: {
-      storeId: string;
-      name: string;
-      email?: string | null;
-      media?: number;
-    },
-  ) {
-    const phone = uniquePhone();
-    await this.call("POST", "contacts", {
-      store_id: input.storeId,
-      phone_e164: phone,
-      contact_name: input.name,
-      contact_email: input.email ?? null,
-      media: input.media ?? 0,
-    });
-    return phone;
-  }
-
-  async contactStatus(storeId: string, phone: string) {
-    const c = await this.call(
-      "GET",
-      `contacts/${storeId}/${encodeURIComponent(phone)}`,
-    );
-    return c ? String(c.status) : null;
-  }
-
-  async createDeadJob(storeId: string, lastError: string) {
-    const j = await this.call("POST", "jobs", {
-      store_id: storeId,
-      last_error: lastError,
-    });
-    return String(j.id);
-  }
-
-  async job(id: string) {
-    const j = await this.call("GET", `jobs/${id}`);
-    return j ? { status: String(j.status), replays: Number(j.replays) } : null;
-  }
-
-  async cleanup() {}
+interface StackAccess {
+  dbUrl: string;
+  chatwootUrl: string;
+  chatwootPlatformToken: string;
+  storeAdminEmail: string;
+  adminEmail: string;
 }
 
-/** Arranges rows on a real stack with SQL (SUPABASE_DB_URL), and removes them afterwards. */
-class SqlArranger implements Arranger {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Arranges rows on the stack with SQL (SUPABASE_DB_URL) and removes them afterwards; drives WhatsApp
+ * traffic through the stack's Chatwoot sandbox, so archives are made by the product itself. */
+class StackArranger implements Arranger {
   private readonly sql: ReturnType<typeof postgres>;
+  private readonly storeAdminEmail: string;
+  private readonly adminEmail: string;
   private contacts: { storeId: string; phone: string }[] = [];
   private jobs: string[] = [];
   private createdStores: string[] = [];
 
-  constructor(
-    dbUrl: string,
-    private readonly storeAdminEmail: string,
-    private readonly adminEmail: string,
-  ) {
-    this.sql = postgres(dbUrl, { max: 2, onnotice: () => {} });
+  constructor(private readonly access: StackAccess) {
+    this.sql = postgres(access.dbUrl, { max: 2, onnotice: () => {} });
+    this.storeAdminEmail = access.storeAdminEmail;
+    this.adminEmail = access.adminEmail;
+  }
+
+  /** The sandbox's Platform API (platform token) or an account's Application API (its admin's token). */
+  private async chatwoot(method: string, path: string, body?: unknown, token?: string) {
+    const res = await fetch(`${this.access.chatwootUrl}${path}`, {
+      method,
+      headers: {
+        api_access_token: token ?? this.access.chatwootPlatformToken,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json().catch(() => null);
+    if (!res.ok) throw new Error(`Chatwoot sandbox ${method} ${path} answered ${res.status}: ${JSON.stringify(json)}`);
+    return json;
+  }
+
+  async archiveWhatsAppImage(storeId: string, email: string): Promise<string> {
+    const sql = this.sql;
+    const [profile] = await sql`select user_id::text, phone_e164 from public.profiles
+                                where lower(email) = lower(${email}) and phone_e164 is not null`;
+    if (!profile) throw new Error(`${email} has no profile with a phone number: seed one`);
+    // The store's Chatwoot account, provisioned by the stack's provisioner when the stack started.
+    let account: { state: string; account_id: number; token: string | null; account_ref: string | null } | undefined;
+    for (const deadline = Date.now() + 90_000; Date.now() < deadline; await sleep(250)) {
+      [account] = await sql<NonNullable<typeof account>[]>`
+        select p.state, p.account_id, s.admin_api_token as token, a.id::text as account_ref
+        from public.chatwoot_provisioning p
+        left join private.chatwoot_provisioning_secrets s on s.store_id = p.store_id
+        left join public.chatwoot_accounts a on a.store_id = p.store_id
+        where p.store_id = ${storeId}`;
+      if (account?.state === "failed") break;
+      if (account?.state === "active" && account.token && account.account_ref) break;
+    }
+    if (account?.state !== "active" || !account.token || !account.account_ref) {
+      throw new Error(`store ${storeId} has no active Chatwoot account (${account?.state ?? "none"})`);
+    }
+    const api = `/api/v1/accounts/${account.account_id}`;
+    const inboxes = await this.chatwoot("GET", `${api}/inboxes`, undefined, account.token);
+    let inbox = inboxes.payload.find((i: { channel_type: string }) => i.channel_type === "Channel::Whatsapp");
+    inbox ??= await this.chatwoot("POST", `${api}/inboxes`, {
+      name: "WhatsApp",
+      // Chatwoot keeps a WhatsApp number to one inbox.
+      channel: { type: "whatsapp", phone_number: `+5255${String(Date.now() % 1e8).padStart(8, "0")}`, provider: "whatsapp_cloud" },
+    }, account.token);
+    const sent = await this.chatwoot("POST", "/_control/traffic/whatsapp", {
+      inbox_id: inbox.id,
+      from: profile.phone_e164.replace(/^\+/, ""),
+      kind: "image",
+      caption: "E2E photo of the parcel",
+    });
+    const messageId = sent.message.id;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
+      const [m] = await sql`select user_id::text from public.archived_media
+                            where account_ref = ${account.account_ref} and message_id = ${messageId}`;
+      if (m) {
+        if (m.user_id !== profile.user_id) throw new Error(`the image was archived for ${m.user_id}, not ${email}`);
+        return profile.user_id;
+      }
+    }
+    throw new Error(`the stack did not archive WhatsApp message ${messageId} within 60 s`);
   }
 
   async context(): Promise<ArrangeContext> {
@@ -477,12 +427,11 @@ class SqlArranger implements Arranger {
   }
 }
 
-/** Ends what the harness opened (DB pool, mock servers) so `deno test` exits promptly. */
+/** Ends what the harness opened (the DB pool) so `deno test` exits promptly. */
 export async function shutdown(): Promise<void> {
   if (!stackPromise) return;
   const s = await stackPromise.catch(() => null);
   if (!s) return;
   await s.arranger.cleanup().catch(() => {});
-  if (s.arranger instanceof SqlArranger) await s.arranger.close();
-  if (mockStack) await mockStack.close();
+  if (s.arranger instanceof StackArranger) await s.arranger.close();
 }

@@ -6,6 +6,7 @@ import { contactRoutes } from "./contacts_api.ts";
 import { conversationRoutes } from "./conversations_api.ts";
 import {
   errorToResponse,
+  forbidden,
   headOk,
   json,
   notFound,
@@ -19,7 +20,6 @@ import { type Params, Router } from "../kit/router.ts";
 import type { AccountSetup } from "./account_setup.ts";
 import type { Actor, ChatwootModel } from "./model.ts";
 import type { Payloads } from "./payloads.ts";
-import type { Throttle } from "./rate_limits.ts";
 import type { Account, AccountUser, AgentBot, Inbox, JsonObject, SandboxState } from "./state.ts";
 import type { Views } from "./views.ts";
 
@@ -29,7 +29,6 @@ export interface ApiDeps {
   setup: AccountSetup;
   views: Views;
   payloads: Payloads;
-  throttle: Throttle;
   now: () => number;
 }
 
@@ -54,7 +53,11 @@ export interface AppRoute {
 
 export type AppRouter = Router<AppRoute>;
 
-/** Reads `api_access_token` (Rails also accepts the dashed form, which survives proxies that drop underscores). */
+/**
+ * AccessTokenAuthHelper#ensure_access_token reads `request.headers[:api_access_token] ||
+ * request.headers[:HTTP_API_ACCESS_TOKEN]`: the underscore header, or `Api-Access-Token`, which Rack stores as
+ * HTTP_API_ACCESS_TOKEN. Only the dashed form survives nginx's default `underscores_in_headers off`.
+ */
 export function accessToken(req: Request): string {
   return req.headers.get("api_access_token") ?? req.headers.get("api-access-token") ?? "";
 }
@@ -264,6 +267,10 @@ export async function handleApplicationApi(
       const onInbox = deps.state.inboxes.by(account.id).some((i) => i.agent_bot_id === bot.id);
       if (bot.account_id !== account.id && !onInbox) throw unauthorized("Bot is not authorized to access this account");
     }
+    // Api::V1::Accounts::BaseController#validate_token_api_access (PR #14973), after current_account: on Chatwoot
+    // Cloud an account without `api_and_webhooks` (the free plan) refuses every token-authenticated call, admins'
+    // too; invalid tokens and non-members still get the 401s above.
+    if (account.cloud_free_plan) throw forbidden("API access is not enabled for this account");
     const isAdmin = accountUser?.role === "administrator";
     if (route.handler.admin && !isAdmin) throw unauthorized("You are not authorized to do this action");
     const ctx: AppContext = {

@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { addMember, call, createWebhook, events, platform, provision, startReceiver, testSandbox } from "./testing.ts";
+import {
+  addMember,
+  call,
+  control,
+  createWebhook,
+  events,
+  platform,
+  provision,
+  startReceiver,
+  testSandbox,
+} from "./testing.ts";
 
 Deno.test("an unknown token is 401 Invalid Access Token; an unknown record is the exact 404 body", async () => {
   const sandbox = testSandbox();
@@ -51,7 +61,9 @@ Deno.test("inboxes: web widget, API and e-mail shapes; secrets only for administ
     channel: { type: "email", email: "Help@acme.test" },
   });
   assert.equal(email.body.email, "help@acme.test");
-  assert.match(email.body.forward_to_email, /@/);
+  // No MAILER_INBOUND_EMAIL_DOMAIN: nothing can be forwarded, so the address is not shown.
+  assert.equal(email.body.forwarding_enabled, false);
+  assert.ok(!("forward_to_email" in email.body));
   const dup = await admin.api("POST", "/inboxes", {
     name: "Mail 2",
     channel: { type: "email", email: "help@acme.test" },
@@ -202,5 +214,21 @@ Deno.test("custom attribute definitions: key format, uniqueness, standard-attrib
   assert.equal(clash.status, 422);
   const listed = await acct.api("GET", "/custom_attribute_definitions?attribute_model=contact_attribute");
   assert.equal(listed.body.length, 1);
+  await sandbox.close();
+});
+
+Deno.test("e-mail inboxes show forward_to_email only when MAILER_INBOUND_EMAIL_DOMAIN is set", async () => {
+  const sandbox = testSandbox({ mailerInboundEmailDomain: "inbound.acme.test" });
+  const admin = await provision(sandbox);
+  const email = await admin.api("POST", "/inboxes", {
+    name: "Mail",
+    channel: { type: "email", email: "help@acme.test" },
+  });
+  assert.equal(email.body.forwarding_enabled, true);
+  assert.match(email.body.forward_to_email, /^\w+@/);
+  const off = await control(sandbox, "PATCH", "/options", { mailer_inbound_email_domain: null });
+  assert.equal(off.body.mailer_inbound_email_domain, null);
+  const shown = await admin.api("GET", `/inboxes/${email.body.id}`);
+  assert.ok(!("forward_to_email" in shown.body));
   await sandbox.close();
 });

@@ -3,9 +3,8 @@
 
 import type { AppContext, AppRouter } from "./application_api.ts";
 import { findInbox } from "./application_api.ts";
-import { ApiError, asObject, headOk, json, notFound, throttled, unprocessable } from "./http.ts";
+import { ApiError, asObject, headOk, json, notFound, unprocessable } from "./http.ts";
 import type { ContactInput } from "./model.ts";
-import { CONTACT_SEARCH_LIMIT } from "./rate_limits.ts";
 import type { Contact, JsonObject } from "./state.ts";
 
 const PER_PAGE = 15;
@@ -145,9 +144,7 @@ export function contactRoutes(router: AppRouter): void {
 
   router.add("GET", "/contacts/search", {
     run: (ctx) => {
-      const { limit, periodMs } = CONTACT_SEARCH_LIMIT;
-      const hit = ctx.deps.throttle.hit(`contact_search:${ctx.account.id}`, limit, periodMs);
-      if (!hit.allowed) return throttled(hit.retryAfterSeconds);
+      // Throttled before routing, by Rack::Attack (rate_limits.ts).
       const q = ctx.query.get("q") ?? "";
       if (!q.trim()) throw unprocessable("Specify search string with parameter q");
       const needle = q.toLowerCase();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { control, createWhatsAppInbox, provision, testSandbox } from "./testing.ts";
+import { call, control, createWhatsAppInbox, platform, provision, testSandbox } from "./testing.ts";
 
 Deno.test("contact uniqueness and format errors are 422 {message, attributes}; e-mail is lower-cased", async () => {
   const sandbox = testSandbox();
@@ -82,7 +82,7 @@ Deno.test("GET /contacts lists only contacts with e-mail, phone or identifier, 1
   await sandbox.close();
 });
 
-Deno.test("contact search is throttled at 100 requests a minute per account, with Retry-After", async () => {
+Deno.test("contact search: 100 a minute per account in a fixed window, Rack::Attack's bare 429", async () => {
   let clock = Date.parse("2026-04-20T14:00:10Z");
   const sandbox = testSandbox({ now: () => clock });
   const acct = await provision(sandbox);
@@ -94,13 +94,42 @@ Deno.test("contact search is throttled at 100 requests a minute per account, wit
   }
   const limited = await acct.api("GET", "/contacts/search?q=mar");
   assert.equal(limited.status, 429);
-  assert.equal(limited.headers.get("retry-after"), "50");
+  assert.equal(limited.body, "Retry later\n");
+  assert.equal(limited.headers.get("content-type"), "text/plain");
+  assert.equal(limited.headers.get("retry-after"), null, "rack-attack sends no Retry-After by default");
   assert.equal((await other.api("GET", "/contacts/search?q=mar")).status, 200, "the limit is per account");
-  clock += 50_000;
+  clock += 49_000; // 14:00:59: still the same window
+  assert.equal((await acct.api("GET", "/contacts/search?q=mar")).status, 429);
+  clock += 1_000; // 14:01:00: the window turns on the minute, not 60 s after the first request
   const after = await acct.api("GET", "/contacts/search?q=mar");
   assert.equal(after.status, 200);
   assert.equal(after.body.payload[0].email, "maria@example.com");
   assert.deepEqual(after.body.meta, { count: 1, current_page: 1, has_more: false });
+  await sandbox.close();
+});
+
+Deno.test("every API request counts against 3000 a minute per IP (RACK_ATTACK_LIMIT); a new window lets them in", async () => {
+  let clock = Date.parse("2026-04-20T14:00:30Z");
+  const sandbox = testSandbox({ now: () => clock, rackAttack: { perIp: 20 } });
+  const acct = await provision(sandbox); // provisioning's platform calls count too
+  let allowed = 0;
+  let refused: { status: number; body: unknown } | undefined;
+  for (let i = 0; i < 30 && !refused; i++) {
+    const res = await acct.api("GET", "/inboxes");
+    if (res.status === 200) allowed++;
+    else refused = res;
+  }
+  assert.ok(allowed > 0 && allowed < 20, `some got through before the limit (${allowed})`);
+  assert.equal(refused?.status, 429);
+  assert.equal(refused?.body, "Retry later\n");
+  const platformToo = await platform(sandbox, "GET", "/accounts");
+  assert.equal(platformToo.status, 429, "the Platform API shares the per-IP budget");
+  const elsewhere = await call(sandbox, "GET", `/api/v1/accounts/${acct.accountId}/inboxes`, { token: acct.token });
+  assert.equal(elsewhere.status, 429);
+  clock = Date.parse("2026-04-20T14:01:00Z");
+  assert.equal((await acct.api("GET", "/inboxes")).status, 200);
+  await control(sandbox, "PATCH", "/options", { rack_attack: { enabled: false } });
+  for (let i = 0; i < 25; i++) assert.equal((await acct.api("GET", "/inboxes")).status, 200);
   await sandbox.close();
 });
 

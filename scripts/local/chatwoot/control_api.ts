@@ -44,11 +44,38 @@ function trafficView(sandbox: Sandbox, r: TrafficResult): JsonObject {
 
 const AccountFlags = z.object({
   unsigned_webhooks: z.boolean(),
+  cloud_free_plan: z.boolean(),
   keep_pending_on_bot_failure: z.boolean(),
   open_pending_on_human_reply: z.boolean(),
   develop_payloads: z.boolean(),
 }).partial();
 const Presence = z.object({ online: z.boolean() });
+/** The installation-level switches of ResolvedOptions (server.ts) a test may turn at run time. */
+const Options = z.object({
+  behind_nginx: z.boolean(),
+  rack_attack: z.object({
+    enabled: z.boolean(),
+    per_ip: z.number().int().min(1),
+    contact_search: z.number().int().min(1),
+  })
+    .partial(),
+  safe_fetch: z.object({ enforce: z.boolean(), allow_private_network: z.boolean() }).partial(),
+  mailer_inbound_email_domain: z.string().min(1).nullable(),
+}).partial();
+
+function optionsView(sandbox: Sandbox): JsonObject {
+  const o = sandbox.options;
+  return {
+    behind_nginx: o.behindNginx,
+    rack_attack: {
+      enabled: o.rackAttack.enabled,
+      per_ip: o.rackAttack.perIp,
+      contact_search: o.rackAttack.contactSearch,
+    },
+    safe_fetch: { enforce: o.safeFetch.enforce, allow_private_network: o.safeFetch.allowPrivateNetwork },
+    mailer_inbound_email_domain: o.mailerInboundEmailDomain,
+  };
+}
 
 export type SandboxControl = ControlRoutes<Sandbox, Response>;
 
@@ -90,14 +117,42 @@ export function createControlRoutes(): SandboxControl {
     return json({ ok: true });
   });
 
+  r.add("GET", "/options", (sandbox) => json(optionsView(sandbox)));
+  r.add("PATCH", "/options", (sandbox, req) => {
+    const patch = Options.parse(req.body);
+    const o = sandbox.options;
+    if (patch.behind_nginx !== undefined) o.behindNginx = patch.behind_nginx;
+    const ra = patch.rack_attack;
+    if (ra) {
+      o.rackAttack = {
+        enabled: ra.enabled ?? o.rackAttack.enabled,
+        perIp: ra.per_ip ?? o.rackAttack.perIp,
+        contactSearch: ra.contact_search ?? o.rackAttack.contactSearch,
+      };
+    }
+    const sf = patch.safe_fetch;
+    if (sf) {
+      o.safeFetch = {
+        enforce: sf.enforce ?? o.safeFetch.enforce,
+        allowPrivateNetwork: sf.allow_private_network ?? o.safeFetch.allowPrivateNetwork,
+      };
+    }
+    if (patch.mailer_inbound_email_domain !== undefined) o.mailerInboundEmailDomain = patch.mailer_inbound_email_domain;
+    return json(optionsView(sandbox));
+  });
+
   r.add("PATCH", "/accounts/:id", (sandbox, req) => {
     const account = sandbox.state.accounts.get(req.params.id);
     if (!account) throw notFound();
-    Object.assign(account, AccountFlags.parse(req.body));
+    const flags = AccountFlags.parse(req.body);
+    Object.assign(account, flags);
+    // The plan gate is the account's `api_and_webhooks` feature (PR #14972/#14973).
+    if (flags.cloud_free_plan !== undefined) account.features.api_and_webhooks = !flags.cloud_free_plan;
     sandbox.changed();
     return json({
       id: account.id,
       unsigned_webhooks: account.unsigned_webhooks,
+      cloud_free_plan: account.cloud_free_plan ?? false,
       keep_pending_on_bot_failure: account.keep_pending_on_bot_failure ?? false,
       open_pending_on_human_reply: account.open_pending_on_human_reply ?? false,
       develop_payloads: account.develop_payloads ?? false,

@@ -225,7 +225,8 @@ export function conversationRoutes(router: AppRouter): void {
       };
       // AgentBot pending → open is Conversation#bot_handoff!: `update(waiting_since: now)` when blank — its own
       // save, so its own conversation_updated — then `open!`, then conversation.bot_handoff (no webhook).
-      if (ctx.actor.kind === "bot" && conversation.status === "pending" && status === "open") {
+      const botHandoff = ctx.actor.kind === "bot" && conversation.status === "pending" && status === "open";
+      if (botHandoff) {
         if (conversation.waiting_since === null) {
           ctx.deps.model.updateConversation(conversation, { waiting_since: ctx.deps.now() });
         }
@@ -239,7 +240,9 @@ export function conversationRoutes(router: AppRouter): void {
       return json({
         meta: {},
         payload: {
-          success: true,
+          // ConversationsController#toggle_status sets @status only on the save branches; the bot_handoff! branch
+          // (pending_to_open_by_bot?) leaves it nil, so toggle_status.json.jbuilder renders `success: null`.
+          success: botHandoff ? null : true,
           conversation_id: conversation.display_id,
           current_status: conversation.status,
           snoozed_until: isoOrNull(conversation.snoozed_until),

@@ -40,7 +40,9 @@ export const notFound = () => new ApiError(404, { error: "Resource could not be 
 export const unprocessable = (error: string) => new ApiError(422, { error });
 export const forbidden = (error: string) => new ApiError(403, { error });
 
-/** Rack::Attack's throttled response (text body) with the seconds left in the window. */
+/** The `429` fault's answer: rack-attack's body with the seconds left as Retry-After, as a proxy (or rack-attack
+ * with `throttled_response_retry_after_header = true`) sends it. Chatwoot's own throttle sends no header:
+ * rate_limits.ts. */
 export function throttled(retryAfterSeconds: number): Response {
   return new Response("Retry later\n", {
     status: 429,

@@ -17,11 +17,12 @@ import { ChatwootModel } from "./model.ts";
 import { Payloads } from "./payloads.ts";
 import { loadState, StateFile } from "./persistence.ts";
 import { createPlatformRouter, handlePlatformApi, type PlatformRouter } from "./platform_api.ts";
-import { Throttle } from "./rate_limits.ts";
+import { DEFAULT_RACK_ATTACK, rackAttack, type RackAttackLimits, Throttle } from "./rate_limits.ts";
+import { PlanGatedSender, type Resolver, safeFetch, type SafeFetchOptions } from "./egress.ts";
 import { type JsonObject, SandboxState } from "./state.ts";
 import { Traffic } from "./traffic.ts";
 import { Views } from "./views.ts";
-import { type DeliveryRecord, EventDispatcher, WebhookSender } from "./webhooks.ts";
+import { type DeliveryRecord, EventDispatcher, type WebhookSender } from "./webhooks.ts";
 
 export const CHATWOOT_VERSION = "4.13.0";
 const DEFAULT_FIXTURES_DIR = new URL("../../../fixtures/chatwoot", import.meta.url).pathname;
@@ -56,12 +57,27 @@ export interface SandboxOptions {
   maxDeliveryLog?: number;
   /** Structured log sink (one JSON object per entry). */
   log?: (entry: JsonObject) => void;
+  /** Rack::Attack's throttles (default: on, 3000/min per IP, 100/min contact searches per account). */
+  rackAttack?: Partial<RackAttackLimits>;
+  /** An nginx in front with its default `underscores_in_headers off`: `api_access_token` never arrives. */
+  behindNginx?: boolean;
+  /** SafeFetch on webhook and bot targets (default: not enforced; see egress.ts). */
+  safeFetch?: Partial<SafeFetchOptions>;
+  /** How SafeFetch resolves target hosts (default: the system resolver). */
+  resolve?: Resolver;
+  /** MAILER_INBOUND_EMAIL_DOMAIN: e-mail inboxes show `forward_to_email` only when it is set. */
+  mailerInboundEmailDomain?: string | null;
 }
 
+/** Settings the control API can change at run time (`PATCH /_control/options`). */
 export interface ResolvedOptions {
   platformApi: boolean;
   frontendUrl: string;
   fixturesDir: string;
+  rackAttack: RackAttackLimits;
+  behindNginx: boolean;
+  safeFetch: SafeFetchOptions;
+  mailerInboundEmailDomain: string | null;
 }
 
 export interface Sandbox {
@@ -103,6 +119,10 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     platformApi: opts.platformApi ?? true,
     frontendUrl: opts.frontendUrl ?? "http://127.0.0.1:3000",
     fixturesDir: opts.fixturesDir ?? Deno.env.get("CHATWOOT_FIXTURES_DIR") ?? DEFAULT_FIXTURES_DIR,
+    rackAttack: { ...DEFAULT_RACK_ATTACK, ...opts.rackAttack },
+    behindNginx: opts.behindNginx ?? false,
+    safeFetch: { enforce: false, allowPrivateNetwork: false, ...opts.safeFetch },
+    mailerInboundEmailDomain: opts.mailerInboundEmailDomain ?? null,
   };
   const stateFile = opts.persistPath
     ? new StateFile(opts.persistPath, () => state.toSnapshot(), opts.persistDebounceMs)
@@ -132,11 +152,11 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
 
   const faults = createFaultInjector(opts.random);
   const payloads = new Payloads({ state, now, frontendUrl: () => options.frontendUrl });
-  const views = new Views(state, payloads);
+  const views = new Views(state, payloads, () => options.mailerInboundEmailDomain);
   // The sender calls back into the model (a failed API-inbox delivery marks the message failed).
-  const sender = new WebhookSender({
+  const sender: WebhookSender = new PlanGatedSender({
     faults,
-    fetch: opts.fetch ?? fetch,
+    fetch: safeFetch(opts.fetch ?? fetch, () => options.safeFetch, opts.resolve),
     now,
     timeoutMs: opts.webhookTimeoutMs ?? 5000,
     botRetryDelayMs: opts.botRetryDelayMs ?? 3000,
@@ -151,7 +171,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       changed();
     },
     log: opts.log,
-  });
+  }, state);
   const events = new EventDispatcher(state, payloads, sender);
   const model: ChatwootModel = new ChatwootModel({
     state,
@@ -172,7 +192,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     fixturesDir: options.fixturesDir,
     transcriptionDelayMs: opts.transcriptionDelayMs ?? 1500,
   });
-  const apiDeps = { state, model, setup, views, payloads, throttle, now };
+  const apiDeps = { state, model, setup, views, payloads, now };
   const appRouter: AppRouter = createApplicationRouter();
   const platformRouter: PlatformRouter = createPlatformRouter();
   const controlRoutes = createControlRoutes();
@@ -216,9 +236,10 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
         }
         if (!path.startsWith("/api/") && !path.startsWith("/platform/")) return routeNotFound();
 
+        if (options.behindNginx) req = withoutUnderscoreHeaders(req);
         const { delayMs, terminal } = faults.forRequest(req.method, url, (rule) => isApiMode(rule.mode));
         if (delayMs) await delay(delayMs);
-        const refused = faultResponse(terminal);
+        const refused = faultResponse(terminal) ?? rackAttack(throttle, options.rackAttack, req, url);
         if (refused) return refused;
 
         const res = await route(req, url);
@@ -293,6 +314,16 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     },
   };
   return sandbox;
+}
+
+/**
+ * nginx drops request headers whose names contain underscores unless `underscores_in_headers on` (its default is
+ * off; ngx_http_core_module docs), so behind a default nginx `api_access_token: …` reaches Rails as no token.
+ */
+function withoutUnderscoreHeaders(req: Request): Request {
+  const headers = new Headers();
+  for (const [name, value] of req.headers) if (!name.includes("_")) headers.set(name, value);
+  return new Request(req, { headers });
 }
 
 export interface StartOptions extends SandboxOptions {

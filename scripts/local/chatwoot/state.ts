@@ -25,6 +25,11 @@ export interface Account {
   features: Record<string, boolean>;
   /** Sandbox-only: emulate Chatwoot < 4.11.2, which sends no signature headers. */
   unsigned_webhooks: boolean;
+  /**
+   * Sandbox-only: this is a Chatwoot Cloud account on the free ("Hacker") plan, whose `api_and_webhooks` feature
+   * is off (PR #14973, July 2026): token-authenticated account API calls get 403 and account webhooks stop.
+   */
+  cloud_free_plan?: boolean;
   /** Chatwoot account setting: a failed bot webhook leaves a pending conversation pending. */
   keep_pending_on_bot_failure?: boolean;
   /**

@@ -74,10 +74,11 @@ export async function call(
   sandbox: Sandbox,
   method: string,
   path: string,
-  opts: { token?: string; body?: unknown } = {},
+  /** `tokenHeader`: the dashed form by default, which proxies pass on; "api_access_token" to send the other. */
+  opts: { token?: string; body?: unknown; tokenHeader?: "Api-Access-Token" | "api_access_token" } = {},
 ): Promise<CallResult> {
   const headers: Record<string, string> = {};
-  if (opts.token !== undefined) headers.api_access_token = opts.token;
+  if (opts.token !== undefined) headers[opts.tokenHeader ?? "Api-Access-Token"] = opts.token;
   if (opts.body !== undefined) headers["content-type"] = "application/json";
   const res = await sandbox.handler(
     new Request(`http://sandbox.test${path}`, {

@@ -19,7 +19,12 @@ import type {
 } from "./state.ts";
 
 export class Views {
-  constructor(readonly state: SandboxState, readonly payloads: Payloads) {}
+  constructor(
+    readonly state: SandboxState,
+    readonly payloads: Payloads,
+    /** MAILER_INBOUND_EMAIL_DOMAIN, or null when the installation has none. */
+    readonly inboundEmailDomain: () => string | null = () => null,
+  ) {}
 
   // ---- Platform API (app/views/platform/api/v1/models) ----
 
@@ -171,8 +176,12 @@ export class Views {
       out.continuity_via_email = ch.continuity_via_email;
     }
     if (inbox.channel_type === "Channel::Email") {
-      out.forward_to_email = ch.forward_to_email;
       out.email = ch.email;
+      // _inbox.json.jbuilder (develop): `forwarding_enabled ENV.fetch('MAILER_INBOUND_EMAIL_DOMAIN', '').present?`,
+      // and `forward_to_email` only then: without an inbound mail domain nothing can be forwarded to it.
+      const forwarding = Boolean(this.inboundEmailDomain());
+      out.forwarding_enabled = forwarding;
+      if (forwarding) out.forward_to_email = ch.forward_to_email;
       if (isAdmin) {
         for (const key of Object.keys(ch)) if (/^(imap|smtp)_/.test(key)) out[key] = ch[key];
       }
@@ -312,7 +321,24 @@ export class Views {
       sender: contact ? this.contact(contact, false) : null,
       channel: inbox?.channel_type ?? null,
     };
-    if (assignee) meta.assignee = this.agent(assignee, conversation.account_id);
+    // _conversation.json.jbuilder (develop): an agent-bot assignee as agent_bot_slim, a user as agent, each with
+    // `assignee_type`; `team` when the conversation has one (teams are not emulated: never here).
+    const bot = s.agentBots.get(conversation.assignee_agent_bot_id);
+    if (bot) {
+      meta.assignee = {
+        id: bot.id,
+        name: bot.name,
+        description: bot.description,
+        thumbnail: bot.avatar_url ?? "",
+        ...(bot.account_id === null ? {} : { outgoing_url: bot.outgoing_url }),
+        bot_type: bot.bot_type,
+        assignee_type: "AgentBot",
+      };
+      meta.assignee_type = "AgentBot";
+    } else if (assignee) {
+      meta.assignee = this.agent(assignee, conversation.account_id);
+      meta.assignee_type = "User";
+    }
     meta.hmac_verified = contactInbox?.hmac_verified ?? false;
     const messages = s.messages.by(conversation.id);
     const last = messages.at(-1);

@@ -88,3 +88,14 @@ begin
   end if;
 end
 $$;
+
+-- GoTrue's auth.users has confirmation_sent_at (set when a confirmation or an invite is mailed; POST /invite
+-- writes it beside invited_at). Checked first, so a start that finds it takes no lock on auth.users.
+do $$
+begin
+  if not exists (select from information_schema.columns
+                  where table_schema = 'auth' and table_name = 'users' and column_name = 'confirmation_sent_at') then
+    alter table auth.users add column confirmation_sent_at timestamptz;
+  end if;
+end
+$$;

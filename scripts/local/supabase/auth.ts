@@ -1,6 +1,6 @@
 // Local stand-in for Supabase Auth (GoTrue) under /auth/v1: the subset of its HTTP API that
 // @supabase/supabase-js v2 uses for password sign-in, user lookup and update, session refresh and
-// sign-out, plus the admin user endpoints a backend calls with the service_role key. Backed by
+// sign-out, plus the admin user endpoints and invites a backend calls with the service_role key. Backed by
 // auth.users (bcrypt passwords, cost 10, like GoTrue) and GoTrue's own session tables
 // (auth.sql); tokens carry Supabase's claims. Request and response bodies, error codes and
 // messages follow GoTrue's (supabase/auth internal/api), including its two error shapes chosen by
@@ -8,13 +8,14 @@
 // asks for. Never deployed.
 //
 // This module is the router (GoTrue's api.go); the handlers are split as GoTrue splits them, under auth/:
-// token.ts + token_refresh.ts (POST /token), user.ts (GET/PUT /user), logout.ts, admin.ts (/admin/users…),
+// token.ts + token_refresh.ts (POST /token), user.ts (GET/PUT /user), logout.ts, admin.ts (/admin/users…), invite.ts,
 // settings.ts (/health, /settings); shared: sessions.ts (issuing), jwt.ts (the one place tokens are signed and
 // verified), authentication.ts (who is calling), users.ts, password.ts, errors.ts, request.ts, response.ts.
 
 import { adminUserCreate, adminUserDelete, adminUserGet, adminUsers, adminUserUpdate } from "./auth/admin.ts";
 import { type AuthConfig, type AuthDeps, resolveConfig } from "./auth/config.ts";
 import { errorResponse, unprocessable } from "./auth/errors.ts";
+import { invite } from "./auth/invite.ts";
 import { logout } from "./auth/logout.ts";
 import { json, notFoundText, preflight } from "./auth/response.ts";
 import { ensureAuthSchema } from "./auth/schema.ts";
@@ -76,6 +77,8 @@ function routesFor(config: AuthConfig, req: Request, url: URL, path: string): Ro
       return { GET: () => userGet(config, req), PUT: () => userUpdate(config, req) };
     case "/logout":
       return { POST: () => logout(config, req, url) };
+    case "/invite":
+      return { POST: () => invite(config, req) };
     case "/signup":
       return { POST: () => Promise.reject(unprocessable("signup_disabled", "Signups not allowed for this instance")) };
     case "/admin/users":

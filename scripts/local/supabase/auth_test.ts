@@ -472,6 +472,56 @@ Deno.test("the admin user API works with the service_role key and is refused wit
   });
 });
 
+Deno.test(
+  "inviteUserByEmail creates an unconfirmed user without a password; a confirmed one is refused",
+  opts,
+  async () => {
+    // GoTrue: internal/api/invite.go (Invite) and mail.go (sendInvite).
+    await withAuth(async (f) => {
+      const admin = f.service().auth.admin;
+      const email = `auth-invite-${crypto.randomUUID().slice(0, 8)}@Switchboard.test`;
+      const invited = await admin.inviteUserByEmail(email, { data: { full_name: "Ivy Invited" } });
+      assert.equal(invited.error, null);
+      const user = invited.data.user!;
+      f.track(user.id);
+      assert.equal(user.email, email.toLowerCase(), "GoTrue lower-cases the address");
+      assert.ok(user.invited_at, "invited_at is set");
+      assert.equal(user.confirmation_sent_at, user.invited_at, "the invite is the confirmation mail");
+      assert.equal(user.email_confirmed_at, undefined, "not confirmed until accepted");
+      assert.deepEqual(user.app_metadata, { provider: "email", providers: ["email"] });
+      assert.deepEqual(user.user_metadata, { full_name: "Ivy Invited" });
+      assert.equal(user.identities!.length, 1);
+      const [row] = await f.sql`select encrypted_password, length(confirmation_token)::int as token
+                              from auth.users where id = ${user.id}`;
+      assert.deepEqual({ ...row }, { encrypted_password: "", token: 56 }, "no password; a SHA-224 confirmation token");
+      const signIn = await f.anon().auth.signInWithPassword({ email, password: "anything-at-all" });
+      assert.equal(signIn.error?.code, "invalid_credentials", "an invitee has nothing to sign in with yet");
+
+      // Invited again before accepting: the same user, a new token.
+      f.advance(1000);
+      const again = await admin.inviteUserByEmail(email);
+      assert.equal(again.error, null);
+      assert.equal(again.data.user!.id, user.id);
+      assert.ok(again.data.user!.invited_at! > user.invited_at!, "invited_at moves on");
+
+      // A confirmed user cannot be invited.
+      const member = await f.user();
+      const refused = await admin.inviteUserByEmail(member.email);
+      assert.equal(refused.error?.status, 422);
+      assert.equal(refused.error?.code, "email_exists");
+      assert.equal(refused.error?.message, "A user with this email address has already been registered");
+      const bad = await admin.inviteUserByEmail("not-an-address");
+      assert.equal(bad.error?.status, 400);
+      assert.equal(bad.error?.code, "validation_failed");
+      const anonInvite = await f.anon().auth.admin.inviteUserByEmail(`x-${email}`);
+      assert.equal(anonInvite.error?.status, 403);
+      assert.equal(anonInvite.error?.code, "not_admin");
+      const [none] = await f.sql`select count(*)::int as n from auth.users where email = ${`x-${email}`.toLowerCase()}`;
+      assert.equal(none.n, 0, "a refused invite creates nobody");
+    });
+  },
+);
+
 Deno.test("requests need an apikey; browsers get CORS; /health and /settings answer", opts, async () => {
   await withAuth(async (f) => {
     const noKey = await fetch(`${f.url}/auth/v1/settings`);

@@ -6,8 +6,8 @@
 import { parse as parseToml } from "smol-toml";
 import { createLocalJWKSet, decodeProtectedHeader, type JWK, jwtVerify } from "jose";
 import { verifyJwt } from "./keys.ts";
-import { freePort } from "../kit/ports.ts";
 import { denoCacheDir, edgeDenoBin, edgeSandboxFlags } from "./edge_runtime.ts";
+import { type FunctionStatus, type SupervisedFunction, Supervisor } from "./supervisor.ts";
 
 export interface GatewayOptions {
   port: number;
@@ -24,14 +24,17 @@ export interface GatewayOptions {
   log?: (msg: string) => void;
   /** The Deno that runs function processes; the edge runtime's by default. */
   denoBin?: string;
+  /** A function process died unasked (it is restarted); its execution id names what it held. */
+  onFunctionExit?: (name: string, executionId: string) => void;
+  /** A restarted function process listens again. */
+  onFunctionRestarted?: (name: string) => void;
+  /** How long a request waits for a function that is (re)starting before a 503 (default 10 s). */
+  coldStartWaitMs?: number;
 }
 
-interface FunctionProcess {
-  name: string;
-  verifyJwt: boolean;
-  port: number;
-  child: Deno.ChildProcess;
-}
+/** Where the gateway answers, on loopback only, what its function processes are doing. Hosted has
+ * no such thing: the health function reads it only when SWITCHBOARD_LOCAL_RUNTIME_URL is set. */
+export const RUNTIME_STATUS_PATH = "/_local/functions";
 
 export interface Gateway {
   url: string;
@@ -41,6 +44,8 @@ export interface Gateway {
   functionOrigin(name: string): string | null;
   /** The operating-system pid of a function's process (benchmarks read its CPU time). */
   functionPid(name: string): number | null;
+  /** Each function process: up or restarting, its pid and restarts. */
+  functionStatuses(): FunctionStatus[];
   close(): Promise<void>;
 }
 
@@ -66,23 +71,6 @@ export function listFunctions(functionsDir: string): string[] {
     .sort();
 }
 
-async function waitForPort(port: number, child: Deno.ChildProcess, name: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  child.status.then(() => exited = true);
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`function ${name} exited during start (see its output above)`);
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`function ${name} did not listen within ${timeoutMs} ms`);
-}
-
 const HOP_BY_HOP = ["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "host"];
 
 /** CORS on the gateway's own refusals, so a browser app sees the 401 instead of a network error. */
@@ -97,6 +85,15 @@ function unauthorized(message: string): Response {
   });
 }
 
+/** The platform's answer when a function cannot take the request now (Supabase sets sb-error-code:
+ * https://supabase.com/docs/guides/functions/error-codes; BOOT_ERROR is its 503). */
+function unavailable(code: string, message: string): Response {
+  return new Response(JSON.stringify({ code, message }), {
+    status: 503,
+    headers: { "content-type": "application/json", "sb-error-code": code, "retry-after": "1" },
+  });
+}
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const functionsDir = `${opts.root}/supabase/functions`;
@@ -104,11 +101,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // Function processes run on the edge runtime's Deno, in its sandbox (see edge_runtime.ts).
   const denoBin = opts.denoBin ?? edgeDenoBin();
   const sandbox = edgeSandboxFlags({ functionsDir, denoDir: await denoCacheDir(denoBin) });
-  const processes = new Map<string, FunctionProcess>();
-
-  for (const name of listFunctions(functionsDir)) {
-    const port = freePort();
-    const child = new Deno.Command(denoBin, {
+  const runtimeUrl = `http://127.0.0.1:${opts.port}${RUNTIME_STATUS_PATH}`;
+  const supervisor = new Supervisor({
+    command: (name, port) => ({
+      cmd: denoBin,
       args: [
         "run",
         ...sandbox,
@@ -118,14 +114,27 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         `${functionsDir}/${name}/index.ts`,
       ],
       cwd: opts.root,
-      env: { ...opts.functionEnv, SB_FUNCTION_NAME: name },
-      stdin: "null",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-    processes.set(name, { name, verifyJwt: verify[name] ?? true, port, child });
+      env: { ...opts.functionEnv, SB_FUNCTION_NAME: name, SWITCHBOARD_LOCAL_RUNTIME_URL: runtimeUrl },
+    }),
+    log,
+    onExit: opts.onFunctionExit,
+    onRestarted: opts.onFunctionRestarted,
+  });
+  const processes = new Map<string, { fn: SupervisedFunction; verifyJwt: boolean }>();
+  for (const name of listFunctions(functionsDir)) {
+    processes.set(name, { fn: supervisor.add(name), verifyJwt: verify[name] ?? true });
   }
-  await Promise.all([...processes.values()].map((p) => waitForPort(p.port, p.child, p.name)));
+  try {
+    await Promise.all([...processes.values()].map((p) => p.fn.ready(60_000)));
+  } catch (err) {
+    await supervisor.close();
+    throw err;
+  }
+  const coldStartWaitMs = opts.coldStartWaitMs ?? 10_000;
+  // No kept-alive connections to function processes: a request on one a killed process left behind
+  // fails without saying whether it was delivered, while a fresh connect to a dead process is
+  // refused, which says it was not (and so may be sent again once the restart listens).
+  const freshConnections = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
 
   // verify_jwt as the platform checks it: a JWT signed with the project's legacy secret (its anon and
   // service_role keys, legacy sessions) or one of its signing keys. The new API keys are not JWTs and
@@ -146,8 +155,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const server = Deno.serve(
     { port: opts.port, hostname: opts.hostname ?? "127.0.0.1", onListen: () => {} },
-    async (req) => {
+    async (req, info) => {
       const url = new URL(req.url);
+      if (url.pathname === RUNTIME_STATUS_PATH && req.method === "GET") {
+        const remote = (info.remoteAddr as Deno.NetAddr).hostname;
+        if (remote !== "127.0.0.1" && remote !== "::1") return new Response("not found", { status: 404 });
+        return Response.json({ functions: supervisor.statuses() });
+      }
       for (const route of opts.extraRoutes ?? []) {
         if (url.pathname === route.prefix || url.pathname.startsWith(`${route.prefix}/`)) {
           return await route.handler(
@@ -162,15 +176,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           headers: { "content-type": "application/json" },
         });
       }
-      const fn = processes.get(match[1]);
-      if (!fn) {
+      const entry = processes.get(match[1]);
+      if (!entry) {
         return new Response(JSON.stringify({ code: "NOT_FOUND", message: "Requested function was not found" }), {
           status: 404,
           headers: { "content-type": "application/json" },
         });
       }
       // Preflight requests carry no credentials; Supabase lets them through to the function.
-      if (fn.verifyJwt && req.method !== "OPTIONS") {
+      if (entry.verifyJwt && req.method !== "OPTIONS") {
         const auth = req.headers.get("authorization");
         if (!auth) return unauthorized("Missing authorization header");
         const m = auth.match(/^Bearer\s+(\S+)$/i);
@@ -184,23 +198,52 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // fetch asks for gzip unless told otherwise).
       headers.set("accept-encoding", "identity");
       if (!headers.has("x-request-id")) headers.set("x-request-id", crypto.randomUUID());
-      const target = `http://127.0.0.1:${fn.port}/${fn.name}${match[2] ?? ""}${url.search}`;
+      const fn = entry.fn;
       try {
-        const res = await fetch(target, {
+        // A function that is restarting is waited for, as a request waits for a cold start.
+        supervisor.checkAlive(fn.name);
+        await fn.ready(coldStartWaitMs);
+      } catch (err) {
+        log(`gateway: ${fn.name} not available: ${err instanceof Error ? err.message : err}`);
+        return unavailable("BOOT_ERROR", "Function failed to boot in time; try again shortly");
+      }
+      const path = `/${fn.name}${match[2] ?? ""}${url.search}`;
+      // A request refused at connect never reached the function (its process died a moment ago and
+      // the supervisor has not seen the exit yet): it is sent again once the restart listens, from
+      // a spare copy of the body that is dropped as soon as the first attempt got an answer.
+      const [body, spare] = req.body ? req.body.tee() : [null, null];
+      const forward = (b: ReadableStream<Uint8Array> | null) =>
+        fetch(`http://127.0.0.1:${fn.port}${path}`, {
           method: req.method,
           headers,
-          body: req.body,
+          body: b,
           redirect: "manual",
+          client: freshConnections,
         });
+      try {
+        let res: Response;
+        try {
+          res = await forward(body);
+          spare?.cancel().catch(() => {});
+        } catch (err) {
+          // Deno puts the reason in the cause: "client error (Connect): tcp connect error: Connection refused".
+          if (!/\(Connect\)|connection refused/i.test(`${err} ${(err as { cause?: unknown }).cause}`)) throw err;
+          log(`gateway: ${fn.name} refused the connection; waiting for its restart`);
+          await fn.ready(coldStartWaitMs).catch(() => {});
+          res = await forward(spare);
+        }
         const out = new Headers(res.headers);
         for (const h of HOP_BY_HOP) out.delete(h);
         return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
       } catch (err) {
-        log(`gateway: ${fn.name} unreachable: ${err instanceof Error ? err.message : err}`);
-        return new Response(JSON.stringify({ code: "BOOT_ERROR", message: "Function failed to respond" }), {
-          status: 502,
-          headers: { "content-type": "application/json" },
-        });
+        // The process died under the request: it is being restarted, so the caller is told to come
+        // back rather than left hanging.
+        spare?.cancel().catch(() => {});
+        const cause = (err as { cause?: unknown }).cause;
+        log(
+          `gateway: ${fn.name} unreachable: ${err instanceof Error ? err.message : err}${cause ? ` (${cause})` : ""}`,
+        );
+        return unavailable("WORKER_ERROR", "Function failed to respond; it is restarting");
       }
     },
   );
@@ -210,17 +253,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     functions: [...processes.keys()],
     functionOrigin: (name) => {
       const p = processes.get(name);
-      return p ? `http://127.0.0.1:${p.port}/${name}` : null;
+      return p ? `http://127.0.0.1:${p.fn.port}/${name}` : null;
     },
-    functionPid: (name) => processes.get(name)?.child.pid ?? null,
+    functionPid: (name) => supervisor.pid(name),
+    functionStatuses: () => supervisor.statuses(),
     async close() {
-      for (const p of processes.values()) {
-        try {
-          p.child.kill("SIGTERM");
-        } catch { /* already gone */ }
-      }
-      await Promise.allSettled([...processes.values()].map((p) => p.child.status));
+      await supervisor.close();
       await server.shutdown();
+      freshConnections.close();
     },
   };
 }

@@ -24,6 +24,21 @@ const originalServe = Deno.serve.bind(Deno);
   return originalServe({ ...options, port, hostname: "127.0.0.1", onListen: () => {} }, handler as Deno.ServeHandler);
 };
 
+// The process lives as long as whoever started it: the supervisor holds our stdin open and never
+// writes, so end of input means it is gone (even killed with -9) and nothing is left orphaned.
+(async () => {
+  const buf = new Uint8Array(64);
+  try {
+    while ((await Deno.stdin.read(buf)) !== null) { /* nothing is ever sent */ }
+  } catch { /* closed */ }
+  Deno.exit(0);
+})();
+
+// Ctrl-C signals the terminal's whole process group, this process included; the runner stops its
+// functions itself (after the job driver, before the database), and the supervisor would take an
+// exit now for a crash and restart it.
+Deno.addSignalListener("SIGINT", () => {});
+
 // An absolute entry needs no read access to the working directory (the sandbox grants only the
 // functions folder, as the edge runtime does).
 await import(entry.startsWith("/") ? `file://${entry}` : new URL(entry, `file://${Deno.cwd()}/`).href);

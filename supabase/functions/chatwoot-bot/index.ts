@@ -16,12 +16,15 @@ const config = loadConfig(baseConfigSchema.extend({
 const sql = connect(databaseUrl(config), { max: config.DB_POOL_SIZE, applicationName: "chatwoot-bot" });
 const resolveRoute = cachedRouteResolver(sql, { lookup: botRoute });
 
-serve({ name: "chatwoot-bot", failureMessage: "The delivery could not be stored." }, (req, log) =>
-  handler(req, {
-    sql,
-    resolveRoute,
-    maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
-    verifyLimitBytes: config.WEBHOOK_VERIFY_LIMIT_BYTES,
-    toleranceSeconds: config.WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS,
-    log,
-  }));
+serve(
+  { name: "chatwoot-bot", failureMessage: "The delivery could not be stored.", databaseDownStatus: 500 },
+  (req, log) =>
+    handler(req, {
+      sql,
+      resolveRoute,
+      maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
+      verifyLimitBytes: config.WEBHOOK_VERIFY_LIMIT_BYTES,
+      toleranceSeconds: config.WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS,
+      log,
+    }),
+);

@@ -14,11 +14,26 @@ export interface HealthDeps {
   connection?: "pooler" | "direct";
   /** Which AI replies run: a model (and which), or offline FAQ answers. No key or URL here. */
   ai?: { mode: "model" | "offline"; chat_model: string | null; embedding_model: string | null; transcription: boolean };
+  /** An account with no delivery for this long is counted as silent. */
+  silentAccountHours?: number;
+  /** The local runtime's view of every function process (npm start/test); hosted has none, so
+   * there health reports only what the database shows. */
+  functionProcesses?: () => Promise<FunctionProcess[] | null>;
+}
+
+/** One function process as the local runtime reports it. */
+export interface FunctionProcess {
+  name: string;
+  state: string;
+  pid: number | null;
+  restarts: number;
+  last_exit: { at: string; code: number; signal: string | null } | null;
 }
 
 /** Queue counts, and the worker's last run as its heartbeat row has it (null before its first run). */
 type QueueHealth =
   & { ready: number; scheduled: number; running: number; dead: number; oldest_ready_seconds: number | null }
+  & { accounts: number; silent_accounts: number; last_delivery_at: Date | null }
   & Fetched<
     {
       worker_last_run_at: PrivateRow<"worker_heartbeats">["last_run_at"] | null;
@@ -41,7 +56,13 @@ export async function handler(req: Request, deps: HealthDeps): Promise<Response>
         (select extract(epoch from now() - min(run_at)) from private.jobs
           where status = 'queued' and run_at <= now())::float8 as oldest_ready_seconds,
         (select last_run_at from private.worker_heartbeats where worker = 'jobs-worker') as worker_last_run_at,
-        (select last_error from private.worker_heartbeats where worker = 'jobs-worker') as worker_last_error`;
+        (select last_error from private.worker_heartbeats where worker = 'jobs-worker') as worker_last_error,
+        (select count(*) from public.chatwoot_accounts)::int as accounts,
+        (select max(last_delivery_at) from public.chatwoot_accounts) as last_delivery_at,
+        (select count(*) from public.chatwoot_accounts
+          where last_delivery_at is null
+             or last_delivery_at < now() - make_interval(hours => ${deps.silentAccountHours ?? 24}))::int
+          as silent_accounts`;
   } catch (err) {
     return json({
       status: "down",
@@ -55,8 +76,11 @@ export async function handler(req: Request, deps: HealthDeps): Promise<Response>
   const stalled = row.ready > 0 && (row.oldest_ready_seconds ?? 0) > deps.workerStaleAfterSeconds &&
     (sinceRun === null || sinceRun > deps.workerStaleAfterSeconds);
   const workerStatus = stalled ? "stalled" : row.worker_last_error ? "erroring" : lastRun ? "ok" : "idle";
+  const processes = await deps.functionProcesses?.().catch(() => null) ?? null;
+  const processesDown = processes?.filter((p) => p.state !== "up").map((p) => p.name) ?? [];
+  const healthy = (workerStatus === "ok" || workerStatus === "idle") && processesDown.length === 0;
   return json({
-    status: workerStatus === "ok" || workerStatus === "idle" ? "ok" : "degraded",
+    status: healthy ? "ok" : "degraded",
     database: { ok: true, latency_ms: dbLatencyMs, connection: deps.connection ?? "direct" },
     worker: {
       status: workerStatus,
@@ -65,6 +89,14 @@ export async function handler(req: Request, deps: HealthDeps): Promise<Response>
       jobs: { ready: row.ready, scheduled: row.scheduled, running: row.running, dead: row.dead },
       oldest_ready_seconds: row.oldest_ready_seconds === null ? null : Math.round(row.oldest_ready_seconds),
     },
+    // Counts only: health is public, and which store went quiet is for `switchboard accounts list`.
+    deliveries: {
+      accounts: row.accounts,
+      silent_accounts: row.silent_accounts,
+      silent_after_hours: deps.silentAccountHours ?? 24,
+      last_delivery_at: row.last_delivery_at?.toISOString() ?? null,
+    },
+    ...(processes ? { functions: { down: processesDown, processes } } : {}),
     ...(deps.ai ? { ai: deps.ai } : {}),
     version: deps.version,
   });

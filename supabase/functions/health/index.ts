@@ -9,7 +9,11 @@ import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
 
 const config = loadConfig(baseConfigSchema.extend({
   HEALTH_WORKER_STALE_SECONDS: z.coerce.number().int().min(1).default(60),
+  HEALTH_SILENT_ACCOUNT_HOURS: z.coerce.number().int().min(1).default(24),
+  // Set by the local runtime only (scripts/local/supabase/gateway.ts): its function processes.
+  SWITCHBOARD_LOCAL_RUNTIME_URL: z.url().optional(),
 }));
+const runtimeUrl = config.SWITCHBOARD_LOCAL_RUNTIME_URL;
 const db = databaseUrl(config);
 const sql = connect(db, { max: 2, applicationName: "health" });
 const chat = chatConfigFromEnv(Deno.env.toObject());
@@ -32,5 +36,12 @@ serve(
       version: "0.1.0",
       ai,
       connection: db.pooled ? "pooler" : "direct",
+      silentAccountHours: config.HEALTH_SILENT_ACCOUNT_HOURS,
+      functionProcesses: runtimeUrl
+        ? async () => {
+          const res = await fetch(runtimeUrl, { signal: AbortSignal.timeout(1000) });
+          return res.ok ? (await res.json()).functions : null;
+        }
+        : undefined,
     }),
 );

@@ -83,13 +83,17 @@ const registry = jobRegistry({
   },
 });
 
+const WORKER_EXECUTION = Deno.env.get("SB_EXECUTION_ID") ?? crypto.randomUUID();
+
 serve({ name: "jobs-worker" }, (req, log) =>
   handler(req, {
     sql,
     verifyCaller,
     registry,
     log,
-    workerName: `jobs-worker:${crypto.randomUUID().slice(0, 8)}`,
+    // The runtime's name for this isolate's execution (the local runtime sets it too, and hands a
+    // dead process's leases back by it).
+    workerName: `jobs-worker:${WORKER_EXECUTION}`,
     batchSize: config.JOBS_BATCH_SIZE,
     visibilitySeconds: config.JOBS_VISIBILITY_SECONDS,
     timeBudgetMs: config.JOBS_TIME_BUDGET_MS,

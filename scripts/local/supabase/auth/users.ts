@@ -24,6 +24,7 @@ export interface UserRow {
   email_confirmed_at: string | null;
   invited_at: string | null;
   phone_confirmed_at: string | null;
+  confirmation_sent_at: string | null;
   confirmed_at: string | null;
   last_sign_in_at: string | null;
   raw_app_meta_data: Json | null;
@@ -63,6 +64,7 @@ export const USER_SELECT = `
     ${ts("email_confirmed_at")} as email_confirmed_at,
     ${ts("invited_at")} as invited_at,
     ${ts("phone_confirmed_at")} as phone_confirmed_at,
+    ${ts("confirmation_sent_at")} as confirmation_sent_at,
     ${ts("least(email_confirmed_at, phone_confirmed_at)")} as confirmed_at,
     ${ts("last_sign_in_at")} as last_sign_in_at,
     raw_app_meta_data, raw_user_meta_data,
@@ -122,6 +124,7 @@ function userJson(u: UserRow, identities: IdentityRow[]): Json {
   if (u.invited_at) out.invited_at = goTime(u.invited_at);
   out.phone = u.phone ?? "";
   if (u.phone_confirmed_at) out.phone_confirmed_at = goTime(u.phone_confirmed_at);
+  if (u.confirmation_sent_at) out.confirmation_sent_at = goTime(u.confirmation_sent_at);
   if (u.confirmed_at) out.confirmed_at = goTime(u.confirmed_at);
   if (u.last_sign_in_at) out.last_sign_in_at = goTime(u.last_sign_in_at);
   out.app_metadata = u.raw_app_meta_data ?? {};

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Sql } from "../platform/db.ts";
 import type { PrivateRow, Row } from "../platform/rows.ts";
 import { ChatwootClient, ChatwootError, createWebhook, listWebhooks, updateWebhook } from "./client.ts";
+import { type HostResolver, webhookTargetWarning } from "./webhook_target.ts";
 
 export interface LinkInput {
   storeSlug: string;
@@ -18,6 +19,8 @@ export interface LinkInput {
   acceptsUnsigned?: boolean;
   /** Public base of this deployment's functions, e.g. https://<ref>.supabase.co/functions/v1 */
   functionsUrl: string;
+  /** How the webhook URL's host is resolved for the SafeFetch check (tests inject one). */
+  resolve?: HostResolver;
 }
 
 export interface LinkResult {
@@ -28,6 +31,8 @@ export interface LinkResult {
   registration: "created" | "updated" | "manual";
   webhookId: number | null;
   signed: boolean;
+  /** Set when Chatwoot 4.14+ would refuse to deliver to webhookUrl (a private address); also recorded. */
+  webhookTargetWarning: string | null;
 }
 
 export class LinkError extends Error {}
@@ -60,6 +65,7 @@ export async function linkChatwootAccount(sql: Sql, client: ChatwootClient, inpu
   const routeToken = newRouteToken();
   const webhookUrl = webhookUrlFor(input.functionsUrl, routeToken);
   const ourPrefix = webhookUrlFor(input.functionsUrl, "");
+  const targetWarning = await webhookTargetWarning(webhookUrl, input.resolve);
 
   // Network first, database after: no transaction stays open across Chatwoot calls.
   let registration: LinkResult["registration"] = "manual";
@@ -75,8 +81,11 @@ export async function linkChatwootAccount(sql: Sql, client: ChatwootClient, inpu
       webhookId = hook.id;
       secret = hook.secret ?? existing?.secret ?? null;
     } catch (err) {
-      if (err instanceof ChatwootError && (err.status === 401 || err.status === 403)) {
-        registration = "manual"; // not an administrator's token: the person registers it by hand
+      // Chatwoot Cloud's free plan answers 403 to every token call: no webhook can be registered, by hand or
+      // not, and none would be delivered. Linking it anyway would only give jobs that fail.
+      if (err instanceof ChatwootError && err.kind === "api_closed") throw new LinkError(err.message);
+      if (err instanceof ChatwootError && err.status === 401) {
+        registration = "manual"; // not an administrator's token (render_unauthorized): registered by hand
       } else if (err instanceof ChatwootError && err.status === 404) {
         throw new LinkError(`Chatwoot at ${chatwootUrl} has no account ${input.accountId} (404)`);
       } else {
@@ -95,10 +104,11 @@ export async function linkChatwootAccount(sql: Sql, client: ChatwootClient, inpu
     // A linked store's account is managed by hand from now on: never auto-provisioned over it.
     await tx`update public.stores set chatwoot_provisioning = 'manual' where id = ${store.id}`;
     const [account] = await tx<Pick<Row<"chatwoot_accounts">, "id">[]>`
-      insert into public.chatwoot_accounts (store_id, chatwoot_url, account_id, accepts_unsigned)
-      values (${store.id}, ${chatwootUrl}, ${input.accountId}, ${input.acceptsUnsigned ?? false})
+      insert into public.chatwoot_accounts (store_id, chatwoot_url, account_id, accepts_unsigned, webhook_target_warning)
+      values (${store.id}, ${chatwootUrl}, ${input.accountId}, ${input.acceptsUnsigned ?? false}, ${targetWarning})
       on conflict (store_id) do update set chatwoot_url = excluded.chatwoot_url, account_id = excluded.account_id,
-        accepts_unsigned = excluded.accepts_unsigned
+        accepts_unsigned = excluded.accepts_unsigned, webhook_target_warning = excluded.webhook_target_warning,
+        api_closed_reason = null, api_closed_at = null
       returning id`;
     await tx`
       insert into private.chatwoot_account_secrets (account_ref, api_token, webhook_id, webhook_secret, route_token_hash)
@@ -116,7 +126,22 @@ export async function linkChatwootAccount(sql: Sql, client: ChatwootClient, inpu
     throw err;
   });
 
-  return { accountRef, storeId: store.id, webhookUrl, registration, webhookId, signed: secret !== null };
+  return {
+    accountRef,
+    storeId: store.id,
+    webhookUrl,
+    registration,
+    webhookId,
+    signed: secret !== null,
+    webhookTargetWarning: targetWarning,
+  };
+}
+
+/** Records that Chatwoot closed this account's API (Cloud free plan): shown by `accounts list` and the admin
+ * app, and the reason jobs about the account stop with. Cleared when the account is linked again. */
+export async function recordApiClosed(sql: Sql, accountRef: string, reason: string): Promise<void> {
+  await sql`update public.chatwoot_accounts set api_closed_reason = ${reason}, api_closed_at = coalesce(api_closed_at, now())
+            where id = ${accountRef}`;
 }
 
 /** Stores the signing secret of a webhook registered by hand. */

@@ -1,6 +1,7 @@
 // The one Chatwoot HTTP client every function and tool uses: typed requests, zod-validated
-// responses, a per-host rate limiter, Retry-After on 429, timeouts, and retries only where
-// repeating the request cannot do the work twice. Errors carry Chatwoot's own message.
+// responses, a per-host rate limiter, 429s waited out to the end of Rack::Attack's window,
+// timeouts, and retries only where repeating the request cannot do the work twice. Errors carry
+// Chatwoot's own message.
 
 import { z } from "zod";
 import { type RateLimiter, unlimited } from "./rate_limit.ts";
@@ -8,7 +9,8 @@ import { CHATWOOT_EVENT_NAMES } from "./events.ts";
 
 export type ChatwootErrorKind =
   | "http" // Chatwoot answered with an error status
-  | "rate_limited" // 429 still there after the allowed retries
+  | "rate_limited" // 429 still there after the allowed retries, or a wait longer than a run allows
+  | "api_closed" // Chatwoot Cloud's free plan: the account refuses every token call (and sends no webhooks)
   | "timeout" // no answer in time: the request may or may not have been applied
   | "network" // the connection failed or dropped: same uncertainty
   | "invalid_response"; // an answer this client cannot read
@@ -30,24 +32,46 @@ export class ChatwootError extends Error {
     return this.kind === "timeout" || this.kind === "network" || (this.kind === "http" && (this.status ?? 0) >= 500);
   }
 
-  /** Worth trying again later (as a job retry). 4xx other than 429 are not. */
+  /** Worth trying again later (as a job retry). 4xx other than 429 are not, nor a closed API. */
   get transient(): boolean {
-    return this.kind !== "invalid_response" && !(this.kind === "http" && (this.status ?? 0) < 500);
+    return this.kind !== "invalid_response" && this.kind !== "api_closed" &&
+      !(this.kind === "http" && (this.status ?? 0) < 500);
   }
 }
 
+/** Api::V1::Accounts::BaseController#validate_token_api_access (PR #14973): on Chatwoot Cloud an account
+ * without the `api_and_webhooks` feature (the free plan since July 2026) answers every user- or bot-token call
+ * with 403 and this error. A token that is merely not an administrator's gets 401 instead (render_unauthorized). */
+export const API_CLOSED_ERROR = "API access is not enabled for this account";
+
+/** What a person reads when an account's API is closed: what happened and what to do. */
+export function apiClosedMessage(accountId: number | string): string {
+  return `this Chatwoot Cloud account (${accountId}) is on the free plan: its API is closed to access tokens ` +
+    `and it sends no webhooks (Chatwoot answered 403 "${API_CLOSED_ERROR}"). Move the account to a paid plan ` +
+    "in Chatwoot (Settings → Billing), then link it again: npx switchboard accounts link …";
+}
+
+/** Rack::Attack counts in fixed windows aligned to the epoch (key `now / period`), and both throttles an
+ * integration meets (3000/min per IP, 100/min contact searches) have `period: 1.minute`. */
+export const RACK_ATTACK_WINDOW_MS = 60_000;
+
 export interface ChatwootClientOptions {
   baseUrl: string;
-  /** `api_access_token` header: a user, bot or platform-app token. */
+  /** Sent as `Api-Access-Token`: a user, bot or platform-app token. */
   token: string;
   fetch?: typeof fetch;
   limiter?: RateLimiter;
   timeoutMs?: number;
   /** Retries of a request that is safe to repeat (GET, or any request refused before it ran). */
   maxRetries?: number;
-  /** A Retry-After longer than this is not slept through: the error goes to the caller (a job retry). */
+  /** A 429 wait longer than this is not slept through: the error (with the wait) goes to the caller, whose
+   * job defers itself for that long (default 15 s: a job run has 45 s). */
   maxRetryAfterMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The clock the 429 window is computed from (tests inject one). */
+  now?: () => number;
+  /** Jitter source in [0, 1): spreads the callers that all waited for the same window boundary. */
+  random?: () => number;
   /** Observes every attempt (for benchmarks and logs). */
   onAttempt?: (info: { method: string; path: string; status: number | null; waitedMs: number }) => void;
 }
@@ -67,12 +91,30 @@ const errorBody = z.looseObject({
   attributes: z.array(z.string()).optional(),
 });
 
-function parseRetryAfter(header: string | null): number | null {
+function parseRetryAfter(header: string | null, now: number): number | null {
   if (!header) return null;
   const seconds = Number(header);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(header);
-  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/** Up to this much is added to a 429 wait, so callers released by one window boundary do not all arrive at
+ * once, and a clock a little behind Chatwoot's still lands in the next window. */
+const WINDOW_JITTER_MS = 1_000;
+const WINDOW_MARGIN_MS = 250;
+
+/**
+ * How long to wait after a 429. Chatwoot's throttle (rack-attack's default response) sends no Retry-After: the
+ * limit holds until the fixed window ends, so retrying after a second or two only burns requests in the same
+ * window. Wait until the next minute boundary, plus a margin and jitter. A Retry-After (a proxy in front, or
+ * rack-attack configured to send it) is honoured when present.
+ */
+export function rateLimitWaitMs(retryAfter: string | null, now: number, random: () => number): number {
+  const jitter = WINDOW_MARGIN_MS + Math.floor(random() * WINDOW_JITTER_MS);
+  const header = parseRetryAfter(retryAfter, now);
+  if (header !== null) return header + jitter;
+  return RACK_ATTACK_WINDOW_MS - (now % RACK_ATTACK_WINDOW_MS) + jitter;
 }
 
 export class ChatwootClient {
@@ -115,7 +157,9 @@ export class ChatwootClient {
         res = await this.fetchFn(url, {
           method,
           headers: {
-            api_access_token: this.opts.token,
+            // Chatwoot reads `api_access_token` or HTTP_API_ACCESS_TOKEN (AccessTokenAuthHelper#ensure_access_token);
+            // the dashed form arrives as the latter and survives nginx, which drops headers with underscores.
+            "Api-Access-Token": this.opts.token,
             accept: "application/json",
             ...(ro.body === undefined ? {} : { "content-type": "application/json" }),
           },
@@ -142,12 +186,22 @@ export class ChatwootClient {
       const text = await res.text();
       if (res.status === 429) {
         // Rack::Attack throttles before the application runs: a 429 is always safe to repeat.
-        const retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ?? 1000 * 2 ** (attempt - 1);
-        if (attempt <= maxRetries && retryAfterMs <= (this.opts.maxRetryAfterMs ?? 30_000)) {
+        const retryAfterMs = rateLimitWaitMs(
+          res.headers.get("retry-after"),
+          (this.opts.now ?? Date.now)(),
+          this.opts.random ?? Math.random,
+        );
+        if (attempt <= maxRetries && retryAfterMs <= (this.opts.maxRetryAfterMs ?? 15_000)) {
           await sleep(retryAfterMs);
           continue;
         }
-        throw new ChatwootError(`Chatwoot rate-limited ${method} ${path} (429)`, "rate_limited", 429, [], retryAfterMs);
+        throw new ChatwootError(
+          `Chatwoot rate-limited ${method} ${path} (429): its window ends in ${Math.ceil(retryAfterMs / 1000)} s`,
+          "rate_limited",
+          429,
+          [],
+          retryAfterMs,
+        );
       }
       if (!res.ok) {
         if (res.status >= 500 && idempotent && attempt <= maxRetries) {
@@ -161,6 +215,10 @@ export class ChatwootClient {
           detail = b.message ?? b.error ?? b.errors?.join("; ") ?? detail;
           attributes = b.attributes ?? [];
         } catch { /* not JSON: keep the text */ }
+        if (res.status === 403 && detail === API_CLOSED_ERROR) {
+          const account = /^\/api\/v\d\/accounts\/(\d+)/.exec(path)?.[1] ?? "?";
+          throw new ChatwootError(apiClosedMessage(account), "api_closed", 403);
+        }
         throw new ChatwootError(
           `Chatwoot ${method} ${path} → ${res.status}: ${detail}`,
           "http",

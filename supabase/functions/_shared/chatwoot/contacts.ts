@@ -3,7 +3,7 @@
 // merge, delete, and the contact custom attribute definitions.
 
 import { z } from "zod";
-import type { ChatwootClient } from "./client.ts";
+import { type ChatwootClient, ChatwootError } from "./client.ts";
 
 export const contactSchema = z.looseObject({
   id: z.number().int(),
@@ -112,4 +112,21 @@ export async function createContactAttribute(
     },
     schema: z.unknown(),
   });
+}
+
+/** GET /contacts/:id, or null when Chatwoot no longer has it (merged away or deleted). */
+export async function getContact(
+  client: ChatwootClient,
+  accountId: number,
+  contactId: number,
+): Promise<ChatwootContact | null> {
+  try {
+    const res = await client.request("GET", `/api/v1/accounts/${accountId}/contacts/${contactId}`, {
+      schema: oneSchema,
+    });
+    return res.payload;
+  } catch (err) {
+    if (err instanceof ChatwootError && err.status === 404) return null;
+    throw err;
+  }
 }

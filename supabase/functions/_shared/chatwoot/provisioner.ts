@@ -7,7 +7,9 @@
 import { z } from "zod";
 import type { Sql } from "../platform/db.ts";
 import type { Fetched, PrivateInsert, PrivateRow, PrivateUpdate, Row, Update } from "../platform/rows.ts";
-import { type Job, jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
+import { type Job, jobKind, type JobRegistry, PermanentFailure } from "../jobs/queue.ts";
+import { chatwootJobError } from "./job_errors.ts";
+import { type HostResolver, webhookTargetWarning } from "./webhook_target.ts";
 import { ChatwootClient, ChatwootError, createWebhook, listWebhooks, updateWebhook } from "./client.ts";
 import { newRouteToken, routeTokenHash, webhookUrlFor } from "./accounts.ts";
 import {
@@ -33,6 +35,10 @@ export interface ProvisionerDeps {
   functionsUrl: string;
   limiter: RateLimiter;
   fetch?: typeof fetch;
+  /** How the webhook URL's host is resolved for the SafeFetch check (tests inject one). */
+  resolve?: HostResolver;
+  /** Told when the webhook URL is one Chatwoot 4.14+ will not deliver to (also recorded on the account). */
+  warn?: (message: string) => void;
   /** Test hook: runs after each recorded step; throwing there is a worker dying at that point. */
   afterStep?: (step: ProvisionStep) => void | Promise<void>;
 }
@@ -317,6 +323,8 @@ async function runSteps(
   // ── the signed webhook, the link the mirror uses, and active ────────────────────────────
   const routeToken = newRouteToken();
   const url = webhookUrlFor(deps.functionsUrl, routeToken);
+  const targetWarning = await webhookTargetWarning(url, deps.resolve);
+  if (targetWarning) deps.warn?.(`store ${store.slug}: ${targetWarning}`);
   const ours = (await listWebhooks(api, accountId)).find((w) => w.url.startsWith(webhookUrlFor(deps.functionsUrl, "")));
   const hook = ours
     ? await updateWebhook(api, accountId, ours.id, { url })
@@ -327,9 +335,10 @@ async function runSteps(
   }
   await deps.sql.begin(async (tx) => {
     const [account] = await tx<Pick<Row<"chatwoot_accounts">, "id">[]>`
-      insert into public.chatwoot_accounts (store_id, chatwoot_url, account_id)
-      values (${storeId}, ${chatwootUrl}, ${accountId})
-      on conflict (store_id) do update set chatwoot_url = excluded.chatwoot_url, account_id = excluded.account_id
+      insert into public.chatwoot_accounts (store_id, chatwoot_url, account_id, webhook_target_warning)
+      values (${storeId}, ${chatwootUrl}, ${accountId}, ${targetWarning})
+      on conflict (store_id) do update set chatwoot_url = excluded.chatwoot_url, account_id = excluded.account_id,
+        webhook_target_warning = excluded.webhook_target_warning
       returning id`;
     await tx`
       insert into private.chatwoot_account_secrets (account_ref, api_token, webhook_id, webhook_secret, route_token_hash)
@@ -393,17 +402,14 @@ const storePayload = z.object({ store_id: z.string().regex(/^[0-9a-f-]{36}$/, "n
 /** Turns a failure into the job outcome and the state members see (failed only when final). */
 async function fail(deps: ProvisionerDeps, job: Job, storeId: string, err: unknown): Promise<never> {
   const message = err instanceof Error ? err.message : String(err);
+  const waits = err instanceof ChatwootError && err.kind === "rate_limited"; // deferred: no attempt spent
   const final = err instanceof PermanentFailure || (err instanceof ChatwootError && !err.transient) ||
-    job.attempts >= job.max_attempts;
+    (!waits && job.attempts >= job.max_attempts);
   await deps.sql`update public.chatwoot_provisioning
                  set state = case when ${final} then 'failed' else state end,
                      failure_reason = ${final ? message : `retrying after: ${message}`}
                  where store_id = ${storeId}`.catch(() => {});
-  if (err instanceof ChatwootError) {
-    if (err.kind === "rate_limited") throw new RetryLater(message, err.retryAfterMs ?? undefined);
-    if (!err.transient) throw new PermanentFailure(message);
-  }
-  throw err;
+  throw chatwootJobError(err);
 }
 
 export function provisioningJobHandlers(deps: ProvisionerDeps): JobRegistry {

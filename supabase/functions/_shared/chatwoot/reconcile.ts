@@ -6,12 +6,16 @@
 import { z } from "zod";
 import type { Sql } from "../platform/db.ts";
 import type { Fetched, PrivateRow, Row } from "../platform/rows.ts";
-import { jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
+import { jobKind, type JobRegistry, PermanentFailure } from "../jobs/queue.ts";
+import { chatwootJobError } from "./job_errors.ts";
+import { recordApiClosed } from "./accounts.ts";
 import { chatwootTimestamp, conversationSchema, MESSAGE_TYPES, parseChatwootEvent } from "./events.ts";
 import { normalizeChatwootEvent, normalizeConversation } from "./normalize.ts";
 import { ChatwootClient, ChatwootError, listConversations, listMessages } from "./client.ts";
 import { conversationRow, ingestDelivery, type IngestOutcome, mirrorRows } from "./ingest.ts";
 import type { RateLimiter } from "./rate_limit.ts";
+import { checkMirroredContacts, type ContactCheck, recordContactMerge } from "./merges.ts";
+import { getContact } from "./contacts.ts";
 
 export interface ReconcileDeps {
   sql: Sql;
@@ -22,6 +26,8 @@ export interface ReconcileDeps {
   /** Safety valve for a first run against a large account. */
   maxPages?: number;
   maxMessagePagesPerConversation?: number;
+  /** Mirrored contacts asked about per run (is it still there, or was it merged?); default 10. */
+  contactChecksPerRun?: number;
 }
 
 export interface ReconcileResult {
@@ -30,6 +36,10 @@ export interface ReconcileResult {
   applied: number;
   unchanged: number;
   skipped: number;
+  /** Set when the account's API is closed (Cloud free plan): nothing was read. */
+  closed?: string;
+  /** Contacts found merged away in Chatwoot (no webhook tells of a merge). */
+  merges?: ContactCheck & { moved_conversations: number };
 }
 
 const jobPayload = z.object({ account_ref: z.uuid() });
@@ -59,13 +69,13 @@ export function restConversation(c: Record<string, unknown>): Record<string, unk
 }
 
 type ReconciledAccount =
-  & Pick<Row<"chatwoot_accounts">, "id" | "store_id" | "chatwoot_url" | "account_id">
+  & Pick<Row<"chatwoot_accounts">, "id" | "store_id" | "chatwoot_url" | "account_id" | "api_closed_reason">
   & Pick<PrivateRow<"chatwoot_account_secrets">, "api_token">
   & Fetched<Pick<Row<"chatwoot_sync_cursors">, "synced_until">, "synced_until">;
 
 async function loadAccount(sql: Sql, accountRef: string): Promise<ReconciledAccount | undefined> {
   const [row] = await sql<ReconciledAccount[]>`
-    select a.id, a.store_id, a.chatwoot_url, a.account_id, s.api_token, c.synced_until
+    select a.id, a.store_id, a.chatwoot_url, a.account_id, a.api_closed_reason, s.api_token, c.synced_until
     from public.chatwoot_accounts a
     join private.chatwoot_account_secrets s on s.account_ref = a.id
     left join public.chatwoot_sync_cursors c on c.account_ref = a.id
@@ -78,6 +88,10 @@ export async function reconcileAccount(deps: ReconcileDeps, accountRef: string):
   if (!account) throw new PermanentFailure(`Chatwoot account ${accountRef} is no longer linked`);
   if (!account.api_token) {
     throw new PermanentFailure(`Chatwoot account ${accountRef} has no API token to reconcile with`);
+  }
+  // Closed by Chatwoot Cloud's plan: the job that found out said so and died; later runs make no calls.
+  if (account.api_closed_reason) {
+    return { conversations: 0, messages: 0, applied: 0, unchanged: 0, skipped: 0, closed: account.api_closed_reason };
   }
   const client = new ChatwootClient({
     baseUrl: account.chatwoot_url,
@@ -101,6 +115,7 @@ async function pull(
   const startedAt = Date.now();
   const since = account.synced_until?.getTime() ?? null;
   const result: ReconcileResult = { conversations: 0, messages: 0, applied: 0, unchanged: 0, skipped: 0 };
+  const merges = { checked: 0, merged: 0, gone: 0, moved_conversations: 0 };
   const count = (o: IngestOutcome) => {
     if (o === "applied") result.applied++;
     else if (o === "stale" || o === "duplicate") result.unchanged++;
@@ -123,6 +138,10 @@ async function pull(
       }
       result.conversations++;
       const conv = normalizeConversation(parsed.data, account.account_id);
+      if (await movedByMerge(deps.sql, client, account.account_id, accountRef, conv.display_id, conv.contact_id)) {
+        merges.moved_conversations++;
+        merges.merged++;
+      }
       count(
         await ingestDelivery(deps.sql, {
           accountRef,
@@ -135,12 +154,53 @@ async function pull(
     }
   }
 
+  const checked = await checkMirroredContacts(
+    deps.sql,
+    client,
+    { ref: accountRef, accountId: account.account_id },
+    deps.contactChecksPerRun ?? 10,
+  );
+  merges.checked += checked.checked;
+  merges.merged += checked.merged;
+  merges.gone += checked.gone;
+  if (merges.checked || merges.merged) result.merges = merges;
+
   await deps.sql`
     update public.chatwoot_sync_cursors
        set synced_until = to_timestamp(${(startedAt - (deps.overlapMs ?? 120_000)) / 1000}), last_run_at = now(),
-           last_result = ${deps.sql.json({ ...result })}, last_error = null
+           last_result = ${deps.sql.json({ ...result } as never)}, last_error = null
      where account_ref = ${accountRef}`;
   return result;
+}
+
+/**
+ * A conversation Chatwoot now shows under another contact than the mirror has: if the old contact is gone, it was
+ * merged into the new one (ContactMergeAction moves conversations, sends no webhook). Recorded before the
+ * conversation is applied, so the mirror and the customer links move together.
+ */
+async function movedByMerge(
+  sql: Sql,
+  client: ChatwootClient,
+  accountId: number,
+  accountRef: string,
+  displayId: number,
+  contactId: number | null,
+): Promise<boolean> {
+  if (contactId === null) return false;
+  const [row] = await sql<{ contact_id: number | null; merged: boolean }[]>`
+    select v.contact_id, (c.merged_into is not null) as merged from public.chatwoot_conversations v
+    left join public.chatwoot_contacts c on c.account_ref = v.account_ref and c.contact_id = v.contact_id
+    where v.account_ref = ${accountRef} and v.display_id = ${displayId}`;
+  if (!row || row.contact_id === null || row.contact_id === contactId || row.merged) return false;
+  if (await getContact(client, accountId, row.contact_id)) return false; // reassigned, not merged
+  await recordContactMerge(
+    sql,
+    accountRef,
+    row.contact_id,
+    contactId,
+    "found by reconciliation: its conversation moved",
+  );
+  return true;
 }
 
 async function reconcileMessages(
@@ -199,10 +259,9 @@ export function reconcileJobHandlers(deps: ReconcileDeps): JobRegistry {
         if (err instanceof ChatwootError) {
           await deps.sql`update public.chatwoot_sync_cursors set last_error = ${err.message}, last_run_at = now()
                          where account_ref = ${payload.account_ref}`;
-          if (err.kind === "rate_limited") throw new RetryLater(err.message, err.retryAfterMs ?? undefined);
-          if (!err.transient) throw new PermanentFailure(err.message);
+          if (err.kind === "api_closed") await recordApiClosed(deps.sql, payload.account_ref, err.message);
         }
-        throw err;
+        throw chatwootJobError(err);
       }
     }),
   };

@@ -5,7 +5,7 @@
 
 import type { Sql } from "../platform/db.ts";
 import type { Row } from "../platform/rows.ts";
-import { RetryLater } from "../jobs/queue.ts";
+import { Deferred, RetryLater } from "../jobs/queue.ts";
 import type { RateLimiter } from "../chatwoot/rate_limit.ts";
 import { syncCustomer, type SyncOutcome } from "./sync.ts";
 
@@ -97,8 +97,14 @@ export async function backfillContacts(
           report.conflicts += r.conflicts;
           break;
         } catch (err) {
-          if (err instanceof RetryLater && attempt < (opts.maxRetries ?? 3)) {
-            const wait = Math.min(err.retryInMs ?? 2000, 30_000);
+          // A rate-limit window (Deferred) is waited out whole: retrying inside it only spends requests.
+          const waitMs = err instanceof Deferred
+            ? Math.min(err.delayMs, 65_000)
+            : err instanceof RetryLater
+            ? Math.min(err.retryInMs ?? 2000, 30_000)
+            : null;
+          if (waitMs !== null && attempt < (opts.maxRetries ?? 3)) {
+            const wait = waitMs;
             report.rateLimitWaitMs += wait;
             await new Promise((r) => setTimeout(r, wait));
             continue;

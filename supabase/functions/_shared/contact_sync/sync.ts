@@ -9,6 +9,9 @@ import type { Sql } from "../platform/db.ts";
 import type { Fetched, PrivateRow, Row } from "../platform/rows.ts";
 import { jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import { ChatwootClient, ChatwootError } from "../chatwoot/client.ts";
+import { recordApiClosed } from "../chatwoot/accounts.ts";
+import { chatwootJobError } from "../chatwoot/job_errors.ts";
+import { recordContactMerge, resolveMergedContact } from "../chatwoot/merges.ts";
 import type { RateLimiter } from "../chatwoot/rate_limit.ts";
 import {
   type ChatwootContact,
@@ -80,7 +83,7 @@ type RoundCustomer = Fetched<
 /** A store's Chatwoot account and its API token (none until the account is set up). */
 type ChatwootAccountRow =
   & { account_ref: Row<"chatwoot_accounts">["id"] }
-  & Pick<Row<"chatwoot_accounts">, "chatwoot_url" | "account_id">
+  & Pick<Row<"chatwoot_accounts">, "chatwoot_url" | "account_id" | "api_closed_reason">
   & Pick<PrivateRow<"chatwoot_account_secrets">, "api_token">;
 
 interface Account {
@@ -98,7 +101,7 @@ type RoundRow =
   // contact_sync_settings' check constraint allows exactly these.
   & { conflict_policy: "link" | "merge" }
   & (
-    | { account_ref: null; chatwoot_url: null; account_id: null; api_token: null }
+    | { account_ref: null; chatwoot_url: null; account_id: null; api_closed_reason: null; api_token: null }
     | ChatwootAccountRow
   )
   // jsonb this module writes (snapshotOf, the omitted reasons): it holds these shapes.
@@ -108,8 +111,9 @@ type RoundRow =
 /** What a round knows when it starts: one statement's worth (startRound). */
 interface RoundStart {
   customer: RoundCustomer;
-  /** Null when the store has no Chatwoot account; token null until it has an API token. */
-  account: (Account & { token: string | null }) | null;
+  /** Null when the store has no Chatwoot account; token null until it has an API token; closed when Chatwoot
+   * refuses its API (Cloud free plan). */
+  account: (Account & { token: string | null; closed: string | null }) | null;
   conflictPolicy: "link" | "merge";
   link: Link | null;
   attributesReady: boolean;
@@ -126,7 +130,7 @@ async function startRound(sql: Sql, customerId: string): Promise<RoundStart | nu
                 last_order_at, tier, created_at)
     select b.*, coalesce(cs.currency, 'USD') as currency, cs.default_phone_country,
            ss.platform_url_template, coalesce(ss.conflict_policy, 'link') as conflict_policy,
-           a.id as account_ref, a.chatwoot_url, a.account_id, sec.api_token,
+           a.id as account_ref, a.chatwoot_url, a.account_id, a.api_closed_reason, sec.api_token,
            l.contact_id as link_contact_id, l.snapshot as link_snapshot, l.sent_hash as link_sent_hash,
            l.omitted as link_omitted,
            (ca.attribute_keys is not null and ca.attribute_keys @> ${CONTACT_ATTRIBUTES.map((a) => a.key)}::text[])
@@ -141,9 +145,13 @@ async function startRound(sql: Sql, customerId: string): Promise<RoundStart | nu
   if (!row) return null;
   return {
     customer: row,
-    account: row.account_ref === null
-      ? null
-      : { ref: row.account_ref, url: row.chatwoot_url, accountId: row.account_id, token: row.api_token },
+    account: row.account_ref === null ? null : {
+      ref: row.account_ref,
+      url: row.chatwoot_url,
+      accountId: row.account_id,
+      token: row.api_token,
+      closed: row.api_closed_reason,
+    },
     conflictPolicy: row.conflict_policy,
     link: row.link_contact_id === null ? null : {
       contact_id: row.link_contact_id,
@@ -253,11 +261,10 @@ class SyncRound {
       };
     } catch (err) {
       await this.deps.sql`update public.customer_contact_links set sending = null where customer_id = ${customerId}`;
-      if (err instanceof ChatwootError && err.kind === "rate_limited") {
-        throw new RetryLater(err.message, err.retryAfterMs ?? 5_000);
+      if (err instanceof ChatwootError && err.kind === "api_closed") {
+        await recordApiClosed(this.deps.sql, this.account.ref, err.message);
       }
-      if (err instanceof ChatwootError && !err.transient) throw new PermanentFailure(err.message);
-      throw err;
+      throw chatwootJobError(err);
     } finally {
       this.client.close();
     }
@@ -305,9 +312,29 @@ class SyncRound {
         const outcome = updated.sent ? "updated" : "unchanged";
         return { contactId: link.contact_id, state: updated.state, outcome, linkedBy: "keep" };
       }
+      // Gone from Chatwoot. Merged (an agent merged it, and no webhook said so)? Then the mirror and the link
+      // follow it to the base, and the round brings the base up to date.
+      const merged = await this.followMerge(link.contact_id);
+      if (merged) {
+        const moved: Link = { ...link, contact_id: merged, snapshot: snapshotOf({}), omitted: {} };
+        const again = await this.updateLinked(moved);
+        if (again) return { contactId: merged, state: again.state, outcome: "updated", linkedBy: "keep" };
+      }
       await this.deps.sql`delete from public.customer_contact_links where customer_id = ${this.start.customer.id}`;
     }
     return await this.findOrCreate();
+  }
+
+  /** The contact `missing` was merged into (by the mirror's record, its conversations or our identifier), with
+   * the merge recorded; null when it was deleted. */
+  private async followMerge(missing: number): Promise<number | null> {
+    const [known] = await this.deps.sql<{ merged_into: number | null }[]>`
+      select merged_into from public.chatwoot_contacts where account_ref = ${this.account.ref} and contact_id = ${missing}`;
+    const account = { ref: this.account.ref, accountId: this.account.accountId };
+    const base = known?.merged_into ?? (await resolveMergedContact(this.deps.sql, this.client, account, missing))?.base;
+    if (base === undefined || base === null) return null;
+    const r = await recordContactMerge(this.deps.sql, this.account.ref, missing, base, "found by the contact sync");
+    return r.links_blocked > 0 ? null : base;
   }
 
   /** PATCHes the linked contact with what differs; resolves a 422 per policy and retries once per
@@ -455,6 +482,14 @@ class SyncRound {
   /** Store policy 'merge': the owner of the value is merged into our contact, recorded as a conflict. */
   private async mergeOwnerInto(c: { field: LookupKey; ourId: number; ownerId: number }): Promise<void> {
     await mergeContacts(this.client, this.account.accountId, c.ourId, c.ownerId);
+    // Chatwoot deleted the owner and will say nothing of it: the mirror marks it merged now.
+    await recordContactMerge(
+      this.deps.sql,
+      this.account.ref,
+      c.ownerId,
+      c.ourId,
+      `merged by the contact sync (${c.field})`,
+    );
     this.conflicts.push({
       field: c.field,
       contactId: c.ourId,
@@ -550,6 +585,7 @@ export async function syncCustomer(deps: ContactSyncDeps, customerId: string): P
   const { account } = start;
   if (!account) return { outcome: "no_account", requests: 0, conflicts: 0, contactId: null };
   const { token } = account;
+  if (account.closed) throw new PermanentFailure(account.closed);
   if (!token) throw new RetryLater(`store ${start.customer.store_id}'s Chatwoot account has no API token yet`, 30_000);
   const desired = await desiredContact(start.customer, start.payloadSettings);
   if (start.link && start.link.sent_hash === desired.hash) {

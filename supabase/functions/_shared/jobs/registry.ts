@@ -106,6 +106,9 @@ export function jobRegistry(opts: HandlerOptions): JobRegistry {
       chatwootUrl: opts.chatwootUrl,
       platformToken: opts.chatwootPlatformToken,
       functionsUrl: opts.functionsUrl,
+      // Also recorded on the account (chatwoot_accounts.webhook_target_warning), where the CLI shows it.
+      warn: (message) =>
+        console.warn(JSON.stringify({ level: "warn", msg: "chatwoot webhook target", detail: message })),
     }),
   };
 }

@@ -404,6 +404,10 @@ export type Database = {
       "message_status_rank": { Args: { "p_status": string }; Returns: number };
       "purge_completed_jobs": { Args: { "p_older_than"?: string }; Returns: number };
       "record_ai_usage": { Args: { "p_store_id": string; "p_tokens": number }; Returns: boolean };
+      "record_chatwoot_contact_merge": {
+        Args: { "p_account_ref": string; "p_base": number; "p_mergee": number; "p_source": string };
+        Returns: Json;
+      };
       "refresh_customer_aggregates": { Args: { "p_customer_id": string }; Returns: undefined };
       "release_jobs": { Args: { "p_ids": (number)[]; "p_leases": (string)[] }; Returns: number };
       "replay_job": { Args: { "p_id": number }; Returns: boolean };
@@ -868,33 +872,42 @@ export type Database = {
         Row: {
           "accepts_unsigned": boolean;
           "account_id": number;
+          "api_closed_at": string | null;
+          "api_closed_reason": string | null;
           "chatwoot_url": string;
           "created_at": string;
           "id": string;
           "last_delivery_at": string | null;
           "store_id": string;
           "updated_at": string;
+          "webhook_target_warning": string | null;
         };
         ComputedFields: never;
         Insert: {
           "accepts_unsigned"?: boolean;
           "account_id": number;
+          "api_closed_at"?: string | null;
+          "api_closed_reason"?: string | null;
           "chatwoot_url": string;
           "created_at"?: string;
           "id"?: string;
           "last_delivery_at"?: string | null;
           "store_id": string;
           "updated_at"?: string;
+          "webhook_target_warning"?: string | null;
         };
         Update: {
           "accepts_unsigned"?: boolean;
           "account_id"?: number;
+          "api_closed_at"?: string | null;
+          "api_closed_reason"?: string | null;
           "chatwoot_url"?: string;
           "created_at"?: string;
           "id"?: string;
           "last_delivery_at"?: string | null;
           "store_id"?: string;
           "updated_at"?: string;
+          "webhook_target_warning"?: string | null;
         };
         Relationships: [
           {
@@ -1001,6 +1014,8 @@ export type Database = {
           "custom_attributes": NonNullable<Json>;
           "email": string | null;
           "identifier": string | null;
+          "merged_at": string | null;
+          "merged_into": number | null;
           "mirrored_at": string;
           "name": string | null;
           "phone_number": string | null;
@@ -1016,6 +1031,8 @@ export type Database = {
           "custom_attributes"?: NonNullable<Json>;
           "email"?: string | null;
           "identifier"?: string | null;
+          "merged_at"?: string | null;
+          "merged_into"?: number | null;
           "mirrored_at"?: string;
           "name"?: string | null;
           "phone_number"?: string | null;
@@ -1030,6 +1047,8 @@ export type Database = {
           "custom_attributes"?: NonNullable<Json>;
           "email"?: string | null;
           "identifier"?: string | null;
+          "merged_at"?: string | null;
+          "merged_into"?: number | null;
           "mirrored_at"?: string;
           "name"?: string | null;
           "phone_number"?: string | null;
@@ -1458,6 +1477,7 @@ export type Database = {
           "customer_id": string;
           "last_round_requests": number;
           "linked_by": string;
+          "merged_into": number | null;
           "omitted": NonNullable<Json>;
           "requests": number;
           "rounds": number;
@@ -1476,6 +1496,7 @@ export type Database = {
           "customer_id": string;
           "last_round_requests"?: number;
           "linked_by": string;
+          "merged_into"?: number | null;
           "omitted"?: NonNullable<Json>;
           "requests"?: number;
           "rounds"?: number;
@@ -1493,6 +1514,7 @@ export type Database = {
           "customer_id"?: string;
           "last_round_requests"?: number;
           "linked_by"?: string;
+          "merged_into"?: number | null;
           "omitted"?: NonNullable<Json>;
           "requests"?: number;
           "rounds"?: number;

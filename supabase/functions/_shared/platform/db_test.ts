@@ -3,7 +3,8 @@
 // the pattern that made postgres.js write null and kill the process on Deno 2.1.
 
 import assert from "node:assert/strict";
-import { connect, databaseUrl, nullTolerantSocket } from "./db.ts";
+import { connect, databaseUrl, isDatabaseUnavailable, nullTolerantSocket } from "./db.ts";
+import { freePort } from "../../../../scripts/local/kit/ports.ts";
 import { testStack } from "../../../../scripts/testing/env.ts";
 
 const stack = testStack();
@@ -53,6 +54,53 @@ Deno.test("the connection's socket ignores the null write postgres.js can make o
     socket.destroy();
   }
 });
+
+Deno.test(
+  "while the database refuses connections queries fail at once, and work again when it is back",
+  opts,
+  async () => {
+    // A port that refuses, then forwards to the real database: Postgres down, then up again.
+    const target = new URL(stack.dbUrl);
+    const port = freePort();
+    const url = new URL(stack.dbUrl);
+    url.port = String(port);
+    const sql = connect(url.toString(), { max: 2 });
+    let listener: Deno.Listener | null = null;
+    try {
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        const err = await sql`select 1`.then(() => null, (e) => e);
+        assert.ok(isDatabaseUnavailable(err), `a connection error, got ${err}`);
+        assert.ok(performance.now() - t0 < 1000, "failed fast, not after a growing backoff");
+      }
+      listener = Deno.listen({ hostname: "127.0.0.1", port });
+      (async () => {
+        for await (const conn of listener!) {
+          Deno.connect({ hostname: target.hostname, port: Number(target.port) }).then((upstream) => {
+            conn.readable.pipeTo(upstream.writable).catch(() => {});
+            upstream.readable.pipeTo(conn.writable).catch(() => {});
+          }, () => conn.close());
+        }
+      })();
+      // Before the socket was handed over connected, each pooled connection that had been refused
+      // never wrote again, and these timed out ("write CONNECT_TIMEOUT") for good.
+      let answer: unknown = null;
+      for (let i = 0; i < 20 && answer === null; i++) {
+        answer = await sql`select 42 as n`.then((r) => r[0].n, () => null);
+        if (answer === null) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(answer, 42);
+      assert.deepEqual(await Promise.all([1, 2, 3].map((n) => sql`select ${n}::int as n`.then((r) => r[0].n))), [
+        1,
+        2,
+        3,
+      ]);
+    } finally {
+      await sql.end({ timeout: 1 });
+      listener?.close();
+    }
+  },
+);
 
 Deno.test("the pooler URL, when set, is used instead of the direct one", opts, () => {
   assert.deepEqual(databaseUrl({ SUPABASE_DB_URL: "postgres://direct/x" }), {

@@ -3,6 +3,7 @@
 // an answer it can read instead of the runtime's bare error page.
 
 import { errorResponse, requestId } from "./http.ts";
+import { isDatabaseUnavailable } from "./db.ts";
 import { createLogger, type Logger } from "./log.ts";
 
 export interface ServeOptions {
@@ -10,6 +11,9 @@ export interface ServeOptions {
   name: string;
   /** What the caller is told when the handler throws (nothing is claimed beyond it). */
   failureMessage?: string;
+  /** The status when the database cannot be reached: 503 by default; the agent bot's receiver
+   * says 500, the one failure Chatwoot answers by keeping the bot in the conversation. */
+  databaseDownStatus?: number;
 }
 
 /** Serves `handle` with Deno.serve; `handle` gets a logger that carries the request id. */
@@ -23,6 +27,16 @@ export function serve(
     try {
       return await handle(req, requestLog);
     } catch (err) {
+      if (isDatabaseUnavailable(err)) {
+        requestLog.error("database unavailable", { error: err instanceof Error ? err.message : String(err) });
+        const res = errorResponse(
+          opts.databaseDownStatus ?? 503,
+          "database_unavailable",
+          "The database cannot be reached right now; nothing was changed. Try again shortly.",
+        );
+        res.headers.set("retry-after", "1");
+        return res;
+      }
       requestLog.error(`${opts.name} failed`, { error: err instanceof Error ? err.message : String(err) });
       return errorResponse(500, "internal", opts.failureMessage ?? "The request failed; nothing was changed.");
     }
