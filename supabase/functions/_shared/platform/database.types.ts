@@ -1010,6 +1010,7 @@ export type Database = {
           "account_ref": string;
           "additional_attributes": NonNullable<Json>;
           "blocked": boolean | null;
+          "checked_at": string | null;
           "contact_id": number;
           "custom_attributes": NonNullable<Json>;
           "email": string | null;
@@ -1027,6 +1028,7 @@ export type Database = {
           "account_ref": string;
           "additional_attributes"?: NonNullable<Json>;
           "blocked"?: boolean | null;
+          "checked_at"?: string | null;
           "contact_id": number;
           "custom_attributes"?: NonNullable<Json>;
           "email"?: string | null;
@@ -1043,6 +1045,7 @@ export type Database = {
           "account_ref"?: string;
           "additional_attributes"?: NonNullable<Json>;
           "blocked"?: boolean | null;
+          "checked_at"?: string | null;
           "contact_id"?: number;
           "custom_attributes"?: NonNullable<Json>;
           "email"?: string | null;
