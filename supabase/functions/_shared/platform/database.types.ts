@@ -1004,6 +1004,7 @@ export type Database = {
           "account_ref": string;
           "additional_attributes": NonNullable<Json>;
           "blocked": boolean | null;
+          "checked_at": string | null;
           "contact_id": number;
           "custom_attributes": NonNullable<Json>;
           "email": string | null;
@@ -1021,6 +1022,7 @@ export type Database = {
           "account_ref": string;
           "additional_attributes"?: NonNullable<Json>;
           "blocked"?: boolean | null;
+          "checked_at"?: string | null;
           "contact_id": number;
           "custom_attributes"?: NonNullable<Json>;
           "email"?: string | null;
@@ -1037,6 +1039,7 @@ export type Database = {
           "account_ref"?: string;
           "additional_attributes"?: NonNullable<Json>;
           "blocked"?: boolean | null;
+          "checked_at"?: string | null;
           "contact_id"?: number;
           "custom_attributes"?: NonNullable<Json>;
           "email"?: string | null;
