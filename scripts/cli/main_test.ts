@@ -70,6 +70,9 @@ Deno.test("status reports the stack's health", opts, async () => {
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /database: ok/);
   assert.match(r.out, /worker:/);
+  assert.match(r.out, /deliveries: \d+ linked accounts/);
+  // The local runtime's view of its function processes.
+  assert.match(r.out, /function chatwoot-webhook: up \(pid \d+\), \d+ restarts/);
 });
 
 Deno.test("accounts link registers the webhook and prints its URL; accounts list shows the link", opts, async () => {

@@ -28,5 +28,20 @@ export async function statusCommand(ctx: CliContext): Promise<void> {
       }; jobs ready ${j.ready}, scheduled ${j.scheduled}, running ${j.running}, dead ${j.dead}`,
     );
   }
+  if (health.deliveries) {
+    const d = health.deliveries;
+    ctx.out(
+      `deliveries: ${d.accounts} linked accounts, ${d.silent_accounts} without a delivery for ${d.silent_after_hours} h; last ${
+        d.last_delivery_at ?? "never"
+      } (per account: switchboard accounts list)`,
+    );
+  }
+  // Only the local runtime reports its function processes; hosted has no such view.
+  for (const f of health.functions?.processes ?? []) {
+    const exit = f.last_exit
+      ? `, last exit ${f.last_exit.signal ?? `code ${f.last_exit.code}`} at ${f.last_exit.at}`
+      : "";
+    ctx.out(`function ${f.name}: ${f.state}${f.pid ? ` (pid ${f.pid})` : ""}, ${f.restarts} restarts${exit}`);
+  }
   if (health.status !== "ok") throw new CliError("the stack is not healthy");
 }
