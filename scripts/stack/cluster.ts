@@ -14,9 +14,13 @@ export interface ClusterOptions {
   password?: string;
 }
 
-async function asPostgres(cmd: string, args: string[], opts: { allowFailure?: boolean } = {}) {
-  if (Deno.uid() === 0) return await run("runuser", ["-u", "postgres", "--", cmd, ...args], opts);
-  return await run(cmd, args, opts);
+/** Runs a PostgreSQL tool as `postgres`. `ownSession`: in a session of its own (setsid), so a
+ * Ctrl-C sent to the terminal's process group cannot kill it half way (a second Ctrl-C once killed
+ * `pg_ctl stop` and left Postgres running). */
+async function asPostgres(cmd: string, args: string[], opts: { allowFailure?: boolean; ownSession?: boolean } = {}) {
+  const argv = Deno.uid() === 0 ? ["runuser", "-u", "postgres", "--", cmd, ...args] : [cmd, ...args];
+  const [bin, ...rest] = opts.ownSession ? ["setsid", "--wait", ...argv] : argv;
+  return await run(bin, rest, opts);
 }
 
 /** initdb and the server run as `postgres`, which must be able to reach the data directory.
@@ -107,6 +111,7 @@ export class LocalCluster {
     if (!(await this.isRunning())) return;
     const r = await asPostgres(`${PG_BIN}/pg_ctl`, ["-D", this.opts.dataDir, "-m", "fast", "-w", "stop"], {
       allowFailure: true,
+      ownSession: true,
     });
     if (r.code !== 0 && (await this.isRunning())) {
       throw new Error(
