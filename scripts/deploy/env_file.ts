@@ -66,6 +66,12 @@ export const deploySecretsSchema = z.object({
   JOBS_LINGER_MS: z.string().regex(/^\d+$/).optional(),
   JOBS_RETENTION_DAYS: z.string().regex(/^\d+$/).optional(),
   HEALTH_WORKER_STALE_SECONDS: z.string().regex(/^\d+$/).optional(),
+  METRICS_RETENTION_DAYS: z.string().regex(/^\d+$/).optional(),
+  METRICS_FLUSH_MS: z.string().regex(/^\d+$/).optional(),
+  METRICS_STORE_LABEL_LIMIT: z.string().regex(/^\d+$/).optional(),
+  SWITCHBOARD_METRICS: z.enum(["on", "off"]).optional(),
+  ALERTS_WEBHOOK_URL: url.optional(),
+  ALERTS_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 random characters").optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional(),
 }).strict().refine((s) => (s.CHATWOOT_URL === undefined) === (s.CHATWOOT_PLATFORM_TOKEN === undefined), {
   message: "CHATWOOT_URL and CHATWOOT_PLATFORM_TOKEN go together (provisioning needs both; leave both out to link " +

@@ -118,7 +118,8 @@ export async function runAllSuites(filters: string[]): Promise<number> {
     gcs: { port: freePort(), noSync: true },
     openai: { port: freePort() },
     // Tests wait for an erasure Chatwoot first refuses (contact online): retry it soon.
-    functionEnv: { CONTACT_ERASE_RETRY_MS: "500" },
+    // and see the receivers' measurements without waiting 5 s for a flush.
+    functionEnv: { CONTACT_ERASE_RETRY_MS: "500", METRICS_FLUSH_MS: "200" },
   });
   const dbUrl = new URL(stack.dbUrl);
   const env = {

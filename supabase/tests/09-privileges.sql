@@ -108,7 +108,17 @@ select set_eq($$ select kind, object, privileges from tests.api_privileges() whe
     ('column', 'public.ai_bot_settings.history_messages', 'UPDATE'),
     ('table', 'public.ai_conversations', 'SELECT'),
     ('table', 'public.ai_decisions', 'SELECT'),
-    ('table', 'public.ai_usage_daily', 'SELECT') $$,
+    ('table', 'public.ai_usage_daily', 'SELECT'),
+    ('table', 'public.alert_rules', 'SELECT'),
+    ('column', 'public.alert_rules.threshold', 'UPDATE'),
+    ('column', 'public.alert_rules.window_minutes', 'UPDATE'),
+    ('column', 'public.alert_rules.params', 'UPDATE'),
+    ('column', 'public.alert_rules.enabled', 'UPDATE'),
+    ('column', 'public.alert_rules.updated_at', 'UPDATE'),
+    ('column', 'public.alert_rules.updated_by', 'UPDATE'),
+    ('table', 'public.alerts', 'SELECT'),
+    ('column', 'public.alerts.acknowledged_at', 'UPDATE'),
+    ('column', 'public.alerts.acknowledged_by', 'UPDATE') $$,
   'authenticated holds exactly these schema, table and column privileges (no TRUNCATE, TRIGGER, REFERENCES or sequences)');
 
 select set_eq($$ select object from tests.api_privileges() where role = 'authenticated' and kind = 'function' $$,

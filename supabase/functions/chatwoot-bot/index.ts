@@ -3,6 +3,7 @@ import { z } from "zod";
 import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
 import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { serve } from "../_shared/platform/serve.ts";
+import { metricsRecorderFromEnv } from "../_shared/metrics/recorder.ts";
 import { cachedRouteResolver } from "../_shared/chatwoot/webhook_receiver.ts";
 import { botRoute, handler } from "./handler.ts";
 
@@ -14,6 +15,8 @@ const config = loadConfig(baseConfigSchema.extend({
   WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
 }));
 const sql = connect(databaseUrl(config), { max: config.DB_POOL_SIZE, applicationName: "chatwoot-bot" });
+// Outcomes and processing times, flushed every few seconds (SWITCHBOARD_METRICS=off: not measured).
+const metrics = metricsRecorderFromEnv(sql, Deno.env.toObject());
 const resolveRoute = cachedRouteResolver(sql, { lookup: botRoute });
 
 serve(
@@ -26,5 +29,6 @@ serve(
       verifyLimitBytes: config.WEBHOOK_VERIFY_LIMIT_BYTES,
       toleranceSeconds: config.WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS,
       log,
+      metrics,
     }),
 );

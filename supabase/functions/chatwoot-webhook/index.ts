@@ -3,6 +3,7 @@ import { z } from "zod";
 import { baseConfigSchema, loadConfig } from "../_shared/platform/config.ts";
 import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { serve } from "../_shared/platform/serve.ts";
+import { metricsRecorderFromEnv } from "../_shared/metrics/recorder.ts";
 import { cachedRouteResolver } from "../_shared/chatwoot/webhook_receiver.ts";
 import { handler } from "./handler.ts";
 
@@ -15,6 +16,8 @@ const config = loadConfig(baseConfigSchema.extend({
   WEBHOOK_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 }));
 const sql = connect(databaseUrl(config), { max: config.WEBHOOK_DB_POOL_SIZE, applicationName: "chatwoot-webhook" });
+// Outcomes and processing times, flushed every few seconds (SWITCHBOARD_METRICS=off: not measured).
+const metrics = metricsRecorderFromEnv(sql, Deno.env.toObject());
 const resolveRoute = cachedRouteResolver(sql);
 
 // A throw means the transaction did not commit: the 5xx lets the sender's log show the loss.
@@ -26,4 +29,5 @@ serve({ name: "chatwoot-webhook", failureMessage: "The delivery could not be sto
     verifyLimitBytes: config.WEBHOOK_VERIFY_LIMIT_BYTES,
     toleranceSeconds: config.WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS,
     log,
+    metrics,
   }));

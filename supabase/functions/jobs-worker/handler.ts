@@ -34,6 +34,9 @@ const bodySchema = z.object({
   time_budget_ms: z.number().int().min(0).max(300_000).optional(),
 }).strict();
 
+/** The minute (epoch minutes) this isolate last enqueued the minute's jobs for. */
+let minuteJobsEnqueued = -1;
+
 export async function handler(req: Request, deps: WorkerDeps): Promise<Response> {
   if (req.method !== "POST") return errorResponse(405, "method_not_allowed", "Use POST to run the worker.");
   const check = await deps.verifyCaller(req);
@@ -83,6 +86,14 @@ export async function handler(req: Request, deps: WorkerDeps): Promise<Response>
   if (deps.registry["jobs.purge_completed"]) {
     const day = new Date(started).toISOString().slice(0, 10);
     await enqueueJob(deps.sql, { kind: "jobs.purge_completed", idempotencyKey: `jobs.purge_completed:${day}` });
+  }
+
+  // The minute's rollup and alert evaluation: enqueued once per minute whoever runs first (pg_cron
+  // does it too on hosted, where the worker runs only when jobs are ready).
+  const minute = Math.floor(started / 60_000);
+  if (deps.registry["metrics.rollup"] && minuteJobsEnqueued !== minute) {
+    await deps.sql`select private.enqueue_minute_jobs()`;
+    minuteJobsEnqueued = minute;
   }
 
   try {

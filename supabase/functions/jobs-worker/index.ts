@@ -21,6 +21,10 @@ const config = loadConfig(baseConfigSchema.extend({
   JOBS_CPU_BUDGET_MS: z.coerce.number().int().min(1).max(60_000).default(600),
   JOBS_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(20),
   JOBS_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  METRICS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // A Slack-compatible incoming webhook for alerts, and the key of their X-Switchboard-Signature.
+  ALERTS_WEBHOOK_URL: z.url().optional(),
+  ALERTS_WEBHOOK_SECRET: z.string().min(16).optional(),
   CHATWOOT_URL: z.url().optional(),
   CHATWOOT_PLATFORM_TOKEN: z.string().min(8).optional(),
   SWITCHBOARD_PUBLIC_FUNCTIONS_URL: z.url().optional(),
@@ -51,6 +55,8 @@ const verifyCaller = createCredentialVerifier(credentialOptionsFromEnv(Deno.env.
 const registry = jobRegistry({
   sql,
   retentionDays: config.JOBS_RETENTION_DAYS,
+  metricsRetentionDays: config.METRICS_RETENTION_DAYS,
+  alerts: { webhookUrl: config.ALERTS_WEBHOOK_URL ?? null, secret: config.ALERTS_WEBHOOK_SECRET ?? null },
   chatwootRequestsPerMinute: config.CHATWOOT_REQUESTS_PER_MINUTE,
   contactEraseRetryMs: config.CONTACT_ERASE_RETRY_MS,
   ai: {

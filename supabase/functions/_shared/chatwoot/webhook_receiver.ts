@@ -14,6 +14,7 @@ import { isInboxEvent, isTypingEvent, parseChatwootEvent } from "./events.ts";
 import { normalizeChatwootEvent, type NormalizedChatwootEvent, payloadAccountId } from "./normalize.ts";
 import { ingestDelivery, type IngestInput, type IngestOutcome, mirrorRows } from "./ingest.ts";
 import { isFreshTimestamp, streamingChatwootSignature } from "./signature.ts";
+import type { MetricsRecorder } from "../metrics/recorder.ts";
 
 /** The account a route token leads to (null secret: an account that may deliver unsigned, or not set up yet). */
 export type RouteAccount = PrivateFunctionRow<"chatwoot_account_by_route_token", "webhook_secret">;
@@ -47,6 +48,8 @@ export interface ReceiverDeps {
   toleranceSeconds: number;
   log: Logger;
   now?: () => number;
+  /** Counts each delivery's outcome and processing time (webhook_processing_seconds); none: not measured. */
+  metrics?: MetricsRecorder;
 }
 
 const ROUTE_TOKEN = /^[A-Za-z0-9_-]{20,128}$/;
@@ -57,7 +60,34 @@ function unauthorized(): Response {
   return errorResponse(401, "unauthorized", "The webhook URL or its signature is not valid.");
 }
 
+/** Receives one delivery, measured: its outcome (the answer's status, or how it was refused) and
+ * the time from the request to the answer, in memory until the recorder flushes. */
 export async function receiveDelivery(req: Request, deps: ReceiverDeps): Promise<Response> {
+  if (!deps.metrics) return await receive(req, deps, {});
+  const started = performance.now();
+  const seen: { outcome?: string } = {};
+  const labels = (outcome: string) => ({ receiver: deps.functionName ?? "chatwoot-webhook", outcome });
+  try {
+    const res = await receive(req, deps, seen);
+    const outcome = seen.outcome ??
+      (res.status === 401
+        ? "unauthorized"
+        : res.status === 413
+        ? "too_large"
+        : res.status >= 500
+        ? "error"
+        : res.status === 405
+        ? "method_not_allowed"
+        : String(res.status));
+    deps.metrics.observe("webhook_processing_seconds", labels(outcome), (performance.now() - started) / 1000);
+    return res;
+  } catch (err) {
+    deps.metrics.observe("webhook_processing_seconds", labels("error"), (performance.now() - started) / 1000);
+    throw err;
+  }
+}
+
+async function receive(req: Request, deps: ReceiverDeps, seen: { outcome?: string }): Promise<Response> {
   const now = deps.now ?? Date.now;
   if (req.method !== "POST") return errorResponse(405, "method_not_allowed", "Chatwoot delivers webhooks with POST.");
   const log = deps.log;
@@ -157,6 +187,7 @@ export async function receiveDelivery(req: Request, deps: ReceiverDeps): Promise
     deliveryId,
     headerIssues,
   });
+  seen.outcome = result.status;
   return json(result);
 }
 

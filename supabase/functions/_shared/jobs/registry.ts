@@ -17,6 +17,8 @@ import type { EmbeddingConfig } from "../ai/embeddings.ts";
 import { chatClient, type ChatConfig } from "../ai/decide.ts";
 import type { BucketPolicy } from "../archive/buckets.ts";
 import { createStorage } from "../archive/storage.ts";
+import { metricsJobHandlers } from "../metrics/rollup.ts";
+import { alertJobHandlers } from "../alerts/notify.ts";
 
 /** jobs.purge_completed: the worker enqueues one a day (jobs-worker/handler.ts). */
 export function purgeCompletedJobs(retentionDays: number): JobRegistry {
@@ -52,6 +54,10 @@ export interface HandlerOptions {
     chat: ChatConfig | null;
     transcriptionModel: string | null;
   };
+  /** Per-minute rollups are kept this long (METRICS_RETENTION_DAYS). */
+  metricsRetentionDays?: number;
+  /** Where alerts are notified (a Slack-compatible incoming webhook) and the key they are signed with. */
+  alerts?: { webhookUrl: string | null; secret: string | null; fetch?: typeof fetch };
   /** How long an erasure waits when Chatwoot refuses to delete an online contact. */
   contactEraseRetryMs?: number;
   /** The WhatsApp archive: GCS (or its emulator at gcsEndpoint) and the bucket policy. */
@@ -82,6 +88,13 @@ export function jobRegistry(opts: HandlerOptions): JobRegistry {
   const openai = opts.ai.chat ? chatClient(opts.ai.chat) : null;
   return {
     ...purgeCompletedJobs(opts.retentionDays),
+    ...metricsJobHandlers({ retentionDays: opts.metricsRetentionDays ?? 30 }),
+    ...alertJobHandlers({
+      sql: opts.sql,
+      webhookUrl: opts.alerts?.webhookUrl ?? null,
+      secret: opts.alerts?.secret ?? null,
+      fetch: opts.alerts?.fetch,
+    }),
     ...reconcileJobHandlers({ sql: opts.sql, limiter }),
     ...archiveJobHandlers(archive),
     ...contactSyncJobHandlers({

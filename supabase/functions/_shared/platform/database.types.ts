@@ -253,6 +253,94 @@ export type Database = {
         };
         Relationships: [];
       };
+      "metric_bounds": {
+        Row: {
+          "bounds": (number)[];
+          "metric": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "bounds": (number)[];
+          "metric": string;
+        };
+        Update: {
+          "bounds"?: (number)[];
+          "metric"?: string;
+        };
+        Relationships: [];
+      };
+      "metric_minutes": {
+        Row: {
+          "buckets": (number)[] | null;
+          "count": number;
+          "labels": NonNullable<Json>;
+          "metric": string;
+          "minute": string;
+          "sum": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "buckets"?: (number)[] | null;
+          "count"?: number;
+          "labels"?: NonNullable<Json>;
+          "metric": string;
+          "minute": string;
+          "sum"?: number;
+        };
+        Update: {
+          "buckets"?: (number)[] | null;
+          "count"?: number;
+          "labels"?: NonNullable<Json>;
+          "metric"?: string;
+          "minute"?: string;
+          "sum"?: number;
+        };
+        Relationships: [];
+      };
+      "metric_rollup_state": {
+        Row: {
+          "rolled_until": string;
+          "singleton": boolean;
+        };
+        ComputedFields: never;
+        Insert: {
+          "rolled_until"?: string;
+          "singleton"?: boolean;
+        };
+        Update: {
+          "rolled_until"?: string;
+          "singleton"?: boolean;
+        };
+        Relationships: [];
+      };
+      "metric_totals": {
+        Row: {
+          "buckets": (number)[] | null;
+          "count": number;
+          "labels": NonNullable<Json>;
+          "metric": string;
+          "sum": number;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "buckets"?: (number)[] | null;
+          "count"?: number;
+          "labels"?: NonNullable<Json>;
+          "metric": string;
+          "sum"?: number;
+          "updated_at"?: string;
+        };
+        Update: {
+          "buckets"?: (number)[] | null;
+          "count"?: number;
+          "labels"?: NonNullable<Json>;
+          "metric"?: string;
+          "sum"?: number;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
       "rate_limit_buckets": {
         Row: {
           "key": string;
@@ -299,6 +387,7 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      "add_buckets": { Args: { "p_a": (number)[]; "p_b": (number)[] }; Returns: (number)[] };
       "ai_bot_by_route_token": {
         Args: { "p_token": string };
         Returns: {
@@ -307,6 +396,15 @@ export type Database = {
           "account_ref": string;
           "store_id": string;
           "webhook_secret": string;
+        }[];
+      };
+      "archive_storage_classes": {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          "buckets": number;
+          "bytes": number;
+          "objects": number;
+          "storage_class": string;
         }[];
       };
       "audit": { Args: { "p_action": string; "p_detail"?: Json; "p_target": string }; Returns: undefined };
@@ -357,6 +455,7 @@ export type Database = {
         Args: { "p_delay": string; "p_id": number; "p_lease": string; "p_reason": string };
         Returns: boolean;
       };
+      "derived_metrics": { Args: { "p_from": string; "p_to": string }; Returns: Json };
       "enqueue_contact_sync": {
         Args: { "p_customer_id": string; "p_delay_ms"?: number; "p_epoch": number; "p_store_id": string };
         Returns: number;
@@ -373,8 +472,10 @@ export type Database = {
         };
         Returns: number;
       };
+      "enqueue_minute_jobs": { Args: Record<PropertyKey, never>; Returns: undefined };
       "enqueue_store_contact_sync": { Args: { "p_store_id": string }; Returns: number };
       "erase_chatwoot_contact_mirror": { Args: { "p_account_ref": string; "p_contact_id": number }; Returns: Json };
+      "evaluate_alerts": { Args: Record<PropertyKey, never>; Returns: Json };
       "fail_job": {
         Args: {
           "p_backoff_base"?: string;
@@ -386,6 +487,11 @@ export type Database = {
           "p_retry_in"?: string;
         };
         Returns: Database["private"]["Enums"]["job_status"];
+      };
+      "histogram_buckets": { Args: { "p_bounds": (number)[]; "p_values": (number)[] }; Returns: (number)[] };
+      "histogram_quantile": {
+        Args: { "p_bounds": (number)[]; "p_buckets": (number)[]; "p_q": number };
+        Returns: number;
       };
       "ingest_chatwoot_delivery": {
         Args: {
@@ -401,6 +507,15 @@ export type Database = {
       };
       "kb_enqueue_embed": { Args: { "p_document_id": string }; Returns: number };
       "kb_enqueue_reembed": { Args: { "p_store_id": string }; Returns: number };
+      "measure_alert_rules": {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          "detail": string;
+          "rule": string;
+          "subject": string;
+          "value": number;
+        }[];
+      };
       "message_status_rank": { Args: { "p_status": string }; Returns: number };
       "purge_completed_jobs": { Args: { "p_older_than"?: string }; Returns: number };
       "record_ai_usage": { Args: { "p_store_id": string; "p_tokens": number }; Returns: boolean };
@@ -408,10 +523,12 @@ export type Database = {
         Args: { "p_account_ref": string; "p_base": number; "p_mergee": number; "p_source": string };
         Returns: Json;
       };
+      "record_metrics": { Args: { "p_rows": Json }; Returns: number };
       "refresh_customer_aggregates": { Args: { "p_customer_id": string }; Returns: undefined };
       "release_jobs": { Args: { "p_ids": (number)[]; "p_leases": (string)[] }; Returns: number };
       "replay_job": { Args: { "p_id": number }; Returns: boolean };
       "request_chatwoot_reprovision": { Args: { "p_store_id": string }; Returns: number };
+      "roll_up_metrics": { Args: { "p_keep"?: string; "p_lag"?: string }; Returns: number };
       "schedule_jobs_worker": { Args: Record<PropertyKey, never>; Returns: string };
       "take_rate_limit_token": {
         Args: { "p_capacity": number; "p_key": string; "p_per_second": number };
@@ -641,6 +758,100 @@ export type Database = {
             columns: ["store_id"];
             isOneToOne: false;
             referencedRelation: "stores";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "alert_rules": {
+        Row: {
+          "description": string;
+          "enabled": boolean;
+          "id": string;
+          "params": NonNullable<Json>;
+          "threshold": number;
+          "unit": string;
+          "updated_at": string;
+          "updated_by": string | null;
+          "window_minutes": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "description": string;
+          "enabled"?: boolean;
+          "id": string;
+          "params"?: NonNullable<Json>;
+          "threshold": number;
+          "unit": string;
+          "updated_at"?: string;
+          "updated_by"?: string | null;
+          "window_minutes"?: number;
+        };
+        Update: {
+          "description"?: string;
+          "enabled"?: boolean;
+          "id"?: string;
+          "params"?: NonNullable<Json>;
+          "threshold"?: number;
+          "unit"?: string;
+          "updated_at"?: string;
+          "updated_by"?: string | null;
+          "window_minutes"?: number;
+        };
+        Relationships: [];
+      };
+      "alerts": {
+        Row: {
+          "acknowledged_at": string | null;
+          "acknowledged_by": string | null;
+          "fired_at": string;
+          "id": number;
+          "message": string;
+          "notified_fired_at": string | null;
+          "notified_resolved_at": string | null;
+          "resolved_at": string | null;
+          "rule": string;
+          "state": string;
+          "subject": string;
+          "threshold": number;
+          "value": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "acknowledged_at"?: string | null;
+          "acknowledged_by"?: string | null;
+          "fired_at"?: string;
+          "id"?: never;
+          "message": string;
+          "notified_fired_at"?: string | null;
+          "notified_resolved_at"?: string | null;
+          "resolved_at"?: string | null;
+          "rule": string;
+          "state"?: string;
+          "subject"?: string;
+          "threshold": number;
+          "value": number;
+        };
+        Update: {
+          "acknowledged_at"?: string | null;
+          "acknowledged_by"?: string | null;
+          "fired_at"?: string;
+          "id"?: never;
+          "message"?: string;
+          "notified_fired_at"?: string | null;
+          "notified_resolved_at"?: string | null;
+          "resolved_at"?: string | null;
+          "rule"?: string;
+          "state"?: string;
+          "subject"?: string;
+          "threshold"?: number;
+          "value"?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "alerts_rule_fkey";
+            columns: ["rule"];
+            isOneToOne: false;
+            referencedRelation: "alert_rules";
             referencedColumns: ["id"];
           },
         ];
