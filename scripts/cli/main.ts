@@ -8,6 +8,7 @@ import { contactsCommand } from "./contacts.ts";
 import { aiCommand } from "./ai.ts";
 import { jobsCommand } from "./jobs.ts";
 import { kbCommand } from "./kb.ts";
+import { alertsCommand, metricsCommand } from "./metrics.ts";
 import { statusCommand } from "./status.ts";
 import { storesCommand } from "./stores.ts";
 import { usersCommand } from "./users.ts";
@@ -30,6 +31,11 @@ const USAGE = `usage: switchboard <command>
   jobs list [--status queued|running|completed|dead] [--kind k] [--limit n]
   jobs dead                               dead-lettered jobs with their last error
   jobs replay <id…> | --all-dead [--kind k]
+  metrics [--grep name]                   every figure of GET /functions/v1/metrics, as text (histograms: p50/p95)
+  alerts list [--state firing|resolved|all] [--limit n]
+  alerts ack <id…> | --all-firing         acknowledge alerts (they still resolve on their own)
+  alerts rules                            the rules with their thresholds
+  alerts set <rule> [--threshold x] [--window minutes] [--enable|--disable]
   accounts link --store s --chatwoot-url u --account-id n --api-token t [--webhook-secret s] [--accept-unsigned]
                                           link an existing Chatwoot account; registers its webhook
   accounts secret --store s --webhook-secret s
@@ -87,6 +93,8 @@ export async function main(
     else if (command === "ai") await aiCommand(ctx, rest);
     else if (command === "archive") await archiveCommand(ctx, rest);
     else if (command === "kb") await kbCommand(ctx, rest);
+    else if (command === "metrics") await metricsCommand(ctx, rest);
+    else if (command === "alerts") await alertsCommand(ctx, rest);
     else throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
     return 0;
   } catch (err) {
