@@ -5,6 +5,8 @@
 // insert transactions at the same concurrency on the same database, measured in the same run.
 // The functions connect through pgbouncer in transaction mode, as a hosted deploy should through
 // Supavisor (BENCH_POOLER=0: directly), and the peak of server connections is reported.
+// `-- --metrics` runs instead the measurement overhead: the receiver with its metrics recorder
+// against without, in the same run (metrics_overhead.ts).
 
 import { connect } from "../../supabase/functions/_shared/platform/db.ts";
 import { signChatwootPayload } from "../../supabase/functions/_shared/chatwoot/signature.ts";
@@ -12,6 +14,7 @@ import { fixture, insertLinkedAccount, type TestAccount } from "../testing/chatw
 import { root, startStack } from "../stack/stack.ts";
 import { percentile, printTable, saveResult, withPeakConnections } from "./harness.ts";
 import { freePort } from "../stack/proc.ts";
+import { measureMetricsOverhead } from "./metrics_overhead.ts";
 
 const TOTAL = Number(Deno.env.get("BENCH_DELIVERIES") ?? 10_000);
 const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 32);
@@ -136,7 +139,9 @@ export async function benchWebhooks() {
     dbPort: freePort(),
     apiPort: freePort(),
     seed: false,
-    jobDriver: true,
+    // The overhead mode runs no worker: the archive jobs its WhatsApp messages queue would compete
+    // for the same 2 cores unevenly between rounds.
+    jobDriver: !Deno.args.includes("--metrics"),
     pooler: Deno.env.get("BENCH_POOLER") !== "0",
     functionEnv: Deno.env.get("WEBHOOK_DB_POOL_SIZE")
       ? { WEBHOOK_DB_POOL_SIZE: Deno.env.get("WEBHOOK_DB_POOL_SIZE")! }
@@ -144,6 +149,14 @@ export async function benchWebhooks() {
   });
   const sql = connect(stack.dbUrl, { max: 4 });
   try {
+    if (Deno.args.includes("--metrics")) {
+      const target = stack.poolerUrl ? { url: stack.poolerUrl, pooled: true } : { url: stack.dbUrl, pooled: false };
+      console.log(`bench:webhooks --metrics — the receiver in process, measured against unmeasured, same run\n`);
+      const result = { ...(await measureMetricsOverhead(target, sql)), via: target.pooled ? "pgbouncer" : "direct" };
+      printTable([result]);
+      console.log(`saved ${await saveResult("webhooks-metrics", { at: new Date().toISOString(), ...result })}`);
+      return;
+    }
     const accounts: TestAccount[] = [];
     for (let i = 0; i < ACCOUNTS; i++) accounts.push(await insertLinkedAccount(sql));
     const { deliveries, unique } = buildDeliveries(accounts);

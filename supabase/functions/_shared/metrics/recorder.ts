@@ -53,6 +53,8 @@ export function minuteRecorder(opts: RecorderOptions): MetricsRecorder {
   let lastFlush = now();
   let flushing: Promise<void> | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
+  let cachedMinuteMs = -1;
+  let cachedMinute = "";
 
   async function write(batch: Map<string, Cell>): Promise<void> {
     if (batch.size === 0) return;
@@ -81,7 +83,12 @@ export function minuteRecorder(opts: RecorderOptions): MetricsRecorder {
   return {
     observe(metric, labels, seconds) {
       const t = now();
-      const minute = new Date(t - (t % 60_000)).toISOString();
+      const minuteMs = t - (t % 60_000);
+      if (minuteMs !== cachedMinuteMs) {
+        cachedMinuteMs = minuteMs;
+        cachedMinute = new Date(minuteMs).toISOString();
+      }
+      const minute = cachedMinute;
       const labelKey = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
       const key = `${metric}|${minute}|${labelKey}`;
       let cell = cells.get(key);
