@@ -126,6 +126,7 @@ select set_eq($$ select object from tests.api_privileges() where role = 'authent
     ('auth.email()'), ('auth.jwt()'), ('auth.role()'), ('auth.uid()'),
     ('public.authorized_store_ids(store_role)'), ('public.is_platform_admin()'), ('public.can_administer_store(uuid)'),
     ('public.visible_jobs(text, integer, bigint)'), ('public.replay_visible_job(bigint)'),
+    ('public.platform_overview(text)'),
     ('public.map_archive_contact(uuid, text, uuid)'), ('public.ignore_archive_contact(uuid, text)'),
     ('public.archive_contact_suggestions(uuid, text, integer)'), ('public.request_archive_erasure(uuid)'),
     ('public.request_store_reprovision(uuid)'), ('public.set_store_status(uuid, text)'),

@@ -4,7 +4,7 @@
 -- thresholds and acknowledge; nobody else sees a row, and API roles never reach the internals.
 begin;
 \ir _helpers.psql
-select plan(65);
+select plan(71);
 
 -- ── fixtures ────────────────────────────────────────────────────────────────────────────────
 -- Only the rule under test is enabled at a time, so the seed's data cannot move the others.
@@ -233,7 +233,15 @@ select throws_ok($$ insert into public.alert_rules (id, description, threshold, 
 select throws_ok($$ update public.alerts set state = 'resolved', resolved_at = now() $$, '42501', null,
   'and cannot resolve an alert by hand');
 
+select ok(jsonb_array_length(public.platform_overview('hour') -> 'series') between 59 and 61,
+  'the overview of an hour has a point per minute');
+select is(public.platform_overview('week') ->> 'step_seconds', '10800', 'a week''s points are 3 hours apart');
+select ok((public.platform_overview('day') -> 'alerts') is not null and (public.platform_overview('day') -> 'queue') ? 'ready',
+  'with the firing alerts and the queue now');
+select throws_ok($$ select public.platform_overview('year') $$, '22023', null, 'an unknown range is refused');
+
 select tests.act_as(:'owner_id');
+select throws_ok($$ select public.platform_overview('day') $$, '42501', null, 'a store owner gets no overview');
 select is((select count(*)::int from public.alert_rules), 0, 'a store owner sees no rule');
 select is((select count(*)::int from public.alerts), 0, 'nor any alert, even about their own store');
 update public.alert_rules set threshold = 99 where id = 'dead_jobs';
@@ -245,6 +253,11 @@ select throws_ok($$ select count(*) from public.alert_rules $$, '42501', null, '
 select throws_ok($$ select count(*) from public.alerts $$, '42501', null, 'nor alerts');
 select tests.act_as_postgres();
 
+select tests.act_as_postgres();
+update private.metric_rollup_state set rolled_until = date_trunc('minute', now()) - interval '2 minutes';
+select private.roll_up_metrics(interval '1 minute');
+select ok((select count > 0 from private.metric_minutes where metric = 'queue_dead' and minute = date_trunc('minute', now())),
+  'the rollup keeps a snapshot of the queue for the overview''s history');
 select ok(not has_function_privilege('authenticated', 'private.evaluate_alerts()', 'execute')
           and not has_function_privilege('authenticated', 'private.record_metrics(jsonb)', 'execute')
           and not has_table_privilege('authenticated', 'private.metric_totals', 'select'),

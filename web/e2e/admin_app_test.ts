@@ -88,6 +88,9 @@ e2e(
         (await page.getByTestId("user-role").textContent())?.trim(),
         "Platform admin",
       );
+      // A platform administrator lands on the Overview.
+      await page.getByTestId("overview-page").waitFor();
+      await page.getByTestId("nav-unmapped").click();
       await page.getByTestId("unmapped-page").waitFor();
       await page.locator("[data-testid=unmapped-table], [data-testid=empty]")
         .first().waitFor();
@@ -195,7 +198,7 @@ e2e(
       email: ctx.mapTarget.email,
     });
     await withPage(async (page) => {
-      await signIn(page, s.admin);
+      await signIn(page, s.admin, "#/unmapped");
       await searchUnmapped(page, phone);
       await page.locator(
         `[data-testid=unmapped-row][data-phone="${phone}"] [data-testid=contact-link]`,
@@ -252,7 +255,7 @@ e2e(
       name: "E2E Not A Customer",
     });
     await withPage(async (page) => {
-      await signIn(page, s.admin);
+      await signIn(page, s.admin, "#/unmapped");
       await searchUnmapped(page, phone);
       await page.locator(
         `[data-testid=unmapped-row][data-phone="${phone}"] [data-testid=contact-link]`,
@@ -305,7 +308,7 @@ e2e(
       }),
     ];
     await withPage(async (page) => {
-      await signIn(page, s.admin);
+      await signIn(page, s.admin, "#/unmapped");
       await searchUnmapped(page, tag);
       assertEquals(await page.getByTestId("unmapped-row").count(), 2);
       await page.getByTestId("select-all").check();
@@ -607,3 +610,64 @@ e2e("a store admin adds an FAQ entry and a file on the AI replies page and sees 
     assert((await error.textContent())?.includes("setup.exe"), "the API's reason names the refused file");
   });
 });
+
+e2e(
+  "the Overview: a platform admin's landing page with its charts, every time range, a firing alert acknowledged",
+  async () => {
+    const s = await stack();
+    const ctx = await s.arranger.context();
+    // A dead job, then the evaluation the worker runs every minute: the dead_jobs rule fires.
+    await s.arranger.createDeadJob(ctx.adminStore.id, "E2E overview probe");
+    await s.arranger.evaluateAlerts();
+    const charts = [
+      "chart-deliveries",
+      "chart-latency",
+      "chart-queue",
+      "chart-dead",
+      "chart-archive",
+      "chart-ai",
+      "chart-storage",
+    ];
+    // The chart itself, not its legend's icons (also svg.recharts-surface).
+    const chartSvg = (testId: string) => `[data-testid=${testId}] .recharts-wrapper > svg.recharts-surface`;
+    await withPage(async (page) => {
+      await page.setViewportSize({ width: 1366, height: 1800 });
+      await signIn(page, s.admin);
+      await page.getByTestId("overview-page").waitFor();
+      assertEquals(await page.getByTestId("nav-overview").getAttribute("aria-current"), "page");
+      for (const chart of charts) await page.locator(chartSvg(chart)).waitFor();
+      const alert = page.locator("[data-testid=overview-alert][data-rule=dead_jobs]");
+      await alert.waitFor();
+      assert((await alert.textContent())!.includes("dead jobs"), await alert.textContent() ?? "");
+      await page.getByTestId("storage-table").waitFor();
+      await screenshot(page, "overview");
+
+      for (const range of ["hour", "week", "month", "day"]) {
+        const answered = page.waitForResponse((r) => r.url().includes(`/admin-api/overview?range=${range}`) && r.ok());
+        await page.getByTestId(`overview-range-${range}`).click();
+        await answered;
+        await page.locator(`[data-testid=overview-range-${range}][aria-current=page]`).waitFor();
+        assertEquals(await page.evaluate(() => location.hash), `#/overview/${range}`);
+        await page.locator(chartSvg("chart-deliveries")).waitFor();
+        if (range === "week") await screenshot(page, "overview-week");
+      }
+
+      // It refreshes on its own: another answer arrives without a click (the 30 s timer).
+      await page.waitForResponse((r) => r.url().includes("/admin-api/overview?range=day"), { timeout: 40_000 });
+
+      await alert.getByTestId("overview-alert-ack").click();
+      await page.getByTestId("overview-notice").waitFor();
+      await alert.locator(".badge-muted").filter({ hasText: "acknowledged" }).waitFor();
+      await screenshot(page, "overview-alert-acknowledged");
+    });
+
+    // A store administrator has no Overview: not in the navigation, and refused by the API.
+    await withPage(async (page) => {
+      await signIn(page, s.storeAdmin);
+      await page.getByTestId("unmapped-page").waitFor();
+      assertEquals(await page.getByTestId("nav-overview").count(), 0);
+      await page.goto(`${s.appUrl}/#/overview/day`);
+      await page.getByTestId("overview-page").getByRole("alert").waitFor();
+    });
+  },
+);

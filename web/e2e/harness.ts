@@ -66,6 +66,8 @@ export interface Arranger {
    * archive job → GCS emulator); returns the user whose archive holds it. */
   archiveWhatsAppImage(storeId: string, email: string): Promise<string>;
   job(id: string): Promise<{ status: string; replays: number } | null>;
+  /** Runs the alert evaluation the worker runs every minute, now. */
+  evaluateAlerts(): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -398,6 +400,10 @@ class StackArranger implements Arranger {
       returning id::text`;
     this.jobs.push(r.id);
     return String(r.id);
+  }
+
+  async evaluateAlerts() {
+    await this.sql`select private.evaluate_alerts()`;
   }
 
   async job(id: string) {

@@ -9,6 +9,7 @@ import { AiPage } from "./pages/AiPage.tsx";
 import { ArchivePage } from "./pages/ArchivePage.tsx";
 import { ContactPage } from "./pages/ContactPage.tsx";
 import { JobsPage } from "./pages/JobsPage.tsx";
+import { OverviewPage } from "./pages/OverviewPage.tsx";
 import { SignInPage } from "./pages/SignInPage.tsx";
 import { StoresPage } from "./pages/StoresPage.tsx";
 import { UnmappedPage } from "./pages/UnmappedPage.tsx";
@@ -16,6 +17,8 @@ import { href, type Route, useRoute } from "./router.ts";
 import { Shell } from "./Shell.tsx";
 
 const TITLES: Record<Route["page"], string> = {
+  home: "Overview",
+  overview: "Overview",
   unmapped: "Unmapped contacts",
   contact: "Contact",
   stores: "Stores",
@@ -69,15 +72,22 @@ export function App() {
       </main>
     );
   }
+  // The landing page: platform administrators see the Overview, store administrators their queue.
+  const shown: Route = route.page === "home"
+    ? (state.me.platform_admin ? { page: "overview", range: "day" } : { page: "unmapped" })
+    : route;
   return (
-    <Shell route={route}>
-      <CurrentPage route={route} />
+    <Shell route={shown}>
+      <CurrentPage route={shown} />
     </Shell>
   );
 }
 
 function CurrentPage({ route }: { route: Route }) {
   switch (route.page) {
+    case "home":
+    case "overview":
+      return <OverviewPage range={route.page === "overview" ? route.range : "day"} />;
     case "unmapped":
       return <UnmappedPage />;
     case "contact":

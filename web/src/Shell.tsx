@@ -6,7 +6,14 @@ import { useMe, useSession } from "./auth/session.tsx";
 import { roleLabel } from "./format.ts";
 import { href, type Route } from "./router.ts";
 
-const NAV: { label: string; route: Route; pages: Route["page"][]; testId: string }[] = [
+const NAV: { label: string; route: Route; pages: Route["page"][]; testId: string; platformOnly?: boolean }[] = [
+  {
+    label: "Overview",
+    route: { page: "overview", range: "day" },
+    pages: ["overview", "home"],
+    testId: "nav-overview",
+    platformOnly: true,
+  },
   { label: "Unmapped contacts", route: { page: "unmapped" }, pages: ["unmapped", "contact"], testId: "nav-unmapped" },
   { label: "Stores", route: { page: "stores" }, pages: ["stores"], testId: "nav-stores" },
   { label: "Archive", route: { page: "archive", userId: null }, pages: ["archive"], testId: "nav-archive" },
@@ -27,12 +34,12 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
       </a>
       <header className="header">
         <div className="header-inner">
-          <a className="brand" href={href({ page: "unmapped" })}>
+          <a className="brand" href={href({ page: "home" })}>
             <span className="brand-mark" aria-hidden="true" />
             Switchboard <span className="brand-sub">admin</span>
           </a>
           <nav aria-label="Main" className="nav">
-            {NAV.map((item) => {
+            {NAV.filter((item) => !item.platformOnly || me.platform_admin).map((item) => {
               const current = item.pages.includes(route.page);
               return (
                 <a

@@ -2,9 +2,11 @@
 // needed, so dist/ deploys to any static host or sub-path.
 
 import { useEffect, useState } from "react";
-import type { JobStatus } from "./api/types.ts";
+import type { JobStatus, OverviewRange } from "./api/types.ts";
 
 export type Route =
+  | { page: "home" }
+  | { page: "overview"; range: OverviewRange }
   | { page: "unmapped" }
   | { page: "contact"; storeId: string; phone: string }
   | { page: "stores" }
@@ -14,6 +16,7 @@ export type Route =
   | { page: "notFound"; path: string };
 
 const JOB_STATUSES: JobStatus[] = ["dead", "queued", "running", "completed"];
+export const OVERVIEW_RANGES: OverviewRange[] = ["hour", "day", "week", "month"];
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, "").replace(/^\/+/, "").replace(/\/+$/, "");
@@ -26,6 +29,13 @@ export function parseRoute(hash: string): Route {
   });
   switch (parts[0]) {
     case "":
+      // The landing page: the Overview for platform administrators, unmapped contacts for others (App).
+      return { page: "home" };
+    case "overview": {
+      const range = (parts[1] || "day") as OverviewRange;
+      if (parts.length <= 2 && OVERVIEW_RANGES.includes(range)) return { page: "overview", range };
+      break;
+    }
     case "unmapped":
       if (parts.length === 3) return { page: "contact", storeId: parts[1], phone: parts[2] };
       if (parts.length === 1) return { page: "unmapped" };
@@ -50,6 +60,10 @@ export function parseRoute(hash: string): Route {
 
 export function href(route: Route): string {
   switch (route.page) {
+    case "home":
+      return "#/";
+    case "overview":
+      return `#/overview/${route.range}`;
     case "unmapped":
       return "#/unmapped";
     case "contact":

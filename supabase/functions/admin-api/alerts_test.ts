@@ -57,8 +57,16 @@ Deno.test("a platform admin lists, acknowledges and tunes alerts; a store owner 
     assert.equal((await admin("POST", "/alert-rules/silent_account", { threshold: "x" })).status, 400);
     await admin("POST", "/alert-rules/silent_account", { threshold: 6 });
 
+    const overview = await admin("GET", "/overview?range=hour");
+    assert.equal(overview.status, 200);
+    assert.equal(overview.body.range, "hour");
+    assert.ok(overview.body.series.length >= 59, "a point per minute");
+    assert.ok(overview.body.alerts.some((a: { id: number }) => a.id === alert.id), "the firing alert is on it");
+    assert.equal((await admin("GET", "/overview?range=year")).status, 400);
+
     for (
       const [method, path, body] of [
+        ["GET", "/overview"],
         ["GET", "/alerts"],
         ["POST", `/alerts/${alert.id}/ack`],
         ["GET", "/alert-rules"],

@@ -15,6 +15,8 @@ import type {
   JobStatus,
   KbDocument,
   Me,
+  Overview,
+  OverviewRange,
   Page,
   SignedUrl,
   Store,
@@ -166,6 +168,14 @@ export class AdminApi {
   async jobs(status: JobStatus, after: string | null, limit = 50): Promise<Page<Job>> {
     const r = await this.request<{ jobs: Job[]; next: string | null }>("GET", `jobs${query({ status, limit, after })}`);
     return { items: r.jobs, next: r.next };
+  }
+
+  overview(range: OverviewRange): Promise<Overview> {
+    return this.request("GET", `overview${query({ range })}`);
+  }
+
+  acknowledgeAlert(id: number): Promise<{ alert: { id: number; acknowledged_at: string } }> {
+    return this.request("POST", `alerts/${encodeURIComponent(String(id))}/ack`);
   }
 
   replayJob(id: JobId): Promise<{ status: string }> {

@@ -164,3 +164,46 @@ export type KbDocument =
     { kind: "document" | "faq"; status: "pending" | "ready" | "failed" }
   >
   & { chunks: number; embedded: number };
+
+/** The Overview's range (GET admin-api/overview?range=…). */
+export type OverviewRange = "hour" | "day" | "week" | "month";
+
+export interface OverviewPoint {
+  t: string;
+  deliveries: Record<string, number>;
+  deliveries_per_minute: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  jobs_completed: number;
+  jobs_dead_lettered: number;
+  queue_ready: number | null;
+  oldest_ready_seconds: number | null;
+  jobs_dead: number | null;
+  archive_objects: number;
+  archive_bytes: number;
+  ai_tokens: number;
+}
+
+export interface FiringAlert {
+  id: number;
+  rule: string;
+  subject: string;
+  value: number;
+  threshold: number;
+  unit: string;
+  message: string;
+  fired_at: string;
+  acknowledged_at: string | null;
+}
+
+export interface Overview {
+  range: OverviewRange;
+  step_seconds: number;
+  generated_at: string;
+  series: OverviewPoint[];
+  queue: { ready: number; running: number; dead: number; oldest_ready_seconds: number | null };
+  storage: { storage_class: string; buckets: number; objects: number; bytes: number; monthly_usd: number }[];
+  buckets: number;
+  ai: { tokens_today: number; tokens_month: number; usd_month: number };
+  alerts: FiringAlert[];
+}

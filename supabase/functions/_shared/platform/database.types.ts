@@ -2238,6 +2238,7 @@ export type Database = {
         Args: { "p_phone": string; "p_store_id": string; "p_user_id": string };
         Returns: number;
       };
+      "platform_overview": { Args: { "p_range"?: string }; Returns: Json };
       "replay_visible_job": { Args: { "p_id": number }; Returns: boolean };
       "request_archive_erasure": { Args: { "p_user_id": string }; Returns: number };
       "request_store_reprovision": { Args: { "p_store_id": string }; Returns: number };

@@ -1,4 +1,4 @@
-// Alerts for platform administrators: the alerts (firing first), acknowledging one, the rules and
+// The Overview and alerts for platform administrators: the alerts (firing first), acknowledging one, the rules and
 // changing a rule's threshold, window, settings or switch. RLS decides: anyone else reads no row
 // and changes nothing (a 403 says so rather than an empty page).
 
@@ -11,6 +11,8 @@ const alertFilters = z.object({
   state: z.enum(["firing", "resolved", "all"]).default("all"),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+
+const overviewQuery = z.object({ range: z.enum(["hour", "day", "week", "month"]).default("day") });
 
 const rulePatch = z.object({
   threshold: z.number().finite().optional(),
@@ -25,6 +27,13 @@ async function requirePlatformAdmin(tx: TransactionSql): Promise<void> {
 }
 
 export const alertRoutes = [
+  // The Overview page: rollups over the range and what is true now (public.platform_overview).
+  route("GET", "/overview", async ({ url, asCaller }) => {
+    const q = parse(overviewQuery, Object.fromEntries(url.searchParams), "range");
+    const [row] = await asCaller((tx) => tx`select public.platform_overview(${q.range}) as overview`).catch(dbError);
+    return row.overview;
+  }),
+
   route("GET", "/alerts", ({ url, asCaller }) => {
     const q = parse(alertFilters, Object.fromEntries(url.searchParams), "filters");
     return asCaller(async (tx) => {
