@@ -143,9 +143,10 @@ export async function benchWebhooks() {
     // for the same 2 cores unevenly between rounds.
     jobDriver: !Deno.args.includes("--metrics"),
     pooler: Deno.env.get("BENCH_POOLER") !== "0",
-    functionEnv: Deno.env.get("WEBHOOK_DB_POOL_SIZE")
-      ? { WEBHOOK_DB_POOL_SIZE: Deno.env.get("WEBHOOK_DB_POOL_SIZE")! }
-      : {},
+    // Passed on to the functions when set: the pool size, and SWITCHBOARD_METRICS=off (measurement off).
+    functionEnv: Object.fromEntries(
+      ["WEBHOOK_DB_POOL_SIZE", "SWITCHBOARD_METRICS"].flatMap((k) => Deno.env.get(k) ? [[k, Deno.env.get(k)!]] : []),
+    ),
   });
   const sql = connect(stack.dbUrl, { max: 4 });
   try {
