@@ -1092,6 +1092,7 @@ export type Database = {
           "last_activity_at": string | null;
           "mirrored_at": string;
           "priority": string | null;
+          "resolved_at": string | null;
           "snoozed_until": string | null;
           "status": string;
           "store_id": string;
@@ -1116,6 +1117,7 @@ export type Database = {
           "last_activity_at"?: string | null;
           "mirrored_at"?: string;
           "priority"?: string | null;
+          "resolved_at"?: string | null;
           "snoozed_until"?: string | null;
           "status": string;
           "store_id": string;
@@ -1139,6 +1141,7 @@ export type Database = {
           "last_activity_at"?: string | null;
           "mirrored_at"?: string;
           "priority"?: string | null;
+          "resolved_at"?: string | null;
           "snoozed_until"?: string | null;
           "status"?: string;
           "store_id"?: string;
@@ -1941,6 +1944,7 @@ export type Database = {
           "slug": string;
           "status": string;
           "support_email": string | null;
+          "time_zone": string | null;
           "updated_at": string;
         };
         ComputedFields: never;
@@ -1953,6 +1957,7 @@ export type Database = {
           "slug": string;
           "status"?: string;
           "support_email"?: string | null;
+          "time_zone"?: string | null;
           "updated_at"?: string;
         };
         Update: {
@@ -1964,6 +1969,7 @@ export type Database = {
           "slug"?: string;
           "status"?: string;
           "support_email"?: string | null;
+          "time_zone"?: string | null;
           "updated_at"?: string;
         };
         Relationships: [];
@@ -1973,6 +1979,53 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      "analytics_answer_share": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: {
+          "conversations": number;
+          "outcome": string;
+          "share": number;
+        }[];
+      };
+      "analytics_busiest_hours": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: {
+          "hour": number;
+          "incoming_messages": number;
+          "weekday": number;
+        }[];
+      };
+      "analytics_conversations_per_day": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: {
+          "channel": string;
+          "conversations": number;
+          "day": string;
+        }[];
+      };
+      "analytics_csat_responses": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: {
+          "conversation_display_id": number;
+          "feedback": string;
+          "rating": number;
+          "sent_at": string;
+        }[];
+      };
+      "analytics_response_times": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: {
+          "conversations": number;
+          "measure": string;
+          "p50_seconds": number;
+          "p90_seconds": number;
+          "waiting": number;
+        }[];
+      };
+      "analytics_store_time_zone": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: string;
+      };
       "archive_contact_suggestions": {
         Args: { "p_limit"?: number; "p_phone_e164": string; "p_store_id": string };
         Returns: {
