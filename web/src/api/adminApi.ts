@@ -19,6 +19,7 @@ import type {
   SignedUrl,
   Store,
   StoreAction,
+  StoreAnalytics,
   StoreActionResult,
   UnmappedContact,
   UnmappedContactDetail,
@@ -193,6 +194,10 @@ export class AdminApi {
 
   eraseArchive(userId: string): Promise<{ status: string; job_id: JobId }> {
     return this.request("POST", `archive/users/${encodeURIComponent(userId)}/erase`);
+  }
+
+  analytics(slug: string, range: { from: string; to: string }): Promise<StoreAnalytics> {
+    return this.request("GET", `stores/${encodeURIComponent(slug)}/analytics${query(range)}`);
   }
 
   ai(slug: string): Promise<AiOverview> {
