@@ -1,3 +1,6 @@
+// What the figures rest on, fed the way Chatwoot sends it: a CSAT survey created and then answered
+// (message_updated) keeps its rating and comment, and a conversation_status_changed to resolved
+// stamps resolved_at with Chatwoot's updated_at.
 // admin-api's store analytics with real user tokens on a small fixed dataset in acme's mirror (in
 // 2020, away from the stack's own conversations): the owner and a platform administrator get the
 // known figures, the store's agent is refused, globex's owner cannot see acme at all, and a range
@@ -8,6 +11,11 @@ import { connect } from "../_shared/platform/db.ts";
 import { testStack, waitFor } from "../../../scripts/testing/env.ts";
 import { signUserToken } from "../../../scripts/local/supabase/keys.ts";
 import { analyticsRange } from "./routes/analytics.ts";
+import { fixture } from "../../../scripts/testing/chatwoot.ts";
+import { parseChatwootEvent } from "../_shared/chatwoot/events.ts";
+import { normalizeChatwootEvent } from "../_shared/chatwoot/normalize.ts";
+import { ingestDelivery, mirrorRows } from "../_shared/chatwoot/ingest.ts";
+import type { Sql } from "../_shared/platform/db.ts";
 
 const stack = testStack();
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -136,6 +144,87 @@ Deno.test("store analytics through admin-api: the owner's figures, nobody else's
     assert.equal(backwards.status, 400);
     assert.match(backwards.body.error.message, /end after it starts/);
     assert.equal((await owner("/stores/acme/analytics?from=soon")).status, 400);
+  } finally {
+    await cleanup();
+    await sql.end();
+  }
+});
+
+/** Parses, normalises and ingests one Chatwoot payload into the account, as the webhook receiver does. */
+async function ingest(sql: Sql, account: { id: string; account_id: number }, body: Record<string, unknown>) {
+  const parsed = parseChatwootEvent(body);
+  if (!parsed.ok) throw new Error(`payload does not parse: ${JSON.stringify(parsed)}`);
+  return await ingestDelivery(sql, {
+    accountRef: account.id,
+    deliveryId: crypto.randomUUID(),
+    event: String(body.event),
+    rows: mirrorRows(normalizeChatwootEvent(parsed.event, account.account_id)),
+  });
+}
+
+Deno.test("a CSAT answer and a resolution, as Chatwoot's webhooks carry them, reach the figures", opts, async () => {
+  const sql = connect(stack.dbUrl, { max: 1 });
+  const display = FIRST_ID + 500;
+  const [acct] = await waitFor(
+    async () => {
+      const rows = await sql`select a.id, a.account_id, a.store_id from public.chatwoot_accounts a
+                           join public.stores s on s.id = a.store_id where s.slug = 'acme'`;
+      return rows.length ? rows : null;
+    },
+    "acme's Chatwoot account linked",
+    60_000,
+  );
+  const cleanup = async () => {
+    await sql`delete from public.chatwoot_messages where account_ref = ${acct.id} and conversation_display_id = ${display}`;
+    await sql`delete from public.chatwoot_conversations where account_ref = ${acct.id} and display_id = ${display}`;
+  };
+  try {
+    await cleanup();
+    // Chatwoot's survey: a template message with content_type input_csat and no sender, then the same
+    // message updated with the customer's answer in content_attributes.submitted_values.
+    const text = fixture("whatsapp-text.message_created.json");
+    const conversation = { ...(text.conversation as Record<string, unknown>), id: display, messages: [] };
+    const survey = {
+      ...text,
+      id: 880_000_001,
+      message_type: "template",
+      content_type: "input_csat",
+      content: "Please rate the conversation",
+      content_attributes: { display_type: "star" },
+      sender: null,
+      source_id: null,
+      conversation,
+    };
+    assert.equal(await ingest(sql, acct, { ...survey, event: "message_created" }), "applied");
+    const answer = {
+      display_type: "star",
+      submitted_values: { csat_survey_response: { rating: 3, feedback_message: "Fine, a bit slow" } },
+    };
+    assert.equal(
+      await ingest(sql, acct, { ...survey, content_attributes: answer, event: "message_updated" }),
+      "applied",
+    );
+    const [kept] = await sql`select content_attributes from public.chatwoot_messages
+                             where account_ref = ${acct.id} and message_id = 880000001`;
+    assert.deepEqual(kept.content_attributes, answer, "the mirror keeps the answer verbatim");
+
+    // Chatwoot's own conversation_status_changed (resolved), moved to this conversation.
+    const resolved = { ...fixture("conversation_status_changed.resolved.json"), id: display, messages: [] };
+    assert.equal(await ingest(sql, acct, resolved), "applied");
+    const [conv] = await sql`select resolved_at from public.chatwoot_conversations
+                             where account_ref = ${acct.id} and display_id = ${display}`;
+    assert.equal(new Date(conv.resolved_at).toISOString(), "2026-04-20T14:24:00.330Z", "Chatwoot's updated_at");
+
+    const owner = await as(ACME_OWNER);
+    const got = await owner("/stores/acme/analytics?from=2026-04-01T00:00:00Z&to=2026-05-01T00:00:00Z");
+    assert.equal(got.status, 200, JSON.stringify(got.body));
+    assert.deepEqual(
+      got.body.csat.filter((r: { conversation_display_id: number }) => r.conversation_display_id === display)
+        .map((r: { rating: number; feedback: string }) => [r.rating, r.feedback]),
+      [[3, "Fine, a bit slow"]],
+    );
+    const resolution = got.body.response_times.find((r: { measure: string }) => r.measure === "resolution");
+    assert.ok(resolution.conversations >= 1, "the resolved conversation is measured");
   } finally {
     await cleanup();
     await sql.end();
