@@ -167,7 +167,8 @@ Deno.test("a CSAT answer and a resolution, as Chatwoot's webhooks carry them, re
   const display = FIRST_ID + 500;
   const [acct] = await waitFor(
     async () => {
-      const rows = await sql`select a.id, a.account_id, a.store_id from public.chatwoot_accounts a
+      const rows = await sql<{ id: string; account_id: number; store_id: string }[]>`
+      select a.id, a.account_id, a.store_id from public.chatwoot_accounts a
                            join public.stores s on s.id = a.store_id where s.slug = 'acme'`;
       return rows.length ? rows : null;
     },
