@@ -650,6 +650,7 @@ e2e("a store admin reads their store's analytics, changes the range and download
     }
     await page.getByTestId("chart-per-day").locator("canvas").first().waitFor();
     await page.getByTestId("chart-hours").locator("canvas").first().waitFor();
+    await page.getByTestId("hours-grid").waitFor();
     await screenshot(page, "analytics");
 
     const perDay = await downloadFigure(page, "conversations-per-day");

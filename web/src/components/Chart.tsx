@@ -44,7 +44,8 @@ export function Chart({
       // Days are calendar dates in the store's zone, sent as UTC midnights: draw them in UTC.
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       legend: { show: series.length > 1 },
-      axes: [{}, { size: 48 }],
+      // Counts: whole-number ticks only.
+      axes: [{}, { size: 48, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000] }],
       series: [
         {},
         ...series.map((s) => ({

@@ -268,10 +268,44 @@ function BusiestHours({ a, onCsv }: FigureProps) {
               {String((busiest.hour + 1) % 24).padStart(2, "0")}:00 ({formatCount(busiest.incoming_messages, "message")})
             </p>
             <Chart x={chart.x} series={chart.series} kind="bars" label="Incoming messages by hour of day" testId="chart-hours" />
+            <HourGrid rows={rows} />
           </>
         )
         : <EmptyState title="No incoming messages in this range." />}
     </Figure>
+  );
+}
+
+/** Weekday × hour, shaded by incoming messages: when in the week the store is busiest. */
+function HourGrid({ rows }: { rows: StoreAnalytics["busiest_hours"] }) {
+  const cells = new Map(rows.map((r) => [`${r.weekday}:${r.hour}`, r.incoming_messages]));
+  const max = Math.max(1, ...rows.map((r) => r.incoming_messages));
+  return (
+    <table className="hour-grid" data-testid="hours-grid" aria-label="Incoming messages by weekday and hour">
+      <thead>
+        <tr>
+          <th />
+          {Array.from({ length: 24 }, (_, h) => <th key={h} scope="col">{h % 3 === 0 ? h : ""}</th>)}
+        </tr>
+      </thead>
+      <tbody>
+        {WEEKDAYS.map((day, d) => (
+          <tr key={day}>
+            <th scope="row">{day}</th>
+            {Array.from({ length: 24 }, (_, h) => {
+              const n = cells.get(`${d + 1}:${h}`) ?? 0;
+              return (
+                <td
+                  key={h}
+                  title={`${day} ${String(h).padStart(2, "0")}:00 — ${formatCount(n, "message")}`}
+                  style={{ background: n ? `rgba(31, 95, 191, ${0.15 + 0.85 * (n / max)})` : undefined }}
+                />
+              );
+            })}
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
