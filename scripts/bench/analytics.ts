@@ -100,6 +100,13 @@ interface Query {
 }
 
 const range = (tx: postgres.TransactionSql) => tx`now() - interval '90 days'`;
+const ANALYTICS_FUNCTIONS = [
+  "analytics_conversations_per_day",
+  "analytics_response_times",
+  "analytics_answer_share",
+  "analytics_busiest_hours",
+  "analytics_csat_responses",
+];
 const QUERIES: Query[] = [
   { name: "select 1 (baseline)", run: (tx) => tx`select 1` },
   {
@@ -120,6 +127,16 @@ const QUERIES: Query[] = [
     name: `${name} (90 days)`,
     run: (tx, s) => tx`select * from ${tx("public")}.${tx(fn)}(${s}, ${range(tx)}, now())`,
   })),
+  {
+    // What GET /stores/<slug>/analytics runs: the check, then all five, in one transaction.
+    name: "the whole page: all five (90 days)",
+    run: async (tx, s) => {
+      await tx`select public.analytics_store_time_zone(${s}, ${range(tx)}, now())`;
+      for (const fn of ANALYTICS_FUNCTIONS) {
+        await tx`select * from ${tx("public")}.${tx(fn)}(${s}, ${range(tx)}, now())`;
+      }
+    },
+  },
 ];
 
 async function timeQuery(

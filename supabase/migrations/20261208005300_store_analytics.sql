@@ -140,28 +140,24 @@ as $$
 begin
   perform public.analytics_store_time_zone(p_store_id, p_from, p_to);
   return query
-    with conv as (
-      select c.account_ref, c.display_id
-      from public.chatwoot_conversations c
-      where c.store_id = p_store_id and c.created_at >= p_from and c.created_at < p_to
-        and exists (select 1 from public.chatwoot_messages m
-                    where m.account_ref = c.account_ref and m.conversation_display_id = c.display_id
-                      and m.message_type = 'incoming')
-    ), classified as (
+    with classified as (
+      -- One pass over each conversation's messages (its index range) decides everything but the handoff.
       select case
         when exists (select 1 from public.ai_decisions d
                      where d.account_ref = c.account_ref and d.conversation_display_id = c.display_id
                        and d.action = 'handoff') then 'handed_off'
-        when exists (select 1 from public.chatwoot_messages m
-                     where m.account_ref = c.account_ref and m.conversation_display_id = c.display_id
-                       and m.message_type = 'outgoing' and not m.private
-                       and (m.sender_type = 'user' or m.echo)) then 'people'
-        when exists (select 1 from public.chatwoot_messages m
-                     where m.account_ref = c.account_ref and m.conversation_display_id = c.display_id
-                       and m.message_type = 'outgoing' and not m.private
-                       and m.sender_type in ('agent_bot', 'captain_assistant')) then 'bot'
+        when f.person then 'people'
+        when f.bot then 'bot'
         else 'unanswered' end as outcome
-      from conv c
+      from public.chatwoot_conversations c
+      cross join lateral (
+        select bool_or(m.message_type = 'incoming') as customer,
+               bool_or(m.message_type = 'outgoing' and not m.private and (m.sender_type = 'user' or m.echo)) as person,
+               bool_or(m.message_type = 'outgoing' and not m.private
+                       and m.sender_type in ('agent_bot', 'captain_assistant')) as bot
+        from public.chatwoot_messages m
+        where m.account_ref = c.account_ref and m.conversation_display_id = c.display_id) f
+      where c.store_id = p_store_id and c.created_at >= p_from and c.created_at < p_to and f.customer
     ), counted as (
       select o.outcome, o.ord, count(k.outcome) as n
       from (values ('bot', 1), ('handed_off', 2), ('people', 3), ('unanswered', 4)) o (outcome, ord)
