@@ -657,6 +657,8 @@ e2e("a store admin reads their store's analytics, changes the range and download
     await page.getByTestId("chart-hours").locator("canvas").first().waitFor();
     await page.getByTestId("hours-grid").waitFor();
     await screenshot(page, "analytics");
+    await page.getByTestId("figure-csat").scrollIntoViewIfNeeded();
+    await screenshot(page, "analytics-hours-and-csat");
 
     const perDay = await downloadFigure(page, "conversations-per-day");
     assert(perDay.name.startsWith(`${ctx.adminStore.slug}-conversations-per-day-`), `file name ${perDay.name}`);

@@ -45,7 +45,7 @@ export function Chart({
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       legend: { show: series.length > 1 },
       // Counts: whole-number ticks only.
-      axes: [{}, { size: 48, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000] }],
+      axes: [time ? {} : { incrs: [1, 2, 3, 6, 12] }, { size: 48, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000] }],
       series: [
         {},
         ...series.map((s) => ({
