@@ -373,7 +373,13 @@ export async function evalAi(args: string[]): Promise<number> {
   let chatConfig: ChatConfig | null = null;
   if (standin) {
     embedding = { apiKey: standin.apiKey, baseURL: standin.baseURL, ...TEST_EMBEDDING, timeoutMs: 30_000 };
-    chatConfig = { apiKey: standin.apiKey, baseURL: standin.baseURL, model: TEST_CHAT_MODEL, timeoutMs: 20_000, temperature: 0 };
+    chatConfig = {
+      apiKey: standin.apiKey,
+      baseURL: standin.baseURL,
+      model: TEST_CHAT_MODEL,
+      timeoutMs: 20_000,
+      temperature: 0,
+    };
   } else if (mode === "real") {
     embedding = embeddingConfigFromEnv(env);
     chatConfig = chatConfigFromEnv(env);

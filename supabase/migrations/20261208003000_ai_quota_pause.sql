@@ -131,7 +131,7 @@ begin
   if coalesce(auth.role(), 'service_role') in ('authenticated', 'anon') and not public.is_platform_admin() then
     raise exception 'only platform administrators can resume the AI' using errcode = '42501';
   end if;
-  return private.resume_ai(coalesce(auth.uid()::text, 'service_role'), 'operator');
+  return private.resume_ai((select private.audit_actor()), 'operator');
 end
 $$;
 

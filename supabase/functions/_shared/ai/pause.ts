@@ -6,6 +6,7 @@
 
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
+import type { Fetched, FunctionRow } from "../platform/rows.ts";
 import type { Logger } from "../platform/log.ts";
 import { Deferred, jobKind, type JobRegistry } from "../jobs/queue.ts";
 import { AiQuotaExhausted, describeApiError } from "./openai_errors.ts";
@@ -14,17 +15,11 @@ import { createEmbedder, type EmbedderDeps, type EmbeddingConfig } from "./embed
 /** Default wait between probes: a topped-up account answers again within minutes. */
 export const DEFAULT_QUOTA_PROBE_MS = 10 * 60_000;
 
-export interface AiPause {
-  paused_at: Date;
-  code: string;
-  endpoint: string;
-  reason: string;
-  handoffs: number;
-  probes: number;
-  last_probe_at: Date | null;
-  last_probe_error: string | null;
-  next_probe_at: Date | null;
-}
+/** public.ai_pause_status()'s row as postgres.js reads it. */
+export type AiPause = Fetched<
+  FunctionRow<"ai_pause_status", "last_probe_at" | "last_probe_error" | "next_probe_at">,
+  "paused_at" | "last_probe_at" | "next_probe_at"
+>;
 
 /** The current pause, or null while the AI runs. */
 export async function currentAiPause(sql: Sql | TransactionSql): Promise<AiPause | null> {
@@ -53,7 +48,9 @@ export async function pauseAiForQuota(
     // The alert: one error line for log-based alerting, on the transition only.
     const detail = { code: "insufficient_quota", endpoint: err.endpoint, reason: err.apiMessage };
     if (opts.log) opts.log.error("AI paused: the OpenAI account is out of quota", detail);
-    else console.error(JSON.stringify({ level: "error", msg: "AI paused: the OpenAI account is out of quota", ...detail }));
+    else {console.error(
+        JSON.stringify({ level: "error", msg: "AI paused: the OpenAI account is out of quota", ...detail }),
+      );}
   }
   const pause = await currentAiPause(sql);
   // Resumed in between (an operator was quick): report the pause this call met all the same.
