@@ -5,7 +5,7 @@
 import OpenAI from "openai";
 import { z } from "zod";
 import { PermanentFailure, RetryLater } from "../jobs/queue.ts";
-import { AiQuotaExhausted, isInsufficientQuota, rateLimitDelayMs } from "./openai_errors.ts";
+import { AiQuotaExhausted, apiMessage, isInsufficientQuota, rateLimitDelayMs } from "./openai_errors.ts";
 
 /** Width of kb_chunks.embedding. Shorter vectors are zero-padded: cosine distance is unchanged. */
 export const EMBEDDING_COLUMN_DIMENSIONS = 1536;
@@ -130,7 +130,7 @@ export function batchInputs(texts: string[], maxInputs = MAX_INPUTS_PER_REQUEST,
  * on retry: the caller pauses the AI, see pause.ts), a rate limit waits for its reset. */
 export function classifyEmbeddingError(err: unknown): Error {
   if (err instanceof RetryLater || err instanceof PermanentFailure || err instanceof AiQuotaExhausted) return err;
-  if (isInsufficientQuota(err)) return new AiQuotaExhausted("embeddings", err.message);
+  if (isInsufficientQuota(err)) return new AiQuotaExhausted("embeddings", apiMessage(err));
   if (err instanceof OpenAI.APIConnectionTimeoutError) return new EmbeddingUnavailable("embedding request timed out");
   if (err instanceof OpenAI.APIConnectionError) {
     return new EmbeddingUnavailable(`cannot reach the embedding API: ${err.message}`);

@@ -22,6 +22,12 @@ export class AiRateLimited extends RetryLater {
   }
 }
 
+/** The API's own message in an SDK error (the SDK's `message` starts with the status). */
+export function apiMessage(err: InstanceType<typeof OpenAI.APIError>): string {
+  const body = err.error as { message?: unknown } | undefined;
+  return typeof body?.message === "string" ? body.message : err.message;
+}
+
 /** Whether an error body or SDK error says `insufficient_quota` (as its code or, on older accounts, its type). */
 export function isInsufficientQuota(err: unknown): err is InstanceType<typeof OpenAI.APIError> {
   if (!(err instanceof OpenAI.APIError) || err.status !== 429) return false;
@@ -109,7 +115,7 @@ export function isTransient(err: unknown): boolean {
 
 /** The quota and rate-limit cases as the errors above; anything else unchanged. */
 export function classifyOpenAiError(err: unknown, endpoint: AiQuotaExhausted["endpoint"]): unknown {
-  if (isInsufficientQuota(err)) return new AiQuotaExhausted(endpoint, err.message);
+  if (isInsufficientQuota(err)) return new AiQuotaExhausted(endpoint, apiMessage(err));
   if (err instanceof OpenAI.APIError && err.status === 429) {
     return new AiRateLimited(`OpenAI rate limit on ${endpoint}: ${err.message}`, rateLimitDelayMs(err.headers));
   }
