@@ -17,24 +17,28 @@ import {
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const ASK = { model: "switchboard-test-chat", messages: [{ role: "user" as const, content: "hello there" }] };
 
-Deno.test("insufficient_quota is sent once by the product's chat client (the SDK alone sends it twice)", opts, async () => {
-  const standin = await startTestStandin();
-  try {
-    await standin.script({ endpoint: "any", times: 10, respond: { error: "insufficient_quota" } });
-    const plain = await standin.openai({ maxRetries: 1 }).chat.completions.create(ASK).catch((e) => e);
-    assert.ok(plain instanceof OpenAI.RateLimitError);
-    assert.equal(standin.requests().length, 2, "the bare SDK retries the 429");
+Deno.test(
+  "insufficient_quota is sent once by the product's chat client (the SDK alone sends it twice)",
+  opts,
+  async () => {
+    const standin = await startTestStandin();
+    try {
+      await standin.script({ endpoint: "any", times: 10, respond: { error: "insufficient_quota" } });
+      const plain = await standin.openai({ maxRetries: 1 }).chat.completions.create(ASK).catch((e) => e);
+      assert.ok(plain instanceof OpenAI.RateLimitError);
+      assert.equal(standin.requests().length, 2, "the bare SDK retries the 429");
 
-    const ours = chatClient({ apiKey: standin.apiKey, baseURL: standin.baseURL, timeoutMs: 5_000 });
-    const err = await ours.chat.completions.create(ASK).catch((e) => e);
-    assert.equal(standin.requests().length, 3, "ours asked once");
-    const classified = classifyOpenAiError(err, "chat");
-    assert.ok(classified instanceof AiQuotaExhausted, String(classified));
-    assert.match(classified.message, /out of quota \(insufficient_quota, on chat\): You exceeded your current quota/);
-  } finally {
-    await standin.close();
-  }
-});
+      const ours = chatClient({ apiKey: standin.apiKey, baseURL: standin.baseURL, timeoutMs: 5_000 });
+      const err = await ours.chat.completions.create(ASK).catch((e) => e);
+      assert.equal(standin.requests().length, 3, "ours asked once");
+      const classified = classifyOpenAiError(err, "chat");
+      assert.ok(classified instanceof AiQuotaExhausted, String(classified));
+      assert.match(classified.message, /out of quota \(insufficient_quota, on chat\): You exceeded your current quota/);
+    } finally {
+      await standin.close();
+    }
+  },
+);
 
 Deno.test("a rate limit is still retried by the SDK, then waits for the reset the headers give", opts, async () => {
   const standin = await startTestStandin();
