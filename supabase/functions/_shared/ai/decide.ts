@@ -37,10 +37,11 @@ export function resolveTemperature(setting: "auto" | "omit" | number, model: str
   return setting;
 }
 
+const TEMPERATURE_RULE = 'must be "auto", "omit" or a number from 0 to 2';
 const temperatureSetting = z.union([
   z.enum(["auto", "omit"]),
-  z.string().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().min(0).max(2)),
-], { error: 'must be "auto", "omit" or a number from 0 to 2' });
+  z.string().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().max(2, TEMPERATURE_RULE)),
+], { error: TEMPERATURE_RULE });
 
 const chatEnv = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),

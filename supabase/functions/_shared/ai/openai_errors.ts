@@ -99,7 +99,7 @@ export function rateLimitDelayMs(headers: Headers | undefined | null): number | 
 
 /** The API's own words for a failure: "429 Rate limit reached for …", "400 Invalid file format. …". */
 export function describeApiError(err: unknown): string {
-  if (err instanceof OpenAI.APIError) return `${err.status ?? "no status"} ${err.message}`.slice(0, 500);
+  if (err instanceof OpenAI.APIError) return `${err.status ?? "no status"} ${apiMessage(err)}`.slice(0, 500);
   return String((err as Error)?.message ?? err).slice(0, 500);
 }
 
