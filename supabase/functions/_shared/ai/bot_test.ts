@@ -536,3 +536,39 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "a rate limit that outlasts every attempt hands the message off on the last one, never dead",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
+    try {
+      const s = await botStore(sql);
+      // Every call of this question is rate-limited (two per attempt: the SDK's retry), resetting in 50 ms.
+      await scriptModel({
+        endpoint: "chat",
+        match: "always limited",
+        times: 40,
+        respond: { error: "rate_limit_exceeded", reset_ms: 50 },
+      });
+      const q = await customerSays(s, "always limited: how long does international shipping take?");
+      const d = await waitFor(
+        async () => {
+          const [row] = await sql`select * from public.ai_decisions where account_ref = ${s.accountRef}
+                              and message_id = ${q.messageId} and status in ('posted', 'skipped')`;
+          return row;
+        },
+        "the decision after the last attempt",
+        60_000,
+      );
+      assert.equal(d.action, "handoff");
+      assert.match(d.reason, /the AI could not answer in time: OpenAI rate limit on chat: Rate limit reached/);
+      const job = await replyJob(sql, q.messageId);
+      assert.equal(job.status, "completed");
+      assert.equal(job.attempts, 8, "every attempt used, the last one handing off");
+      await waitFor(async () => (await conversation(s, q.conversationId)).status === "open", "the handoff");
+    } finally {
+      await sql.end();
+    }
+  },
+);
