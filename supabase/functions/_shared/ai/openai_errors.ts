@@ -117,7 +117,7 @@ export function isTransient(err: unknown): boolean {
 export function classifyOpenAiError(err: unknown, endpoint: AiQuotaExhausted["endpoint"]): unknown {
   if (isInsufficientQuota(err)) return new AiQuotaExhausted(endpoint, apiMessage(err));
   if (err instanceof OpenAI.APIError && err.status === 429) {
-    return new AiRateLimited(`OpenAI rate limit on ${endpoint}: ${err.message}`, rateLimitDelayMs(err.headers));
+    return new AiRateLimited(`OpenAI rate limit on ${endpoint}: ${apiMessage(err)}`, rateLimitDelayMs(err.headers));
   }
   return err;
 }
