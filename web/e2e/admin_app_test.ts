@@ -43,9 +43,7 @@ async function searchUnmapped(page: Page, term: string) {
       return !loading &&
         (empty ||
           (rows.length > 0 &&
-            rows.every((r) =>
-              (r.dataset.phone ?? "").includes(t) || r.textContent!.includes(t)
-            )));
+            rows.every((r) => (r.dataset.phone ?? "").includes(t) || r.textContent!.includes(t))));
     },
     term,
   );
@@ -75,10 +73,7 @@ e2e(
       });
     }
     // An archived WhatsApp image, so the archive, its timeline and a signed media download have one.
-    const archivedUser = await s.arranger.archiveWhatsAppImage(
-      ctx.adminStore.id,
-      s.storeAdmin.email,
-    );
+    const archivedUser = await s.arranger.archiveWhatsAppImage(ctx.adminStore.id, s.storeAdmin.email);
     await withPage(async (page) => {
       await page.goto(`${s.appUrl}/`);
       await page.getByTestId("sign-in-email").waitFor();
@@ -101,8 +96,7 @@ e2e(
       const before = await page.getByTestId("unmapped-row").count();
       await page.getByTestId("load-more").click();
       await page.waitForFunction(
-        (n) =>
-          document.querySelectorAll("[data-testid=unmapped-row]").length > n,
+        (n) => document.querySelectorAll("[data-testid=unmapped-row]").length > n,
         before,
       );
 
@@ -114,9 +108,7 @@ e2e(
       await page.getByTestId("store-row").first().waitFor();
       await screenshot(page, "stores");
       // The admin's store was provisioned by the stack, so its widget has a snippet.
-      await page.locator(
-        `[data-testid=store-row][data-slug="${ctx.adminStore.slug}"] [data-testid=store-widget]`,
-      )
+      await page.locator(`[data-testid=store-row][data-slug="${ctx.adminStore.slug}"] [data-testid=store-widget]`)
         .click();
       await page.getByTestId("widget-snippet").waitFor();
       assert(
@@ -130,8 +122,7 @@ e2e(
       await page.getByTestId("nav-archive").click();
       await page.getByTestId("archive-users").waitFor();
       await screenshot(page, "archive");
-      await page.locator(`[data-testid=archive-user][href$="${archivedUser}"]`)
-        .click();
+      await page.locator(`[data-testid=archive-user][href$="${archivedUser}"]`).click();
       await page.getByTestId("timeline-messages").waitFor();
       await screenshot(page, "archive-timeline");
       {
@@ -146,10 +137,7 @@ e2e(
         // The signed URL is GCS's (the emulator checks the signature): it serves the archived image.
         const medium = await fetch(popup.url());
         assertEquals(medium.status, 200, `the signed URL ${popup.url()}`);
-        assert(
-          (medium.headers.get("content-type") ?? "").startsWith("image/"),
-          "the medium is the image",
-        );
+        assert((medium.headers.get("content-type") ?? "").startsWith("image/"), "the medium is the image");
         await medium.body?.cancel();
         await popup.close();
       }
@@ -171,9 +159,8 @@ e2e(
           await confirm.isDisabled(),
           "erase stays disabled for a wrong confirmation",
         );
-        const expected =
-          (await page.locator("[data-testid=erase-dialog] label strong")
-            .textContent())!.trim();
+        const expected = (await page.locator("[data-testid=erase-dialog] label strong")
+          .textContent())!.trim();
         await page.getByTestId("erase-confirm-input").fill(expected);
         assert(
           await confirm.isEnabled(),
@@ -395,9 +382,7 @@ e2e(
       await page.locator("[data-testid=unmapped-table], [data-testid=empty]")
         .first().waitFor();
       const stores = await page.locator("[data-testid=unmapped-row]")
-        .evaluateAll((rows) =>
-          rows.map((r) => (r as HTMLElement).dataset.store)
-        );
+        .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.store));
       assert(
         !stores.includes(ctx.otherStore.slug),
         `rows of ${ctx.otherStore.slug} shown: ${stores.join(", ")}`,
@@ -421,9 +406,7 @@ e2e(
       let after: string | null = null;
       for (let i = 0; i < 50; i++) {
         const r = await callAdminApi(
-          `unmapped?limit=200${
-            after ? `&after=${encodeURIComponent(after)}` : ""
-          }`,
+          `unmapped?limit=200${after ? `&after=${encodeURIComponent(after)}` : ""}`,
           token,
         );
         assertEquals(r.status, 200, JSON.stringify(r.body));
@@ -538,19 +521,17 @@ e2e(
       await page.route(
         "**/functions/v1/admin-api/jobs?**",
         (route) =>
-          route.request().method() === "OPTIONS"
-            ? route.continue()
-            : route.fulfill({
-              status: 401,
-              contentType: "application/json",
-              headers: { "access-control-allow-origin": "*" },
-              body: JSON.stringify({
-                error: {
-                  code: "sign_in_required",
-                  message: "Sign in to use the admin app.",
-                },
-              }),
+          route.request().method() === "OPTIONS" ? route.continue() : route.fulfill({
+            status: 401,
+            contentType: "application/json",
+            headers: { "access-control-allow-origin": "*" },
+            body: JSON.stringify({
+              error: {
+                code: "sign_in_required",
+                message: "Sign in to use the admin app.",
+              },
             }),
+          }),
       );
       await page.getByTestId("nav-jobs").click();
       await notice.waitFor();
@@ -568,16 +549,14 @@ e2e(
       await page.route(
         "**/functions/v1/admin-api/stores",
         (route) =>
-          route.request().method() === "OPTIONS"
-            ? route.continue()
-            : route.fulfill({
-              status: 500,
-              contentType: "application/json",
-              headers: { "access-control-allow-origin": "*" },
-              body: JSON.stringify({
-                error: { code: "internal", message: "Something broke" },
-              }),
+          route.request().method() === "OPTIONS" ? route.continue() : route.fulfill({
+            status: 500,
+            contentType: "application/json",
+            headers: { "access-control-allow-origin": "*" },
+            body: JSON.stringify({
+              error: { code: "internal", message: "Something broke" },
             }),
+          }),
       );
       await page.getByTestId("nav-stores").click();
       const alert = page.getByTestId("stores-page").getByRole("alert");
@@ -597,92 +576,63 @@ e2e(
   },
 );
 
-e2e(
-  "a store admin adds an FAQ entry and a file on the AI replies page and sees the bot's settings",
-  async () => {
-    const s = await stack();
+e2e("a store admin adds an FAQ entry and a file on the AI replies page and sees the bot's settings", async () => {
+  const s = await stack();
+  await withPage(async (page) => {
+    await signIn(page, s.storeAdmin);
+    await page.getByTestId("nav-ai").click();
+    await page.getByTestId("ai-page").waitFor();
+    await page.getByTestId("bot-panel").waitFor();
+
+    const question = `Do you deliver to the Moon (${crypto.randomUUID().slice(0, 6)})?`;
+    await page.getByTestId("faq-question").fill(question);
+    await page.getByTestId("faq-answer").fill("Not yet, only to Earth addresses.");
+    await page.getByTestId("faq-add").click();
+    await page.getByTestId("ai-notice").filter({ hasText: "FAQ entry added" }).waitFor();
+    await page.getByTestId("kb-row").filter({ hasText: question }).waitFor();
+
+    const name = `care-${crypto.randomUUID().slice(0, 6)}.md`;
+    await page.getByTestId("kb-file").setInputFiles({
+      name,
+      mimeType: "text/markdown",
+      buffer: Buffer.from("# Care\n\n## Washing\nMachine wash cold; never use bleach.\n"),
+    });
+    await page.getByTestId("kb-row").filter({ hasText: name }).waitFor();
+    await screenshot(page, "ai-replies");
+
+    const bad = Buffer.from("MZ\u0000binary");
+    await page.getByTestId("kb-file").setInputFiles({ name: "setup.exe", mimeType: "application/octet-stream", buffer: bad });
+    const error = page.getByTestId("ai-error");
+    await error.waitFor();
+    assert((await error.textContent())?.includes("setup.exe"), "the API's reason names the refused file");
+  });
+});
+
+e2e("the AI page says when the OpenAI account is out of quota; a platform administrator resumes it", async () => {
+  const s = await stack();
+  await s.arranger.pauseAiForQuota("You exceeded your current quota, please check your plan and billing details.");
+  try {
     await withPage(async (page) => {
       await signIn(page, s.storeAdmin);
       await page.getByTestId("nav-ai").click();
-      await page.getByTestId("ai-page").waitFor();
-      await page.getByTestId("bot-panel").waitFor();
-
-      const question = `Do you deliver to the Moon (${
-        crypto.randomUUID().slice(0, 6)
-      })?`;
-      await page.getByTestId("faq-question").fill(question);
-      await page.getByTestId("faq-answer").fill(
-        "Not yet, only to Earth addresses.",
-      );
-      await page.getByTestId("faq-add").click();
-      await page.getByTestId("ai-notice").filter({ hasText: "FAQ entry added" })
-        .waitFor();
-      await page.getByTestId("kb-row").filter({ hasText: question }).waitFor();
-
-      const name = `care-${crypto.randomUUID().slice(0, 6)}.md`;
-      await page.getByTestId("kb-file").setInputFiles({
-        name,
-        mimeType: "text/markdown",
-        buffer: Buffer.from(
-          "# Care\n\n## Washing\nMachine wash cold; never use bleach.\n",
-        ),
-      });
-      await page.getByTestId("kb-row").filter({ hasText: name }).waitFor();
-      await screenshot(page, "ai-replies");
-
-      const bad = Buffer.from("MZ\u0000binary");
-      await page.getByTestId("kb-file").setInputFiles({
-        name: "setup.exe",
-        mimeType: "application/octet-stream",
-        buffer: bad,
-      });
-      const error = page.getByTestId("ai-error");
-      await error.waitFor();
-      assert(
-        (await error.textContent())?.includes("setup.exe"),
-        "the API's reason names the refused file",
-      );
+      const banner = page.getByTestId("ai-paused");
+      await banner.waitFor();
+      const text = (await banner.textContent()) ?? "";
+      assert(text.includes("the OpenAI account is out of quota"), text);
+      assert(text.includes("You exceeded your current quota"), "OpenAI's own words are shown");
+      assert(await page.getByTestId("ai-resume").count() === 0, "a store admin cannot resume the deployment's AI");
+      await screenshot(page, "ai-paused");
     });
-  },
-);
-
-e2e(
-  "the AI page says when the OpenAI account is out of quota; a platform administrator resumes it",
-  async () => {
-    const s = await stack();
-    await s.arranger.pauseAiForQuota(
-      "You exceeded your current quota, please check your plan and billing details.",
-    );
-    try {
-      await withPage(async (page) => {
-        await signIn(page, s.storeAdmin);
-        await page.getByTestId("nav-ai").click();
-        const banner = page.getByTestId("ai-paused");
-        await banner.waitFor();
-        const text = (await banner.textContent()) ?? "";
-        assert(text.includes("the OpenAI account is out of quota"), text);
-        assert(
-          text.includes("You exceeded your current quota"),
-          "OpenAI's own words are shown",
-        );
-        assert(
-          await page.getByTestId("ai-resume").count() === 0,
-          "a store admin cannot resume the deployment's AI",
-        );
-        await screenshot(page, "ai-paused");
-      });
-      await withPage(async (page) => {
-        await signIn(page, s.admin);
-        await page.getByTestId("nav-ai").click();
-        await page.getByTestId("ai-paused").waitFor();
-        await page.getByTestId("ai-resume").click();
-        await page.getByTestId("ai-notice").filter({ hasText: "AI resumed" })
-          .waitFor();
-        await page.getByTestId("ai-paused").waitFor({ state: "detached" });
-        assert(!(await s.arranger.aiPaused()), "the pause is gone");
-      });
-    } finally {
-      await s.arranger.cleanup();
-    }
-  },
-);
+    await withPage(async (page) => {
+      await signIn(page, s.admin);
+      await page.getByTestId("nav-ai").click();
+      await page.getByTestId("ai-paused").waitFor();
+      await page.getByTestId("ai-resume").click();
+      await page.getByTestId("ai-notice").filter({ hasText: "AI resumed" }).waitFor();
+      await page.getByTestId("ai-paused").waitFor({ state: "detached" });
+      assert(!(await s.arranger.aiPaused()), "the pause is gone");
+    });
+  } finally {
+    await s.arranger.cleanup();
+  }
+});

@@ -5,11 +5,7 @@
 /// <reference lib="deno.ns" />
 /// <reference lib="dom" />
 
-import {
-  type BrowserContext,
-  chromium,
-  type Page,
-} from "npm:playwright-core@1.65.1";
+import { type BrowserContext, chromium, type Page } from "npm:playwright-core@1.65.1";
 import postgres from "npm:postgres@3.4.9";
 
 export type { Page };
@@ -28,9 +24,7 @@ export function assertEquals<T>(
 ): void {
   if (actual !== expected) {
     throw new Error(
-      `${message ? `${message}: ` : ""}expected ${
-        JSON.stringify(expected)
-      }, got ${JSON.stringify(actual)}`,
+      `${message ? `${message}: ` : ""}expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
     );
   }
 }
@@ -117,14 +111,8 @@ function requireEnv(name: string): string {
 }
 
 function resolveStack(): Promise<Stack> {
-  const storeAdmin = {
-    email: requireEnv("STORE_ADMIN_EMAIL"),
-    password: requireEnv("STORE_ADMIN_PASSWORD"),
-  };
-  const admin = {
-    email: requireEnv("ADMIN_EMAIL"),
-    password: requireEnv("ADMIN_PASSWORD"),
-  };
+  const storeAdmin = { email: requireEnv("STORE_ADMIN_EMAIL"), password: requireEnv("STORE_ADMIN_PASSWORD") };
+  const admin = { email: requireEnv("ADMIN_EMAIL"), password: requireEnv("ADMIN_PASSWORD") };
   return Promise.resolve({
     appUrl: requireEnv("ADMIN_APP_URL").replace(/\/+$/, ""),
     supabaseUrl: requireEnv("SUPABASE_URL").replace(/\/+$/, ""),
@@ -286,12 +274,7 @@ class StackArranger implements Arranger {
   }
 
   /** The sandbox's Platform API (platform token) or an account's Application API (its admin's token). */
-  private async chatwoot(
-    method: string,
-    path: string,
-    body?: unknown,
-    token?: string,
-  ) {
+  private async chatwoot(method: string, path: string, body?: unknown, token?: string) {
     const res = await fetch(`${this.access.chatwootUrl}${path}`, {
       method,
       headers: {
@@ -301,36 +284,18 @@ class StackArranger implements Arranger {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const json = await res.json().catch(() => null);
-    if (!res.ok) {
-      throw new Error(
-        `Chatwoot sandbox ${method} ${path} answered ${res.status}: ${
-          JSON.stringify(json)
-        }`,
-      );
-    }
+    if (!res.ok) throw new Error(`Chatwoot sandbox ${method} ${path} answered ${res.status}: ${JSON.stringify(json)}`);
     return json;
   }
 
   async archiveWhatsAppImage(storeId: string, email: string): Promise<string> {
     const sql = this.sql;
-    const [profile] =
-      await sql`select user_id::text, phone_e164 from public.profiles
+    const [profile] = await sql`select user_id::text, phone_e164 from public.profiles
                                 where lower(email) = lower(${email}) and phone_e164 is not null`;
-    if (!profile) {
-      throw new Error(`${email} has no profile with a phone number: seed one`);
-    }
+    if (!profile) throw new Error(`${email} has no profile with a phone number: seed one`);
     // The store's Chatwoot account, provisioned by the stack's provisioner when the stack started.
-    let account: {
-      state: string;
-      account_id: number;
-      token: string | null;
-      account_ref: string | null;
-    } | undefined;
-    for (
-      const deadline = Date.now() + 90_000;
-      Date.now() < deadline;
-      await sleep(250)
-    ) {
+    let account: { state: string; account_id: number; token: string | null; account_ref: string | null } | undefined;
+    for (const deadline = Date.now() + 90_000; Date.now() < deadline; await sleep(250)) {
       [account] = await sql<NonNullable<typeof account>[]>`
         select p.state, p.account_id, s.admin_api_token as token, a.id::text as account_ref
         from public.chatwoot_provisioning p
@@ -338,35 +303,18 @@ class StackArranger implements Arranger {
         left join public.chatwoot_accounts a on a.store_id = p.store_id
         where p.store_id = ${storeId}`;
       if (account?.state === "failed") break;
-      if (account?.state === "active" && account.token && account.account_ref) {
-        break;
-      }
+      if (account?.state === "active" && account.token && account.account_ref) break;
     }
     if (account?.state !== "active" || !account.token || !account.account_ref) {
-      throw new Error(
-        `store ${storeId} has no active Chatwoot account (${
-          account?.state ?? "none"
-        })`,
-      );
+      throw new Error(`store ${storeId} has no active Chatwoot account (${account?.state ?? "none"})`);
     }
     const api = `/api/v1/accounts/${account.account_id}`;
-    const inboxes = await this.chatwoot(
-      "GET",
-      `${api}/inboxes`,
-      undefined,
-      account.token,
-    );
-    let inbox = inboxes.payload.find((i: { channel_type: string }) =>
-      i.channel_type === "Channel::Whatsapp"
-    );
+    const inboxes = await this.chatwoot("GET", `${api}/inboxes`, undefined, account.token);
+    let inbox = inboxes.payload.find((i: { channel_type: string }) => i.channel_type === "Channel::Whatsapp");
     inbox ??= await this.chatwoot("POST", `${api}/inboxes`, {
       name: "WhatsApp",
       // Chatwoot keeps a WhatsApp number to one inbox.
-      channel: {
-        type: "whatsapp",
-        phone_number: `+5255${String(Date.now() % 1e8).padStart(8, "0")}`,
-        provider: "whatsapp_cloud",
-      },
+      channel: { type: "whatsapp", phone_number: `+5255${String(Date.now() % 1e8).padStart(8, "0")}`, provider: "whatsapp_cloud" },
     }, account.token);
     const sent = await this.chatwoot("POST", "/_control/traffic/whatsapp", {
       inbox_id: inbox.id,
@@ -375,25 +323,15 @@ class StackArranger implements Arranger {
       caption: "E2E photo of the parcel",
     });
     const messageId = sent.message.id;
-    for (
-      const deadline = Date.now() + 60_000;
-      Date.now() < deadline;
-      await sleep(250)
-    ) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
       const [m] = await sql`select user_id::text from public.archived_media
                             where account_ref = ${account.account_ref} and message_id = ${messageId}`;
       if (m) {
-        if (m.user_id !== profile.user_id) {
-          throw new Error(
-            `the image was archived for ${m.user_id}, not ${email}`,
-          );
-        }
+        if (m.user_id !== profile.user_id) throw new Error(`the image was archived for ${m.user_id}, not ${email}`);
         return profile.user_id;
       }
     }
-    throw new Error(
-      `the stack did not archive WhatsApp message ${messageId} within 60 s`,
-    );
+    throw new Error(`the stack did not archive WhatsApp message ${messageId} within 60 s`);
   }
 
   async context(): Promise<ArrangeContext> {
@@ -443,9 +381,7 @@ class StackArranger implements Arranger {
     await this.sql`
       insert into public.archive_contacts (store_id, phone_e164, status, contact_name, contact_email, messages, media,
                                            first_seen_at, last_message_at)
-      values (${input.storeId}, ${phone}, 'unmapped', ${input.name}, ${
-      input.email ?? null
-    }, 2, ${input.media ?? 0},
+      values (${input.storeId}, ${phone}, 'unmapped', ${input.name}, ${input.email ?? null}, 2, ${input.media ?? 0},
               now() - interval '2 days', now())`;
     this.contacts.push({ storeId: input.storeId, phone });
     return phone;
@@ -468,8 +404,7 @@ class StackArranger implements Arranger {
   }
 
   async pauseAiForQuota(reason: string) {
-    await this
-      .sql`select private.pause_ai('insufficient_quota', 'chat', ${reason}, interval '10 minutes')`;
+    await this.sql`select private.pause_ai('insufficient_quota', 'chat', ${reason}, interval '10 minutes')`;
   }
 
   async aiPaused() {
@@ -489,9 +424,7 @@ class StackArranger implements Arranger {
         .sql`delete from public.archive_contacts where store_id = ${c.storeId} and phone_e164 = ${c.phone}`;
     }
     if (this.jobs.length) {
-      await this.sql`delete from private.jobs where id in ${
-        this.sql(this.jobs)
-      }`;
+      await this.sql`delete from private.jobs where id in ${this.sql(this.jobs)}`;
     }
     for (const id of this.createdStores) {
       await this.sql`delete from public.stores where id = ${id}`;
