@@ -123,7 +123,8 @@ select set_eq($$ select object from tests.api_privileges() where role = 'authent
     ('public.kb_search(uuid, text, vector, integer, text[], text)'), ('public.kb_request_reembed(uuid)'),
     ('public.kb_caller_may_read(uuid)'), ('public.kb_store_language(uuid)'), ('public.kb_tsquery(uuid, text)'),
     ('public.kb_chunk_tsvector(regconfig, text, text)'),
-    ('public.return_conversation_to_bot(uuid, integer)') $$,
+    ('public.return_conversation_to_bot(uuid, integer)'),
+    ('public.ai_pause_status()'), ('public.resume_ai()') $$,
   'authenticated may call exactly these functions (nothing in private, no trigger function)');
 
 -- ── privileges and policies agree ─────────────────────────────────────────────────────────────

@@ -66,6 +66,9 @@ export interface Arranger {
    * archive job → GCS emulator); returns the user whose archive holds it. */
   archiveWhatsAppImage(storeId: string, email: string): Promise<string>;
   job(id: string): Promise<{ status: string; replays: number } | null>;
+  /** The deployment's AI paused as a job meeting insufficient_quota pauses it; whether it still is. */
+  pauseAiForQuota(reason: string): Promise<void>;
+  aiPaused(): Promise<boolean>;
   cleanup(): Promise<void>;
 }
 
@@ -400,6 +403,14 @@ class StackArranger implements Arranger {
     return String(r.id);
   }
 
+  async pauseAiForQuota(reason: string) {
+    await this.sql`select private.pause_ai('insufficient_quota', 'chat', ${reason}, interval '10 minutes')`;
+  }
+
+  async aiPaused() {
+    return (await this.sql`select 1 from private.ai_pause`).length > 0;
+  }
+
   async job(id: string) {
     const [r] = await this
       .sql`select status::text, replays from private.jobs where id = ${id}`;
@@ -407,6 +418,7 @@ class StackArranger implements Arranger {
   }
 
   async cleanup() {
+    await this.sql`select private.resume_ai('e2e', 'cleanup')`;
     for (const c of this.contacts) {
       await this
         .sql`delete from public.archive_contacts where store_id = ${c.storeId} and phone_e164 = ${c.phone}`;
