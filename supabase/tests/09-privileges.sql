@@ -129,7 +129,8 @@ select set_eq($$ select object from tests.api_privileges() where role = 'authent
     ('public.analytics_response_times(uuid, timestamp with time zone, timestamp with time zone)'),
     ('public.analytics_answer_share(uuid, timestamp with time zone, timestamp with time zone)'),
     ('public.analytics_busiest_hours(uuid, timestamp with time zone, timestamp with time zone)'),
-    ('public.analytics_csat_responses(uuid, timestamp with time zone, timestamp with time zone)') $$,
+    ('public.analytics_csat_responses(uuid, timestamp with time zone, timestamp with time zone)'),
+    ('public.ai_pause_status()'), ('public.resume_ai()') $$,
   'authenticated may call exactly these functions (nothing in private, no trigger function)');
 
 -- ── privileges and policies agree ─────────────────────────────────────────────────────────────

@@ -690,3 +690,32 @@ e2e("a store admin reads their store's analytics, changes the range and download
     await screenshot(page, "analytics-platform-admin");
   });
 });
+
+e2e("the AI page says when the OpenAI account is out of quota; a platform administrator resumes it", async () => {
+  const s = await stack();
+  await s.arranger.pauseAiForQuota("You exceeded your current quota, please check your plan and billing details.");
+  try {
+    await withPage(async (page) => {
+      await signIn(page, s.storeAdmin);
+      await page.getByTestId("nav-ai").click();
+      const banner = page.getByTestId("ai-paused");
+      await banner.waitFor();
+      const text = (await banner.textContent()) ?? "";
+      assert(text.includes("the OpenAI account is out of quota"), text);
+      assert(text.includes("You exceeded your current quota"), "OpenAI's own words are shown");
+      assert(await page.getByTestId("ai-resume").count() === 0, "a store admin cannot resume the deployment's AI");
+      await screenshot(page, "ai-paused");
+    });
+    await withPage(async (page) => {
+      await signIn(page, s.admin);
+      await page.getByTestId("nav-ai").click();
+      await page.getByTestId("ai-paused").waitFor();
+      await page.getByTestId("ai-resume").click();
+      await page.getByTestId("ai-notice").filter({ hasText: "AI resumed" }).waitFor();
+      await page.getByTestId("ai-paused").waitFor({ state: "detached" });
+      assert(!(await s.arranger.aiPaused()), "the pause is gone");
+    });
+  } finally {
+    await s.arranger.cleanup();
+  }
+});

@@ -69,6 +69,9 @@ export interface Arranger {
   /** Four conversations in the store's mirror, 2, 3, 20 and 60 days old (so each range of the analytics page
    * holds a known number more), one with a CSAT answer whose comment is `feedback`. */
   createAnalyticsConversations(storeId: string, feedback: string): Promise<void>;
+  /** The deployment's AI paused as a job meeting insufficient_quota pauses it; whether it still is. */
+  pauseAiForQuota(reason: string): Promise<void>;
+  aiPaused(): Promise<boolean>;
   cleanup(): Promise<void>;
 }
 
@@ -406,6 +409,14 @@ class StackArranger implements Arranger {
     return String(r.id);
   }
 
+  async pauseAiForQuota(reason: string) {
+    await this.sql`select private.pause_ai('insufficient_quota', 'chat', ${reason}, interval '10 minutes')`;
+  }
+
+  async aiPaused() {
+    return (await this.sql`select 1 from private.ai_pause`).length > 0;
+  }
+
   async job(id: string) {
     const [r] = await this
       .sql`select status::text, replays from private.jobs where id = ${id}`;
@@ -462,6 +473,7 @@ class StackArranger implements Arranger {
                      and display_id between ${ANALYTICS_FIRST_ID} and ${ANALYTICS_FIRST_ID + 99}`;
     }
     this.analyticsAccounts = [];
+    await this.sql`select private.resume_ai('e2e', 'cleanup')`;
     for (const c of this.contacts) {
       await this
         .sql`delete from public.archive_contacts where store_id = ${c.storeId} and phone_e164 = ${c.phone}`;

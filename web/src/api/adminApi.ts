@@ -204,6 +204,10 @@ export class AdminApi {
     return this.request("GET", `stores/${encodeURIComponent(slug)}/ai`);
   }
 
+  resumeAi(): Promise<{ resumed: boolean }> {
+    return this.request("POST", "ai/resume", {});
+  }
+
   setAiEnabled(slug: string, enabled: boolean): Promise<{ enabled: boolean }> {
     return this.request("POST", `stores/${encodeURIComponent(slug)}/ai/${enabled ? "enable" : "disable"}`, {});
   }

@@ -151,10 +151,14 @@ export type AiDecision = Constrained<
   { action: "reply" | "assist" | "handoff" | "skip" | null }
 >;
 
+/** The deployment's AI paused because its OpenAI account is out of quota (null while it runs). */
+export type AiPause = FunctionRow<"ai_pause_status", "last_probe_at" | "last_probe_error" | "next_probe_at">;
+
 export interface AiOverview {
   settings: AiSettings | null;
   usage_today: Pick<Row<"ai_usage_daily">, "tokens" | "requests">;
   decisions: AiDecision[];
+  ai_pause: AiPause | null;
 }
 
 /** A document with how many of its chunks there are and how many are embedded. */
