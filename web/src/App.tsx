@@ -6,6 +6,7 @@ import { useSession } from "./auth/session.tsx";
 import { ErrorAlert, Loading } from "./components/feedback.tsx";
 import { isAdministrator } from "./format.ts";
 import { AiPage } from "./pages/AiPage.tsx";
+import { AnalyticsPage } from "./pages/AnalyticsPage.tsx";
 import { ArchivePage } from "./pages/ArchivePage.tsx";
 import { ContactPage } from "./pages/ContactPage.tsx";
 import { JobsPage } from "./pages/JobsPage.tsx";
@@ -25,6 +26,7 @@ const TITLES: Record<Route["page"], string> = {
   archive: "Archive",
   jobs: "Jobs",
   ai: "AI replies",
+  analytics: "Store analytics",
   notFound: "Not found",
 };
 
@@ -100,6 +102,8 @@ function CurrentPage({ route }: { route: Route }) {
       return <JobsPage status={route.status} />;
     case "ai":
       return <AiPage key={route.slug ?? ""} slug={route.slug} />;
+    case "analytics":
+      return <AnalyticsPage key={route.slug ?? ""} slug={route.slug} />;
     case "notFound":
       return (
         <section className="page">

@@ -13,6 +13,7 @@ export type Route =
   | { page: "archive"; userId: string | null }
   | { page: "jobs"; status: JobStatus }
   | { page: "ai"; slug: string | null }
+  | { page: "analytics"; slug: string | null }
   | { page: "notFound"; path: string };
 
 const JOB_STATUSES: JobStatus[] = ["dead", "queued", "running", "completed"];
@@ -49,6 +50,9 @@ export function parseRoute(hash: string): Route {
     case "ai":
       if (parts.length <= 2) return { page: "ai", slug: parts[1] || null };
       break;
+    case "analytics":
+      if (parts.length <= 2) return { page: "analytics", slug: parts[1] || null };
+      break;
     case "jobs": {
       const status = (parts[1] || "dead") as JobStatus;
       if (parts.length <= 2 && JOB_STATUSES.includes(status)) return { page: "jobs", status };
@@ -76,6 +80,8 @@ export function href(route: Route): string {
       return `#/jobs/${route.status}`;
     case "ai":
       return route.slug ? `#/ai/${encodeURIComponent(route.slug)}` : "#/ai";
+    case "analytics":
+      return route.slug ? `#/analytics/${encodeURIComponent(route.slug)}` : "#/analytics";
     case "notFound":
       return `#${route.path}`;
   }

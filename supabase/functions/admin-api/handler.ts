@@ -20,6 +20,7 @@ import { archiveRoutes } from "./routes/archive.ts";
 import { aiRoutes } from "./routes/ai.ts";
 import { kbRoutes } from "./routes/kb.ts";
 import { alertRoutes } from "./routes/alerts.ts";
+import { analyticsRoutes } from "./routes/analytics.ts";
 
 export interface AdminApiDeps {
   sql: Sql;
@@ -45,6 +46,7 @@ export function adminApiRoutes(deps: AdminApiDeps): Route[] {
     ...aiRoutes(deps),
     ...kbRoutes(deps),
     ...alertRoutes,
+    ...analyticsRoutes,
   ];
 }
 

@@ -21,6 +21,7 @@ import type {
   SignedUrl,
   Store,
   StoreAction,
+  StoreAnalytics,
   StoreActionResult,
   UnmappedContact,
   UnmappedContactDetail,
@@ -205,8 +206,16 @@ export class AdminApi {
     return this.request("POST", `archive/users/${encodeURIComponent(userId)}/erase`);
   }
 
+  analytics(slug: string, range: { from: string; to: string }): Promise<StoreAnalytics> {
+    return this.request("GET", `stores/${encodeURIComponent(slug)}/analytics${query(range)}`);
+  }
+
   ai(slug: string): Promise<AiOverview> {
     return this.request("GET", `stores/${encodeURIComponent(slug)}/ai`);
+  }
+
+  resumeAi(): Promise<{ resumed: boolean }> {
+    return this.request("POST", "ai/resume", {});
   }
 
   setAiEnabled(slug: string, enabled: boolean): Promise<{ enabled: boolean }> {

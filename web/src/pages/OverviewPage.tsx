@@ -2,24 +2,10 @@
 // their processing time, the queue, dead jobs, archive throughput and storage cost by class, AI
 // tokens and their cost, and the alerts firing now. One call (admin-api /overview) per refresh,
 // every 30 s; the range (hour, day, week, month) is part of the address (#/overview/week).
-// Charts: Recharts (SVG, declarative React components, the most used React chart library and
-// actively maintained; SVG text is readable in screenshots and by screen readers).
+// Charts: the app's uPlot Chart (components/Chart.tsx), as on the store analytics page.
 
-import { useCallback, useEffect, useRef, useState } from "react";
-import {
-  Area,
-  AreaChart,
-  Bar,
-  BarChart,
-  CartesianGrid,
-  Legend,
-  Line,
-  LineChart,
-  ResponsiveContainer,
-  Tooltip,
-  XAxis,
-  YAxis,
-} from "recharts";
+import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Chart, type ChartSeries } from "../components/Chart.tsx";
 import { useApi } from "../auth/session.tsx";
 import type { Overview, OverviewRange } from "../api/types.ts";
 import { ErrorAlert, Loading, Notice } from "../components/feedback.tsx";
@@ -53,36 +39,24 @@ const CLASS_COLORS: Record<string, string> = {
   ARCHIVE: "#a3bffa",
 };
 
-function tick(range: OverviewRange) {
-  return (iso: string) => {
-    const d = new Date(iso);
-    return range === "hour" || range === "day"
-      ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-      : d.toLocaleDateString([], { month: "short", day: "numeric" }) +
-        (range === "week" ? ` ${d.toLocaleTimeString([], { hour: "2-digit" })}` : "");
-  };
-}
-
 function usd(v: number): string {
   return v.toLocaleString("en-US", { style: "currency", currency: "USD", maximumFractionDigits: v < 1 ? 4 : 2 });
 }
 
 function Stat({ label, value, testId }: { label: string; value: string; testId: string }) {
   return (
-    <div className="stat" data-testid={testId}>
-      <div className="stat-value">{value}</div>
-      <div className="stat-label">{label}</div>
+    <div className="overview-stat" data-testid={testId}>
+      <div className="overview-stat-value">{value}</div>
+      <div className="overview-stat-label">{label}</div>
     </div>
   );
 }
 
-function Chart({ title, testId, children }: { title: string; testId: string; children: React.ReactElement }) {
+function Figure({ title, children }: { title: string; children: ReactNode }) {
   return (
-    <figure className="chart" data-testid={testId}>
-      <figcaption className="chart-title">{title}</figcaption>
-      <div className="chart-body">
-        <ResponsiveContainer width="100%" height={220}>{children}</ResponsiveContainer>
-      </div>
+    <figure className="overview-chart">
+      <figcaption className="overview-chart-title">{title}</figcaption>
+      {children}
     </figure>
   );
 }
@@ -128,16 +102,19 @@ export function OverviewPage({ range }: { range: OverviewRange }) {
     }
   }
 
-  const series = data?.series ?? [];
-  const outcomes = [...new Set(series.flatMap((p) => Object.keys(p.deliveries)))].sort();
-  const perMinute = series.map((p) => ({
-    t: p.t,
-    ...Object.fromEntries(
-      outcomes.map((o) => [o, Math.round(((p.deliveries[o] ?? 0) / ((data?.step_seconds ?? 60) / 60)) * 100) / 100]),
-    ),
-  }));
+  const series = useMemo(() => data?.series ?? [], [data]);
+  const x = useMemo(() => series.map((p) => Date.parse(p.t) / 1000), [series]);
+  const deliverySeries = useMemo((): ChartSeries[] => {
+    const perMinute = (data?.step_seconds ?? 60) / 60;
+    const outcomes = [...new Set(series.flatMap((p) => Object.keys(p.deliveries)))].sort();
+    return outcomes.map((o) => ({
+      label: o,
+      values: series.map((p) => Math.round(((p.deliveries[o] ?? 0) / perMinute) * 100) / 100),
+      color: OUTCOME_COLORS[o] ?? "#4a5568",
+    }));
+  }, [series, data]);
   const monthlyCost = (data?.storage ?? []).reduce((a, s) => a + Number(s.monthly_usd), 0);
-  const fmtTick = tick(range);
+  const totalBytes = Math.max(1, ...(data?.storage ?? []).map((s) => Number(s.bytes)));
 
   return (
     <section className="page" data-testid="overview-page">
@@ -239,7 +216,7 @@ export function OverviewPage({ range }: { range: OverviewRange }) {
               )}
           </section>
 
-          <div className="stats">
+          <div className="overview-stats">
             <Stat label="jobs ready" value={String(data.queue.ready)} testId="stat-ready" />
             <Stat
               label="oldest ready job"
@@ -256,95 +233,67 @@ export function OverviewPage({ range }: { range: OverviewRange }) {
             />
           </div>
 
-          <div className="charts">
-            <Chart title="Webhook deliveries per minute, by outcome" testId="chart-deliveries">
-              <AreaChart data={perMinute}>
-                <CartesianGrid strokeDasharray="3 3" />
-                <XAxis dataKey="t" tickFormatter={fmtTick} minTickGap={24} />
-                <YAxis allowDecimals />
-                <Tooltip labelFormatter={(l) => formatDateTime(String(l))} />
-                <Legend />
-                {outcomes.map((o) => (
-                  <Area
-                    key={o}
-                    type="monotone"
-                    dataKey={o}
-                    stackId="1"
-                    stroke={OUTCOME_COLORS[o] ?? "#4a5568"}
-                    fill={OUTCOME_COLORS[o] ?? "#4a5568"}
-                    isAnimationActive={false}
-                  />
-                ))}
-              </AreaChart>
-            </Chart>
-
-            <Chart title="Processing time p50 / p95 (ms)" testId="chart-latency">
-              <LineChart data={series}>
-                <CartesianGrid strokeDasharray="3 3" />
-                <XAxis dataKey="t" tickFormatter={fmtTick} minTickGap={24} />
-                <YAxis unit=" ms" />
-                <Tooltip labelFormatter={(l) => formatDateTime(String(l))} />
-                <Legend />
-                <Line dataKey="p50_ms" name="p50" stroke="#3182ce" dot={{ r: 2 }} isAnimationActive={false} connectNulls />
-                <Line dataKey="p95_ms" name="p95" stroke="#c53030" dot={{ r: 2 }} isAnimationActive={false} connectNulls />
-              </LineChart>
-            </Chart>
-
-            <Chart title="Queue: ready jobs and the oldest one's age (s)" testId="chart-queue">
-              <LineChart data={series}>
-                <CartesianGrid strokeDasharray="3 3" />
-                <XAxis dataKey="t" tickFormatter={fmtTick} minTickGap={24} />
-                <YAxis yAxisId="n" allowDecimals={false} />
-                <YAxis yAxisId="s" orientation="right" unit=" s" />
-                <Tooltip labelFormatter={(l) => formatDateTime(String(l))} />
-                <Legend />
-                <Line yAxisId="n" dataKey="queue_ready" name="ready" stroke="#2b6cb0" dot={{ r: 2 }} isAnimationActive={false} connectNulls />
-                <Line
-                  yAxisId="s"
-                  dataKey="oldest_ready_seconds"
-                  name="oldest age"
-                  stroke="#dd6b20"
-                  dot={{ r: 2 }}
-                  isAnimationActive={false}
-                  connectNulls
-                />
-              </LineChart>
-            </Chart>
-
-            <Chart title="Dead jobs: waiting, and newly dead-lettered" testId="chart-dead">
-              <BarChart data={series}>
-                <CartesianGrid strokeDasharray="3 3" />
-                <XAxis dataKey="t" tickFormatter={fmtTick} minTickGap={24} />
-                <YAxis allowDecimals={false} />
-                <Tooltip labelFormatter={(l) => formatDateTime(String(l))} />
-                <Legend />
-                <Bar dataKey="jobs_dead" name="dead (waiting)" fill="#c53030" isAnimationActive={false} />
-                <Bar dataKey="jobs_dead_lettered" name="newly dead" fill="#feb2b2" isAnimationActive={false} />
-              </BarChart>
-            </Chart>
-
-            <Chart title="Archive throughput: objects written" testId="chart-archive">
-              <BarChart data={series}>
-                <CartesianGrid strokeDasharray="3 3" />
-                <XAxis dataKey="t" tickFormatter={fmtTick} minTickGap={24} />
-                <YAxis allowDecimals={false} />
-                <Tooltip
-                  labelFormatter={(l) => formatDateTime(String(l))}
-                  formatter={(v, _n, item) => [`${v} (${formatBytes(item.payload.archive_bytes)})`, "objects"]}
-                />
-                <Bar dataKey="archive_objects" name="objects" fill="#2f855a" isAnimationActive={false} />
-              </BarChart>
-            </Chart>
-
-            <Chart title="AI tokens" testId="chart-ai">
-              <BarChart data={series}>
-                <CartesianGrid strokeDasharray="3 3" />
-                <XAxis dataKey="t" tickFormatter={fmtTick} minTickGap={24} />
-                <YAxis allowDecimals={false} />
-                <Tooltip labelFormatter={(l) => formatDateTime(String(l))} />
-                <Bar dataKey="ai_tokens" name="tokens" fill="#6b46c1" isAnimationActive={false} />
-              </BarChart>
-            </Chart>
+          <div className="overview-charts">
+            <Figure title="Webhook deliveries per minute, by outcome">
+              <Chart x={x} series={deliverySeries} time label="Webhook deliveries per minute, by outcome" testId="chart-deliveries" />
+            </Figure>
+            <Figure title="Processing time p50 / p95 (ms)">
+              <Chart
+                x={x}
+                series={[
+                  { label: "p50 ms", values: series.map((p) => p.p50_ms), color: "#3182ce" },
+                  { label: "p95 ms", values: series.map((p) => p.p95_ms), color: "#c53030" },
+                ]}
+                time
+                label="Webhook processing time, p50 and p95, in milliseconds"
+                testId="chart-latency"
+              />
+            </Figure>
+            <Figure title="Queue: ready jobs and the oldest one's age (s)">
+              <Chart
+                x={x}
+                series={[
+                  { label: "ready", values: series.map((p) => p.queue_ready), color: "#2b6cb0" },
+                  { label: "oldest age s", values: series.map((p) => p.oldest_ready_seconds), color: "#dd6b20" },
+                ]}
+                time
+                label="Ready jobs and the oldest ready job's age in seconds"
+                testId="chart-queue"
+              />
+            </Figure>
+            <Figure title="Dead jobs: waiting, and newly dead-lettered">
+              <Chart
+                x={x}
+                series={[
+                  { label: "dead (waiting)", values: series.map((p) => p.jobs_dead), color: "#c53030" },
+                  { label: "newly dead", values: series.map((p) => p.jobs_dead_lettered), color: "#ed8936" },
+                ]}
+                kind="bars"
+                time
+                label="Dead jobs waiting for a replay, and jobs dead-lettered"
+                testId="chart-dead"
+              />
+            </Figure>
+            <Figure title="Archive throughput: objects written">
+              <Chart
+                x={x}
+                series={[{ label: "objects", values: series.map((p) => p.archive_objects), color: "#2f855a" }]}
+                kind="bars"
+                time
+                label="Objects archived to GCS"
+                testId="chart-archive"
+              />
+            </Figure>
+            <Figure title="AI tokens">
+              <Chart
+                x={x}
+                series={[{ label: "tokens", values: series.map((p) => p.ai_tokens), color: "#6b46c1" }]}
+                kind="bars"
+                time
+                label="AI tokens used"
+                testId="chart-ai"
+              />
+            </Figure>
           </div>
 
           <section aria-label="Archive by storage class" className="storage-panel" data-testid="overview-storage">
@@ -353,16 +302,7 @@ export function OverviewPage({ range }: { range: OverviewRange }) {
               Each object's class is estimated from its age and its bucket's lifecycle; prices per GB-month are the{" "}
               <code>gcs_monthly_cost</code> alert rule's settings.
             </p>
-            <div className="storage-grid">
-              <Chart title="Bytes by storage class" testId="chart-storage">
-                <BarChart data={data.storage.map((s) => ({ ...s, bytes: Number(s.bytes) }))}>
-                  <CartesianGrid strokeDasharray="3 3" />
-                  <XAxis dataKey="storage_class" />
-                  <YAxis tickFormatter={(v) => formatBytes(v)} width={80} />
-                  <Tooltip formatter={(v) => formatBytes(Number(v))} />
-                  <Bar dataKey="bytes" name="bytes" isAnimationActive={false} fill="#2b6cb0" />
-                </BarChart>
-              </Chart>
+            <div>
               <div className="table-wrap">
                 <table className="table" data-testid="storage-table">
                   <thead>
@@ -388,7 +328,14 @@ export function OverviewPage({ range }: { range: OverviewRange }) {
                         </td>
                         <td className="num">{s.buckets}</td>
                         <td className="num">{Number(s.objects).toLocaleString("en-US")}</td>
-                        <td className="num">{formatBytes(s.bytes)}</td>
+                        <td className="num">
+                          <span
+                            className="share-bar"
+                            style={{ width: `${Math.round((Number(s.bytes) / totalBytes) * 60)}px` }}
+                            aria-hidden="true"
+                          />
+                          {formatBytes(s.bytes)}
+                        </td>
                         <td className="num">{usd(Number(s.monthly_usd))}</td>
                       </tr>
                     ))}

@@ -12,6 +12,7 @@ import { provisioningJobHandlers } from "../chatwoot/provisioner.ts";
 import { type ArchiveDeps, archiveJobHandlers, eraseUserArchive } from "../archive/archiver.ts";
 import { contactSyncJobHandlers } from "../contact_sync/sync.ts";
 import { botJobHandlers } from "../ai/reply.ts";
+import { pauseJobHandlers } from "../ai/pause.ts";
 import { knowledgeJobHandlers } from "../knowledge/embed_job.ts";
 import type { EmbeddingConfig } from "../ai/embeddings.ts";
 import { chatClient, type ChatConfig } from "../ai/decide.ts";
@@ -53,6 +54,8 @@ export interface HandlerOptions {
     embedding: EmbeddingConfig | null;
     chat: ChatConfig | null;
     transcriptionModel: string | null;
+    /** Wait between quota probes while the AI is paused for quota (default 10 min). */
+    quotaProbeMs?: number;
   };
   /** Per-minute rollups are kept this long (METRICS_RETENTION_DAYS). */
   metricsRetentionDays?: number;
@@ -103,12 +106,16 @@ export function jobRegistry(opts: HandlerOptions): JobRegistry {
       onlineRetryMs: opts.contactEraseRetryMs,
       eraseArchive: (userId, actor) => eraseUserArchive(archive, userId, actor),
     }),
-    ...knowledgeJobHandlers({ sql: opts.sql, embedding: opts.ai.embedding }),
+    ...knowledgeJobHandlers({ sql: opts.sql, embedding: opts.ai.embedding, quotaProbeMs: opts.ai.quotaProbeMs }),
+    ...pauseJobHandlers({ sql: opts.sql, embedding: opts.ai.embedding, probeEveryMs: opts.ai.quotaProbeMs }),
     ...botJobHandlers({
       sql: opts.sql,
       limiter,
       embedding: opts.ai.embedding,
-      chat: openai && opts.ai.chat ? { client: openai, model: opts.ai.chat.model } : null,
+      quotaProbeMs: opts.ai.quotaProbeMs,
+      chat: openai && opts.ai.chat
+        ? { client: openai, model: opts.ai.chat.model, temperature: opts.ai.chat.temperature }
+        : null,
       transcription: openai && opts.ai.transcriptionModel
         ? { client: openai, model: opts.ai.transcriptionModel }
         : null,
