@@ -3,6 +3,8 @@
 // and accepted by an emulator that checks signatures; and a bucket name of another project met the
 // way GCS answers it (409 on insert, 403 from exists()).
 
+// First: the SDK (which the emulator's test helpers import) needs it on the edge runtime's Deno.
+import "./google_sdk_compat.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { generateKeyPairSync } from "node:crypto";
