@@ -80,7 +80,9 @@ Deno.test(
           /does not have storage\.buckets\.get access/.test(e.message) &&
           /change ARCHIVE_BUCKET_SALT/.test(e.message),
       );
-      // Our own bucket's 409 is adopted.
+      // Our own bucket's 409 is adopted. (Each insert is one of the project's bucket operations: the
+      // emulator's clock moves past GCS's 2 s between them.)
+      gcs.emulator.clock.advance(2000);
       await storage.createBucket("sbtest-u-ours");
       gcs.emulator.clock.advance(2000);
       await ensureBucket(storage, "sbtest-u-ours", policy, {});
