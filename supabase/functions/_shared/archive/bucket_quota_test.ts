@@ -117,7 +117,10 @@ Deno.test(
 
       const jobs = await sql`select status::text, attempts, deferrals from private.jobs where kind = ${kind}`;
       assert.deepEqual(jobs.map((j) => [j.status, j.attempts]), Array(6).fill(["completed", 1]), "no attempt spent");
-      assert.ok(jobs.reduce((n, j) => n + j.deferrals, 0) >= 5, "all but the first waited for their slots");
+      assert.ok(
+        jobs.reduce((n, j) => n + j.deferrals, 0) >= 1,
+        "slots a few seconds off are waited for in the job, the further ones on the queue",
+      );
       const state = await (await fetch(`${gcsEndpoint}/_control/state`)).json();
       assert.equal(state.bucketOps.refused[project] ?? 0, 0, "GCS never had to refuse one");
       assert.equal(state.bucketOps.granted[project], 6, "one create per bucket");
