@@ -296,9 +296,9 @@ async function archiveBucket(deps: ArchiveDeps, userId: string | null): Promise<
   const [known] = await recorded();
   if (known) return known.name;
   const name = userId ? userBucketName(deps.policy, userId) : holdingBucketName(deps.policy);
-  // GCS allows the project about one bucket create per 2 s: this job waits (deferred) for the
-  // bucket's slot unless it is the one whose slot has come; a job woken after another created the
-  // bucket finds it recorded and creates nothing.
+  // GCS allows the project about one bucket create per 2 s: this job waits for the bucket's slot (in
+  // place when it is a few seconds off, else deferred on the queue); a job that waited while another
+  // created the bucket finds it recorded and creates nothing.
   await withBucketSlot(
     { sql: deps.sql, ...deps.bucketQuota },
     name,
