@@ -109,6 +109,7 @@ Deno.test("status reports the stack's health", opts, async () => {
   assert.match(r.out, /database: ok/);
   assert.match(r.out, /worker:/);
   assert.match(r.out, /deliveries: \d+ linked accounts/);
+  assert.match(r.out, /archive: GCS emulator, project switchboard-local; \d+ jobs queued/);
   // The local runtime's view of its function processes.
   assert.match(r.out, /function chatwoot-webhook: up \(pid \d+\), \d+ restarts/);
 });

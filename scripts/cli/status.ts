@@ -36,6 +36,16 @@ export async function statusCommand(ctx: CliContext): Promise<void> {
       } (per account: switchboard accounts list)`,
     );
   }
+  if (health.archive) {
+    const a = health.archive;
+    ctx.out(
+      a.configured
+        ? `archive: ${
+          a.mode === "emulator" ? "GCS emulator" : "GCS"
+        }, project ${a.project}; ${a.jobs_waiting} jobs queued`
+        : `archive: not configured, ${a.jobs_waiting} archive jobs waiting for it (${a.reason})`,
+    );
+  }
   // Only the local runtime reports its function processes; hosted has no such view.
   for (const f of health.functions?.processes ?? []) {
     const exit = f.last_exit

@@ -48,6 +48,7 @@ Deno.test("missing, malformed, reserved and unknown names are each named", () =>
     SUPABASE_SERVICE_ROLE_KEY: "eyJ-anything",
     ARCHIVE_BUCKT_SALT: "typo-of-a-name-000",
     CHATWOOT_PLATFORM_TOKEN: "",
+    ARCHIVE_LABELS: "app=switchboard,Team=core",
   });
   assert.equal(r.ok, false);
   const p = r.ok ? "" : r.problems.join("\n");
@@ -56,6 +57,11 @@ Deno.test("missing, malformed, reserved and unknown names are each named", () =>
   assert.match(p, /SUPABASE_SERVICE_ROLE_KEY: names starting with SUPABASE_ are reserved/);
   assert.match(p, /unknown names: ARCHIVE_BUCKT_SALT/);
   assert.match(p, /CHATWOOT_PLATFORM_TOKEN is empty/);
+  assert.match(
+    p,
+    /ARCHIVE_LABELS key "Team" must start with a lowercase letter/,
+    "GCS's label rules, before deploying",
+  );
 });
 
 Deno.test("the deploy pushes migrations first, then deploys every function folder, then sets secrets", () => {

@@ -3,6 +3,7 @@
 // reserves (SUPABASE_*), no unknown name (a typo would silently leave a default in force).
 
 import { z } from "zod";
+import { parseArchiveLabels } from "../../supabase/functions/_shared/archive/config.ts";
 
 /** Values copied from an example or template and never filled in. */
 const PLACEHOLDER =
@@ -37,7 +38,11 @@ export const deploySecretsSchema = z.object({
   ARCHIVE_BUCKET_PREFIX: z.string().optional(),
   ARCHIVE_LOCATION: z.string().optional(),
   ARCHIVE_STORAGE_CLASS: z.enum(["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"]).optional(),
-  ARCHIVE_LABELS: z.string().optional(),
+  // The functions check the same rules at start; here they stop a deploy before anything changes.
+  ARCHIVE_LABELS: z.string().superRefine((raw, ctx) => {
+    for (const problem of parseArchiveLabels(raw).problems) ctx.addIssue({ code: "custom", message: problem });
+  }).optional(),
+  ARCHIVE_BUCKET_OPS_INTERVAL_MS: z.string().regex(/^\d+$/).optional(),
   ARCHIVE_NEARLINE_DAYS: z.string().regex(/^\d+$/).optional(),
   ARCHIVE_COLDLINE_DAYS: z.string().regex(/^\d+$/).optional(),
   ARCHIVE_ARCHIVE_DAYS: z.string().regex(/^\d+$/).optional(),

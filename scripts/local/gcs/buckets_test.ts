@@ -1,6 +1,6 @@
 import type { LifecycleRule } from "@google-cloud/storage";
 import assert from "node:assert/strict";
-import { statusOf, withEmulator } from "./testing.ts";
+import { NO_BUCKET_RATE, statusOf, withEmulator } from "./testing.ts";
 
 const LIFECYCLE: { rule: LifecycleRule[] } = {
   rule: [
@@ -67,7 +67,7 @@ Deno.test("invalid bucket names are refused with 400 invalid and GCS's message",
     }
     const [buckets] = await storage.getBuckets();
     assert.equal(buckets.length, 4);
-  });
+  }, NO_BUCKET_RATE);
 });
 
 Deno.test("creating a bucket twice is a 409 conflict; two concurrent creates give one 200 and one 409", async () => {
@@ -89,7 +89,7 @@ Deno.test("creating a bucket twice is a 409 conflict; two concurrent creates giv
 
     const results = await Promise.all([statusOf(storage.createBucket("race")), statusOf(storage.createBucket("race"))]);
     assert.deepEqual(results.sort(), [200, 409]);
-  });
+  }, NO_BUCKET_RATE);
 });
 
 Deno.test("bucket patch: labels merge, storage class and lifecycle change, metageneration goes up", async () => {
@@ -135,7 +135,7 @@ Deno.test("a bucket with objects cannot be deleted (409); an empty one can; a mi
     const [exists] = await bucket.exists();
     assert.equal(exists, false);
     assert.equal(await statusOf(storage.bucket("full").getMetadata()), 404);
-  });
+  }, NO_BUCKET_RATE);
 });
 
 Deno.test("buckets list in name order with paging", async () => {
@@ -146,5 +146,5 @@ Deno.test("buckets list in name order with paging", async () => {
     assert.ok(next);
     const [all] = await storage.getBuckets();
     assert.deepEqual(all.map((b) => b.name), ["a-bucket", "b-bucket", "c-bucket"]);
-  });
+  }, NO_BUCKET_RATE);
 });

@@ -6,8 +6,13 @@
 //   POST   /_control/reset                 → empties buckets, objects, sessions, faults; clock back to real time
 //   GET|POST|DELETE /_control/faults[/{id}] → the kit's fault-rule routes
 //   GET    /_control/clock                 → {now, offsetMs}; POST {advance_ms} moves it on, DELETE resets it
+//   GET    /_control/bucket-ops            → {interval_ms, burst, granted, refused}: the per-project bucket
+//                                             create/delete rate; PUT {interval_ms?, burst?} changes it (0 = off)
+//   GET|POST /_control/foreign-buckets     → names another project owns; POST {name}; DELETE …/{name}
 
+import { z } from "zod";
 import { ControlRoutes } from "../kit/control.ts";
+import { assertBucketName } from "./names.ts";
 import { empty, type GcsRequest, json, readJson, type Reply } from "./http.ts";
 import type { GcsEmulator } from "./server.ts";
 
@@ -32,7 +37,25 @@ const routes = new ControlRoutes<GcsEmulator, Reply>({ json, noContent: () => em
   .add("DELETE", "/clock", (emulator) => {
     emulator.clock.reset();
     return clockReply(emulator);
-  });
+  })
+  .add("GET", "/bucket-ops", (emulator) => json(emulator.bucketOps.state()))
+  .add("PUT", "/bucket-ops", (emulator, req) => {
+    emulator.bucketOps.configure(req.body as Record<string, unknown>);
+    return json(emulator.bucketOps.state());
+  })
+  .add("GET", "/foreign-buckets", (emulator) => json({ names: emulator.foreign.list() }))
+  .add("POST", "/foreign-buckets", (emulator, req) => {
+    const { name } = z.object({ name: z.string() }).parse(req.body);
+    assertBucketName(name);
+    emulator.foreign.add(name);
+    return json({ names: emulator.foreign.list() }, 201);
+  })
+  .add(
+    "DELETE",
+    "/foreign-buckets/:name",
+    (emulator, req) =>
+      emulator.foreign.remove(req.params.name) ? empty(204) : json({ error: `${req.params.name} is not foreign` }, 404),
+  );
 
 export function handleControlApi(emulator: GcsEmulator, req: GcsRequest): Promise<Reply> {
   return routes.answer(emulator, {

@@ -21,12 +21,27 @@ import {
   withObjectFields,
 } from "./resources.ts";
 import type { UploadSessions } from "./uploads.ts";
+import {
+  bucketNameUnavailable,
+  type BucketOperationQuota,
+  foreignBucketForbidden,
+  type ForeignBuckets,
+  permissionFor,
+} from "./projects.ts";
 
 export interface ApiDeps extends WriteDeps {
   sessions: UploadSessions;
+  /** The project-wide bucket create/delete rate. */
+  bucketOps: BucketOperationQuota;
+  /** Names another project owns. */
+  foreign: ForeignBuckets;
+  /** Who GCS says the caller is when it refuses one (the service account, or "Anonymous caller"). */
+  principal: string;
 }
 
 const MAX_RESULTS = 1000;
+/** The project of a bucket created before the emulator recorded projects. */
+const DEFAULT_PROJECT = "_";
 
 function decode(segment: string): string {
   try {
@@ -113,7 +128,11 @@ async function insertBucket(deps: ApiDeps, req: GcsRequest): Promise<Reply> {
   const body = await readJson(req);
   if (typeof body.name !== "string" || !body.name) throw required("resource.name");
   assertBucketName(body.name);
-  const record = await deps.store.createBucket(bucketFromInsert(body.name, body, deps.now()));
+  // Every well-formed insert counts against the project's create/delete rate, whatever it finds.
+  const project = req.url.searchParams.get("project")!;
+  deps.bucketOps.take(project);
+  if (deps.foreign.has(body.name)) throw bucketNameUnavailable();
+  const record = await deps.store.createBucket({ ...bucketFromInsert(body.name, body, deps.now()), project });
   return json(bucketResource(record, originOf(req)));
 }
 
@@ -151,7 +170,10 @@ async function bucketRoute(deps: ApiDeps, req: GcsRequest, bucket: string): Prom
       return json(bucketResource(record, originOf(req)));
     }
     case "DELETE":
-      await deps.store.deleteBucket(bucket, (current) => checkBucketPreconditions(current, preconditions));
+      await deps.store.deleteBucket(bucket, (current) => {
+        checkBucketPreconditions(current, preconditions);
+        deps.bucketOps.take(current.project ?? DEFAULT_PROJECT);
+      });
       return empty(204);
   }
   throw routeNotImplemented(req.method, req.url.pathname);
@@ -332,10 +354,23 @@ export function isJsonApiPath(path: string): boolean {
     path.startsWith("/download/storage/v1/") || path === "/storage/v1";
 }
 
+/** The buckets a JSON API path names (a rewrite names two). */
+function bucketsOf(path: string): string[] {
+  let m: RegExpExecArray | null;
+  if ((m = REWRITE.exec(path))) return [decode(m[1]), decode(m[4])];
+  for (const re of [BUCKET, OBJECTS, MOVE, OBJECT, UPLOAD, DOWNLOAD, ACL_PATH]) {
+    if ((m = re.exec(path))) return [decode(m[1])];
+  }
+  return [];
+}
+
 export async function handleJsonApi(deps: ApiDeps, req: GcsRequest): Promise<Reply> {
   const path = req.url.pathname;
   const method = req.method;
   let m: RegExpExecArray | null;
+  for (const bucket of bucketsOf(path)) {
+    if (deps.foreign.has(bucket)) throw foreignBucketForbidden(deps.principal, permissionFor(method, path));
+  }
   if (
     (m = ACL_PATH.exec(path)) && deps.store.getBucket(decode(m[1])).iamConfiguration.uniformBucketLevelAccess.enabled
   ) {

@@ -9,11 +9,15 @@ import type { SigningKeys } from "./signed_urls.ts";
 
 const USAGE = `usage: main.ts [--port 4443] [--hostname 127.0.0.1] [--data .local/gcs] [--bucket NAME]...
                [--service-account FILE]... [--strict-signatures] [--no-sync] [--quiet]
+               [--bucket-ops-interval-ms 2000] [--foreign-bucket NAME]...
 
   --bucket NAME            create this bucket at start if it does not exist (repeatable)
   --service-account FILE   a service-account JSON whose key verifies signed URLs it signed (repeatable)
   --strict-signatures      refuse signed URLs from signers without a known key
-  --no-sync                skip fsync before renames (faster; still safe against a process crash)`;
+  --no-sync                skip fsync before renames (faster; still safe against a process crash)
+  --bucket-ops-interval-ms one bucket create or delete per this many ms per project, as GCS allows
+                           (default 2000; 0 turns the limit off)
+  --foreign-bucket NAME    a bucket name another project owns: insert is 409, anything else 403 (repeatable)`;
 
 const values = parseStandinArgs(USAGE, 4443, {
   data: { type: "string", default: ".local/gcs" },
@@ -21,7 +25,17 @@ const values = parseStandinArgs(USAGE, 4443, {
   "service-account": { type: "string", multiple: true, default: [] },
   "strict-signatures": { type: "boolean", default: false },
   "no-sync": { type: "boolean", default: false },
+  "bucket-ops-interval-ms": { type: "string", default: "2000" },
+  "foreign-bucket": { type: "string", multiple: true, default: [] },
 });
+
+const bucketOpsIntervalMs = Number(values["bucket-ops-interval-ms"]);
+if (!Number.isInteger(bucketOpsIntervalMs) || bucketOpsIntervalMs < 0) {
+  console.error(
+    `--bucket-ops-interval-ms ${values["bucket-ops-interval-ms"]}: expected a whole number of ms, 0 or more`,
+  );
+  Deno.exit(2);
+}
 
 for (const name of values.bucket) {
   const problem = bucketNameProblem(name);
@@ -48,6 +62,8 @@ const running = await startGcsEmulator({
   signingKeys,
   strictSignatures: values["strict-signatures"],
   noSync: values["no-sync"],
+  bucketOps: { intervalMs: bucketOpsIntervalMs },
+  foreignBuckets: values["foreign-bucket"],
   log: jsonLines("gcs-emulator", values.quiet),
 });
 

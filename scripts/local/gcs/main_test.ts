@@ -54,3 +54,30 @@ Deno.test("main.ts serves a data directory, pre-creates --bucket, and finds its 
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("main.ts takes GCS's bucket rate and foreign names from its flags", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "gcs-cli-" });
+  const cli = await startCli([
+    "--data",
+    dataDir,
+    "--no-sync",
+    "--bucket-ops-interval-ms",
+    "0",
+    "--foreign-bucket",
+    "taken",
+  ]);
+  try {
+    const storage = sdkFor(cli.url);
+    await storage.createBucket("first-one");
+    await storage.createBucket("second-one"); // at once: the rate is off
+    const state = await (await fetch(`${cli.url}/_control/state`)).json();
+    assert.equal(state.bucketOps.interval_ms, 0);
+    assert.deepEqual(state.foreignBuckets, ["taken"]);
+    const res = await fetch(`${cli.url}/storage/v1/b/taken`);
+    assert.equal(res.status, 403);
+    await res.body?.cancel();
+  } finally {
+    await cli.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { checksumsOf } from "./hashes.ts";
-import { statusOf, withEmulator } from "./testing.ts";
+import { NO_BUCKET_RATE, statusOf, withEmulator } from "./testing.ts";
 
 Deno.test("an upload with ifGenerationMatch: 0 succeeds once; the second one is 412 conditionNotMet", async () => {
   await withEmulator(async ({ storage, url }) => {
@@ -235,7 +235,7 @@ Deno.test("copy and move between buckets carry bytes, checksums and metadata; mo
       412,
     );
     assert.equal(await statusOf(hot.file("missing").copy(cold.file("nowhere"))), 404);
-  });
+  }, NO_BUCKET_RATE);
 });
 
 Deno.test("delete honours ifGenerationMatch; a missing object is 404 with GCS's message", async () => {
@@ -285,5 +285,5 @@ Deno.test("with uniform bucket-level access, ACLs are refused as GCS refuses the
     const [plain] = await storage.createBucket("no-ubla");
     await plain.file("p.txt").save("x", { resumable: false });
     assert.equal(await statusOf(plain.file("p.txt").makePublic()), 501);
-  });
+  }, NO_BUCKET_RATE);
 });

@@ -57,6 +57,8 @@ export interface IamConfiguration {
 
 export interface BucketRecord {
   name: string;
+  /** The project id it was inserted under (kept, not shown: GCS shows only projectNumber); absent on older data. */
+  project?: string;
   projectNumber: string;
   location: string;
   locationType: string;

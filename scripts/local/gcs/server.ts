@@ -16,6 +16,7 @@ import { handleJsonApi, isJsonApiPath } from "./json_api.ts";
 import { SignedUrlVerifier, type SigningKeys } from "./signed_urls.ts";
 import { GcsStore, type StoreStats } from "./store.ts";
 import { UploadSessions } from "./uploads.ts";
+import { BucketOperationQuota, type BucketQuotaSettings, ForeignBuckets } from "./projects.ts";
 import { handleXmlApi } from "./xml_api.ts";
 
 export interface GcsEmulatorOptions {
@@ -33,6 +34,12 @@ export interface GcsEmulatorOptions {
   random?: () => number;
   /** Structured log sink (one object per entry): faults fired, internal errors. */
   log?: (entry: Record<string, unknown>) => void;
+  /** The bucket create/delete rate per project (default: GCS's one per 2 s, no burst; intervalMs 0 = off). */
+  bucketOps?: Partial<BucketQuotaSettings>;
+  /** Bucket names another project owns: inserting one is 409, any other call on it 403. */
+  foreignBuckets?: string[];
+  /** Who GCS names when it refuses a call (default: the one signing key's client_email, else "Anonymous caller"). */
+  principal?: string;
 }
 
 export interface EmulatorState extends StoreStats {
@@ -40,6 +47,8 @@ export interface EmulatorState extends StoreStats {
   uploads: number;
   faults: FaultRule[];
   clockOffsetMs: number;
+  bucketOps: ReturnType<BucketOperationQuota["state"]>;
+  foreignBuckets: string[];
 }
 
 export interface GcsEmulator {
@@ -49,10 +58,13 @@ export interface GcsEmulator {
   readonly faults: FaultInjector;
   readonly clock: EmulatorClock;
   readonly signedUrls: SignedUrlVerifier;
+  readonly bucketOps: BucketOperationQuota;
+  readonly foreign: ForeignBuckets;
   /** Serves one request (no faults applied; the HTTP server applies them). */
   handle(req: GcsRequest): Promise<Reply>;
   state(): EmulatorState;
-  /** Removes all buckets, objects, upload sessions and fault rules, and resets the clock offset. */
+  /** Removes all buckets, objects, upload sessions, fault rules and foreign names, resets the clock offset and
+   * refills every project's bucket-operation budget (its settings stay). */
   reset(): Promise<void>;
 }
 
@@ -67,7 +79,12 @@ export async function createGcsEmulator(opts: GcsEmulatorOptions & { dataDir: st
     signingKeys: opts.signingKeys,
     strictSignatures: opts.strictSignatures,
   });
-  const deps = { store, now, sessions, signedUrls };
+  const bucketOps = new BucketOperationQuota(now, opts.bucketOps);
+  const foreign = new ForeignBuckets();
+  for (const name of opts.foreignBuckets ?? []) foreign.add(name);
+  const signers = Object.keys(opts.signingKeys ?? {});
+  const principal = opts.principal ?? (signers.length === 1 ? signers[0] : "Anonymous caller");
+  const deps = { store, now, sessions, signedUrls, bucketOps, foreign, principal };
 
   const emulator: GcsEmulator = {
     dataDir: opts.dataDir,
@@ -76,6 +93,8 @@ export async function createGcsEmulator(opts: GcsEmulatorOptions & { dataDir: st
     faults,
     clock,
     signedUrls,
+    bucketOps,
+    foreign,
     async handle(req) {
       const path = req.url.pathname;
       try {
@@ -92,11 +111,20 @@ export async function createGcsEmulator(opts: GcsEmulatorOptions & { dataDir: st
       }
     },
     state() {
-      return { ...store.stats(), uploads: sessions.count, faults: faults.list(), clockOffsetMs: clock.offsetMs };
+      return {
+        ...store.stats(),
+        uploads: sessions.count,
+        faults: faults.list(),
+        clockOffsetMs: clock.offsetMs,
+        bucketOps: bucketOps.state(),
+        foreignBuckets: foreign.list(),
+      };
     },
     async reset() {
       faults.clear();
       clock.reset();
+      bucketOps.reset();
+      foreign.clear();
       await sessions.reset();
       await store.reset();
     },

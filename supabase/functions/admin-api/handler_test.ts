@@ -184,8 +184,21 @@ Deno.test("archived media downloads through a short-lived signed URL checked by 
       coldlineDays: 90,
       archiveDays: 365,
     };
-    const storage = createStorage({ apiEndpoint: Deno.env.get("GCS_ENDPOINT")! });
-    await archiveMessage({ sql, storage, policy, mediaMaxBytes: 1 << 20, mediaTimeoutMs: 5000 }, account.id, messageId);
+    // A GCS project of this test's own: its one bucket create has the project's quota to itself.
+    const project = `admin-test-${crypto.randomUUID().slice(0, 8)}`;
+    const storage = createStorage({ apiEndpoint: Deno.env.get("GCS_ENDPOINT")!, projectId: project });
+    await archiveMessage(
+      {
+        sql,
+        storage,
+        policy,
+        mediaMaxBytes: 1 << 20,
+        mediaTimeoutMs: 5000,
+        bucketQuota: { project, intervalMs: 2100 },
+      },
+      account.id,
+      messageId,
+    );
     const [row] = await sql`select account_ref, attachment_id, size from public.archived_media
                             where account_ref = ${account.id} and message_id = ${messageId}`;
     assert.equal(Number(row.size), 3000);

@@ -5,15 +5,14 @@ import { connect, databaseUrl } from "../_shared/platform/db.ts";
 import { createLogger } from "../_shared/platform/log.ts";
 import { serve } from "../_shared/platform/serve.ts";
 import { createCredentialVerifier, credentialOptionsFromEnv } from "../_shared/platform/credentials.ts";
-import { createStorage } from "../_shared/archive/storage.ts";
+import { archiveStorage } from "../_shared/archive/storage.ts";
+import { gcsConnection, gcsEnvSchema } from "../_shared/archive/config.ts";
 import { createHandler } from "./handler.ts";
 import { postgresRateLimiter } from "../_shared/chatwoot/rate_limit.ts";
 import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
 
 const config = loadConfig(baseConfigSchema.extend({
-  GCS_ENDPOINT: z.url().optional(),
-  GCS_PROJECT_ID: z.string().min(1).default("switchboard-local"),
-  GCS_CREDENTIALS_JSON: z.string().startsWith("{").optional(),
+  ...gcsEnvSchema,
   ARCHIVE_SIGNED_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
   SWITCHBOARD_PUBLIC_FUNCTIONS_URL: z.url().optional(),
   CHATWOOT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(3000),
@@ -23,11 +22,8 @@ const handler = createHandler({
   sql,
   verifyCaller: createCredentialVerifier(credentialOptionsFromEnv(Deno.env.toObject())),
   log: createLogger({ fn: "admin-api" }),
-  storage: createStorage({
-    apiEndpoint: config.GCS_ENDPOINT,
-    projectId: config.GCS_PROJECT_ID,
-    credentialsJson: config.GCS_CREDENTIALS_JSON,
-  }),
+  // Signed media URLs; without GCS configured, those routes answer 503 archive_not_configured.
+  storage: archiveStorage(gcsConnection(config)).storage,
   signedUrlTtlSeconds: config.ARCHIVE_SIGNED_URL_TTL_SECONDS,
   functionsUrl: config.SWITCHBOARD_PUBLIC_FUNCTIONS_URL ?? `${config.SUPABASE_URL.replace(/\/+$/, "")}/functions/v1`,
   limiter: postgresRateLimiter(sql, { perMinute: config.CHATWOOT_REQUESTS_PER_MINUTE }),

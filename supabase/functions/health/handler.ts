@@ -16,10 +16,17 @@ export interface HealthDeps {
   ai?: { mode: "model" | "offline"; chat_model: string | null; embedding_model: string | null; transcription: boolean };
   /** An account with no delivery for this long is counted as silent. */
   silentAccountHours?: number;
+  /** Whether the WhatsApp archive can reach GCS (never the key or the endpoint). */
+  archive?: ArchiveHealth;
   /** The local runtime's view of every function process (npm start/test); hosted has none, so
    * there health reports only what the database shows. */
   functionProcesses?: () => Promise<FunctionProcess[] | null>;
 }
+
+/** The archive as health reports it: where it stores, or why it cannot (then its jobs wait). */
+export type ArchiveHealth =
+  | { configured: true; mode: "gcs" | "emulator"; project: string }
+  | { configured: false; reason: string };
 
 /** One function process as the local runtime reports it. */
 export interface FunctionProcess {
@@ -33,7 +40,7 @@ export interface FunctionProcess {
 /** Queue counts, and the worker's last run as its heartbeat row has it (null before its first run). */
 type QueueHealth =
   & { ready: number; scheduled: number; running: number; dead: number; oldest_ready_seconds: number | null }
-  & { accounts: number; silent_accounts: number; last_delivery_at: Date | null }
+  & { accounts: number; silent_accounts: number; last_delivery_at: Date | null; archive_jobs_waiting: number }
   & { ai_paused_at: Date | null; ai_paused_code: string | null; ai_paused_reason: string | null }
   & { ai_paused_handoffs: number | null; ai_next_probe_at: Date | null }
   & Fetched<
@@ -65,6 +72,8 @@ export async function handler(req: Request, deps: HealthDeps): Promise<Response>
           where last_delivery_at is null
              or last_delivery_at < now() - make_interval(hours => ${deps.silentAccountHours ?? 24}))::int
           as silent_accounts,
+        (select count(*) from private.jobs where status = 'queued' and kind like 'archive.%')::int
+          as archive_jobs_waiting,
         p.paused_at as ai_paused_at, p.code as ai_paused_code, p.reason as ai_paused_reason,
         p.handoffs as ai_paused_handoffs, p.next_probe_at as ai_next_probe_at
       from (select 1) one left join private.ai_pause p on true`;
@@ -121,6 +130,9 @@ export async function handler(req: Request, deps: HealthDeps): Promise<Response>
         },
       }
       : {}),
+    // Not configured is a deployment's choice, not a fault: said here (and by `switchboard status`),
+    // with the archive jobs waiting for it, without marking the whole service degraded.
+    ...(deps.archive ? { archive: { ...deps.archive, jobs_waiting: row.archive_jobs_waiting } } : {}),
     version: deps.version,
   });
 }

@@ -5,6 +5,9 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { testStack } from "../../../scripts/testing/env.ts";
+import { connect } from "../_shared/platform/db.ts";
+import { ARCHIVE_NOT_CONFIGURED } from "../_shared/archive/config.ts";
+import { handler } from "./handler.ts";
 
 const stack = testStack();
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -37,3 +40,31 @@ Deno.test("the functions' connections arrive through pgbouncer in transaction mo
     await admin.end();
   }
 });
+
+Deno.test(
+  "health says when the archive is configured, and when not, why and how many archive jobs wait",
+  opts,
+  async () => {
+    const live = await (await fetch(`${stack.apiUrl}/functions/v1/health`)).json();
+    assert.equal(live.archive.configured, true, "the test stack's functions have the GCS emulator");
+    assert.equal(live.archive.mode, "emulator");
+    assert.equal(typeof live.archive.jobs_waiting, "number");
+    assert.ok(!JSON.stringify(live.archive).includes("private_key"), "never a key or a secret");
+
+    const sql = connect(stack.dbUrl);
+    try {
+      const res = await handler(new Request("http://local/health"), {
+        sql,
+        workerStaleAfterSeconds: 60,
+        version: "test",
+        archive: { configured: false, reason: ARCHIVE_NOT_CONFIGURED },
+      });
+      const body = await res.json();
+      assert.equal(body.archive.configured, false);
+      assert.equal(body.archive.reason, ARCHIVE_NOT_CONFIGURED);
+      assert.equal(typeof body.archive.jobs_waiting, "number");
+    } finally {
+      await sql.end();
+    }
+  },
+);

@@ -6,12 +6,14 @@ import { serve } from "../_shared/platform/serve.ts";
 import { handler } from "./handler.ts";
 import { chatConfigFromEnv } from "../_shared/ai/decide.ts";
 import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
+import { gcsConnection, gcsEnvSchema } from "../_shared/archive/config.ts";
 
 const config = loadConfig(baseConfigSchema.extend({
   HEALTH_WORKER_STALE_SECONDS: z.coerce.number().int().min(1).default(60),
   HEALTH_SILENT_ACCOUNT_HOURS: z.coerce.number().int().min(1).default(24),
   // Set by the local runtime only (scripts/local/supabase/gateway.ts): its function processes.
   SWITCHBOARD_LOCAL_RUNTIME_URL: z.url().optional(),
+  ...gcsEnvSchema,
 }));
 const runtimeUrl = config.SWITCHBOARD_LOCAL_RUNTIME_URL;
 const db = databaseUrl(config);
@@ -26,6 +28,10 @@ const ai = {
   embedding_model: embedding?.model ?? null,
   transcription: chat !== null && transcriptionModel !== "off",
 };
+const gcs = gcsConnection(config);
+const archive = gcs.mode === "unconfigured"
+  ? { configured: false as const, reason: gcs.reason }
+  : { configured: true as const, mode: gcs.mode, project: gcs.projectId };
 
 serve(
   { name: "health" },
@@ -35,6 +41,7 @@ serve(
       workerStaleAfterSeconds: config.HEALTH_WORKER_STALE_SECONDS,
       version: "0.1.0",
       ai,
+      archive,
       connection: db.pooled ? "pooler" : "direct",
       silentAccountHours: config.HEALTH_SILENT_ACCOUNT_HOURS,
       functionProcesses: runtimeUrl

@@ -6,7 +6,7 @@ import { serve } from "../_shared/platform/serve.ts";
 import { createCredentialVerifier, credentialOptionsFromEnv } from "../_shared/platform/credentials.ts";
 import { handler } from "./handler.ts";
 import { jobRegistry } from "../_shared/jobs/registry.ts";
-import { validateBucketPrefix } from "../_shared/archive/buckets.ts";
+import { archiveEnvSchema, bucketPolicy, gcsConnection } from "../_shared/archive/config.ts";
 import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
 import { chatConfigFromEnv } from "../_shared/ai/decide.ts";
 
@@ -28,23 +28,8 @@ const config = loadConfig(baseConfigSchema.extend({
   CHATWOOT_URL: z.url().optional(),
   CHATWOOT_PLATFORM_TOKEN: z.string().min(8).optional(),
   SWITCHBOARD_PUBLIC_FUNCTIONS_URL: z.url().optional(),
-  GCS_ENDPOINT: z.url().optional(),
-  GCS_PROJECT_ID: z.string().min(1).default("switchboard-local"),
-  GCS_CREDENTIALS_JSON: z.string().startsWith("{").optional(),
-  ARCHIVE_BUCKET_PREFIX: z.string().default("sb-archive").refine((p) => validateBucketPrefix(p) === null, {
-    message: "must be 2–25 lowercase letters, digits or dashes, without goog/google",
-  }),
-  ARCHIVE_BUCKET_SALT: z.string().min(8).optional(),
-  ARCHIVE_LOCATION: z.string().default("US"),
-  ARCHIVE_STORAGE_CLASS: z.enum(["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"]).default("STANDARD"),
-  ARCHIVE_LABELS: z.string().regex(/^([a-z0-9_-]+=[a-z0-9_-]*)?(,[a-z0-9_-]+=[a-z0-9_-]*)*$/).default(
-    "app=switchboard",
-  ),
-  ARCHIVE_NEARLINE_DAYS: z.coerce.number().int().min(1).default(30),
-  ARCHIVE_COLDLINE_DAYS: z.coerce.number().int().min(1).default(90),
-  ARCHIVE_ARCHIVE_DAYS: z.coerce.number().int().min(1).default(365),
-  ARCHIVE_MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
-  ARCHIVE_MEDIA_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  // GCS and the archive's bucket policy, labels checked against GCS's rules (archive/config.ts).
+  ...archiveEnvSchema,
   CHATWOOT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(3000),
   CONTACT_ERASE_RETRY_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   // "off" disables transcribing voice notes even with an API key.
@@ -71,24 +56,12 @@ const registry = jobRegistry({
   chatwootPlatformToken: config.CHATWOOT_PLATFORM_TOKEN ?? null,
   functionsUrl: config.SWITCHBOARD_PUBLIC_FUNCTIONS_URL ?? `${config.SUPABASE_URL.replace(/\/+$/, "")}/functions/v1`,
   archive: {
-    gcsEndpoint: config.GCS_ENDPOINT ?? null,
-    projectId: config.GCS_PROJECT_ID,
-    credentialsJson: config.GCS_CREDENTIALS_JSON ?? null,
-    policy: {
-      prefix: config.ARCHIVE_BUCKET_PREFIX,
-      // Bucket names are global in GCS: the salt keeps two deployments from computing the same ones.
-      salt: config.ARCHIVE_BUCKET_SALT ?? `${config.GCS_PROJECT_ID}:${config.SUPABASE_URL}`,
-      location: config.ARCHIVE_LOCATION,
-      storageClass: config.ARCHIVE_STORAGE_CLASS,
-      labels: Object.fromEntries(
-        config.ARCHIVE_LABELS.split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]),
-      ),
-      nearlineDays: config.ARCHIVE_NEARLINE_DAYS,
-      coldlineDays: config.ARCHIVE_COLDLINE_DAYS,
-      archiveDays: config.ARCHIVE_ARCHIVE_DAYS,
-    },
+    // Without GCS_CREDENTIALS_JSON or GCS_ENDPOINT: not configured, archive jobs wait (never anonymous calls).
+    connection: gcsConnection(config),
+    policy: bucketPolicy(config, config.SUPABASE_URL),
     mediaMaxBytes: config.ARCHIVE_MEDIA_MAX_BYTES,
     mediaTimeoutMs: config.ARCHIVE_MEDIA_TIMEOUT_MS,
+    bucketOpsIntervalMs: config.ARCHIVE_BUCKET_OPS_INTERVAL_MS,
   },
 });
 

@@ -7,26 +7,37 @@
 import type { Storage } from "@google-cloud/storage";
 import { z } from "zod";
 import type { Sql } from "../platform/db.ts";
-import { jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
+import { Deferred, type Job, jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import { normalizePhoneE164 } from "../platform/phone.ts";
 import type { Fetched, Row } from "../platform/rows.ts";
 import { type BucketPolicy, holdingBucketName, mediaObjectName, messageObjectName, userBucketName } from "./buckets.ts";
 import { resolveArchiveContact } from "./contacts.ts";
 import {
+  ArchiveNotConfigured,
+  confirmStoredCopy,
   copyObject,
   deleteObject,
   ensureBucket,
+  ForeignBucketError,
   MediaError,
   objectGeneration,
   type StoredObject,
   streamUrlToObject,
   writeObject,
 } from "./storage.ts";
+import { withBucketSlot } from "./bucket_quota.ts";
 import type { CpuTimer } from "../platform/cpu_timer.ts";
 
 export interface ArchiveDeps {
   sql: Sql;
   storage: Storage;
+  /** For bucket creates: single requests (no SDK retries), each on a slot of the project's quota.
+   * Defaults to `storage`. */
+  bucketStorage?: Storage;
+  /** The GCS project's bucket create/delete budget, shared by every worker (bucket_quota.ts). */
+  bucketQuota: { project: string; intervalMs: number };
+  /** Why the archive cannot run at all (GCS not configured): its jobs wait, with this as their reason. */
+  unavailable?: string | null;
   policy: BucketPolicy;
   fetch?: typeof fetch;
   mediaMaxBytes: number;
@@ -57,6 +68,14 @@ type MirroredAttachment = Fetched<
   "attachment_id" | "message_id" | "file_size"
 >;
 type ArchivedObject = Pick<Row<"archived_media">, "bucket" | "object_name">;
+type RecordedMedium = Fetched<
+  Pick<
+    Row<"archived_media">,
+    "attachment_id" | "bucket" | "object_name" | "generation" | "size" | "sha256" | "crc32c" | "content_type"
+  >,
+  never,
+  "attachment_id" | "generation" | "size"
+>;
 
 async function loadMessage(sql: Sql, accountRef: string, messageId: number) {
   const [m] = await sql<MessageToArchive[]>`
@@ -120,6 +139,15 @@ export async function archiveMessage(
   if (existing && existing.bucket === bucket && existing.message_fingerprint === state) return "unchanged";
 
   const where = { storeId: m.store_id, phone, displayId: m.conversation_display_id, messageId };
+  // What an earlier run stored: a re-archive (a transcript, a status, a move to the mapped user's
+  // bucket) reuses each medium's recorded hashes once GCS confirms the object holds those bytes,
+  // instead of downloading it again to recompute its SHA-256.
+  const recordedMedia = new Map(
+    (await deps.sql<RecordedMedium[]>`
+      select attachment_id, bucket, object_name, generation::text, size, sha256, crc32c, content_type
+      from public.archived_media where account_ref = ${accountRef} and message_id = ${messageId}`)
+      .map((r) => [Number(r.attachment_id), r]),
+  );
   const media: (StoredObject & { attachmentId: number })[] = [];
   const archivedAttachments = [];
   for (const a of attachments) {
@@ -127,12 +155,25 @@ export async function archiveMessage(
     let skipped: string | null = null;
     if (MEDIA_TYPES.has(a.file_type) && a.data_url && !m.deleted) {
       try {
-        stored = await streamUrlToObject(
+        const name = mediaObjectName(where, Number(a.attachment_id), a.extension);
+        const recorded = recordedMedia.get(Number(a.attachment_id));
+        if (recorded?.object_name === name) {
+          stored = await confirmStoredCopy(deps.storage, bucket, {
+            bucket: recorded.bucket,
+            name,
+            generation: recorded.generation,
+            size: Number(recorded.size),
+            sha256: recorded.sha256,
+            crc32c: recorded.crc32c,
+            contentType: recorded.content_type,
+          });
+        }
+        stored ??= await streamUrlToObject(
           deps.storage,
           deps.fetch ?? fetch,
           a.data_url,
           bucket,
-          mediaObjectName(where, Number(a.attachment_id), a.extension),
+          name,
           {
             maxBytes: deps.mediaMaxBytes,
             timeoutMs: deps.mediaTimeoutMs,
@@ -255,7 +296,19 @@ async function archiveBucket(deps: ArchiveDeps, userId: string | null): Promise<
   const [known] = await recorded();
   if (known) return known.name;
   const name = userId ? userBucketName(deps.policy, userId) : holdingBucketName(deps.policy);
-  await ensureBucket(deps.storage, name, deps.policy, { switchboard: userId ? "user-archive" : "holding" });
+  // GCS allows the project about one bucket create per 2 s: this job waits for the bucket's slot (in
+  // place when it is a few seconds off, else deferred on the queue); a job that waited while another
+  // created the bucket finds it recorded and creates nothing.
+  await withBucketSlot(
+    { sql: deps.sql, ...deps.bucketQuota },
+    name,
+    "create",
+    () =>
+      ensureBucket(deps.bucketStorage ?? deps.storage, name, deps.policy, {
+        switchboard: userId ? "user-archive" : "holding",
+      }),
+    async () => (await recorded()).length > 0 ? undefined : null,
+  );
   await deps.sql`
     insert into public.archive_buckets (name, owner_user_id, kind, location, storage_class, lifecycle)
     values (${name}, ${userId}, ${userId ? "user" : "holding"}, ${deps.policy.location}, ${deps.policy.storageClass},
@@ -340,14 +393,35 @@ export async function eraseUserArchive(
   });
 }
 
-/** GCS throttles bucket creation (about one per two seconds per project) and answers 429/503
- * when busy: come back after a short, jittered pause rather than the queue's generic backoff. */
-function gcsBackoff(err: unknown): never {
-  const status = (err as { code?: number })?.code;
-  if (status === 429 || status === 503) {
-    throw new RetryLater(`GCS answered ${status}: ${(err as Error).message}`, 2000 + Math.floor(Math.random() * 2000));
-  }
-  throw err;
+/** How long a job waits for an archive that is not configured: half its age, between a minute and
+ * an hour, so a backlog piling up before GCS is set up costs few runs and still resumes soon after. */
+export function unconfiguredWaitMs(job: Pick<Job, "created_at">, now = Date.now()): number {
+  const age = now - new Date(job.created_at).getTime();
+  return Math.min(3_600_000, Math.max(60_000, Math.round(age / 2)));
+}
+
+/** What a GCS failure means for the job: an archive that is not configured waits (deferred, its
+ * reason recorded, its attempts kept); a 429 waits a little (deferred: throttling is not a failure);
+ * a 503 is retried with backoff; a bucket name another project owns can never succeed. */
+function gcsOutcome(job: Pick<Job, "created_at">) {
+  return (err: unknown): never => {
+    if (err instanceof ArchiveNotConfigured) throw new Deferred(err.message, unconfiguredWaitMs(job));
+    if (err instanceof ForeignBucketError) throw new PermanentFailure(err.message);
+    if (err instanceof Deferred) throw err;
+    const status = (err as { code?: number })?.code;
+    if (status === 429) {
+      throw new Deferred(`GCS answered 429: ${(err as Error).message}`, 2000 + Math.floor(Math.random() * 2000));
+    }
+    if (status === 503) {
+      throw new RetryLater(`GCS answered 503: ${(err as Error).message}`, 2000 + Math.floor(Math.random() * 2000));
+    }
+    throw err;
+  };
+}
+
+/** A job that needs GCS, when GCS is not configured: wait, saying why. */
+function whenConfigured(deps: ArchiveDeps, job: Pick<Job, "created_at">): void {
+  if (deps.unavailable) throw new Deferred(deps.unavailable, unconfiguredWaitMs(job));
 }
 
 /** The archive's job kinds and their payloads, for the job registry (_shared/jobs/registry.ts). */
@@ -355,22 +429,29 @@ export function archiveJobHandlers(deps: ArchiveDeps): JobRegistry {
   return {
     "archive.map_contact": jobKind(
       z.object({ store_id: z.guid(), phone_e164: z.string().min(1) }),
-      async ({ payload }, ctx) => {
-        const moved = await moveContactArchive(deps, payload.store_id, payload.phone_e164).catch(gcsBackoff);
+      async (job, ctx) => {
+        const { payload } = job;
+        whenConfigured(deps, job);
+        const moved = await moveContactArchive(deps, payload.store_id, payload.phone_e164).catch(gcsOutcome(job));
         ctx.log.info("archive moved to the mapped user", { store_id: payload.store_id, messages: moved });
       },
     ),
     "archive.erase_user": jobKind(
       z.object({ user_id: z.guid(), actor: z.string().nullish() }),
-      async ({ payload }, ctx) => {
-        const erased = await eraseUserArchive(deps, payload.user_id, payload.actor ?? "system").catch(gcsBackoff);
+      async (job, ctx) => {
+        const { payload } = job;
+        // No check first: erasing a user with no archive needs no GCS, configured or not.
+        const erased = await eraseUserArchive(deps, payload.user_id, payload.actor ?? "system").catch(gcsOutcome(job));
         ctx.log.info("archive erased", { user_id: payload.user_id, ...erased });
       },
     ),
     "archive.message": jobKind(
       z.object({ account_ref: z.guid(), message_id: z.number().int() }),
-      async ({ payload }, ctx) => {
-        const outcome = await archiveMessage(deps, payload.account_ref, payload.message_id, ctx.cpu).catch(gcsBackoff);
+      async (job, ctx) => {
+        const { payload } = job;
+        whenConfigured(deps, job);
+        const outcome = await archiveMessage(deps, payload.account_ref, payload.message_id, ctx.cpu)
+          .catch(gcsOutcome(job));
         ctx.log.debug("archive.message", { ...payload, outcome });
       },
     ),

@@ -18,11 +18,12 @@ import {
   eraseUserArchive,
   moveContactArchive,
 } from "./archiver.ts";
-import { cpuMeter, enqueueJob, RetryLater, runJobBatch } from "../jobs/queue.ts";
+import { cpuMeter, Deferred, enqueueJob, runJobBatch } from "../jobs/queue.ts";
 import { createMemoryLogger } from "../platform/log.ts";
 import { type BucketPolicy, holdingBucketName, userBucketName } from "./buckets.ts";
 import { createStorage } from "./storage.ts";
 import { listReviewQueue, mapContact } from "./review.ts";
+import { DEFAULT_BUCKET_OPS_INTERVAL_MS } from "./bucket_quota.ts";
 
 /** The review as an operator does it: the service role, through the checked SQL functions. */
 const asOperator = <T>(sql: Sql, fn: (tx: TransactionSql) => Promise<T>) =>
@@ -33,6 +34,21 @@ const gcsEndpoint = Deno.env.get("GCS_ENDPOINT");
 if (!gcsEndpoint) throw new Error("GCS_ENDPOINT is not set: run through `npm test`");
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const storage = createStorage({ apiEndpoint: gcsEndpoint });
+
+/** Runs an archive step as the queue would: one that must wait for its bucket's slot in the
+ * project's bucket quota (Deferred) runs again after the wait it asked for. */
+async function asQueued<T>(step: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!(err instanceof Deferred)) throw err;
+      await new Promise((r) => setTimeout(r, err.delayMs));
+    }
+  }
+}
+const archive = (d: ArchiveDeps, accountRef: string, messageId: number, cpu?: ReturnType<typeof cpuMeter>) =>
+  asQueued(() => archiveMessage(d, accountRef, messageId, cpu));
 
 // ── a media server standing in for Chatwoot's ActiveStorage redirect target ─────────────────
 const served = new Map<string, number>();
@@ -82,7 +98,19 @@ function deps(sql: Sql, extra: Partial<ArchiveDeps> = {}): ArchiveDeps {
     coldlineDays: 90,
     archiveDays: 365,
   };
-  return { sql, storage, policy, mediaMaxBytes: 1024 * 1024, mediaTimeoutMs: 1500, ...extra };
+  // Each test is a GCS project of its own, with GCS's bucket quota (the emulator's default) and the
+  // product's limiter in front of it: only a test's own bucket creates wait for each other.
+  const project = `archiver-test-${crypto.randomUUID().slice(0, 8)}`;
+  return {
+    sql,
+    storage: createStorage({ apiEndpoint: gcsEndpoint, projectId: project }),
+    bucketStorage: createStorage({ apiEndpoint: gcsEndpoint, projectId: project, retries: false }),
+    bucketQuota: { project, intervalMs: DEFAULT_BUCKET_OPS_INTERVAL_MS },
+    policy,
+    mediaMaxBytes: 1024 * 1024,
+    mediaTimeoutMs: 1500,
+    ...extra,
+  };
 }
 
 const usersByPhone = new Map<string, string>();
@@ -142,6 +170,24 @@ async function whatsappMessage(
   });
 }
 
+/** Counts the SDK's object downloads (GET …/o/…?alt=media) from now on: a fault rule that only
+ * delays by 0 ms, whose `applied` the emulator keeps. */
+async function countDownloads(): Promise<{ count(): Promise<number>; stop(): Promise<void> }> {
+  const res = await fetch(`${gcsEndpoint}/_control/faults`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ mode: "slow", ms: 0, method: "GET", path: "/storage/v1/b/*?*alt=media*" }),
+  });
+  const [rule] = (await res.json()).faults;
+  return {
+    async count() {
+      const { faults } = await (await fetch(`${gcsEndpoint}/_control/faults`)).json();
+      return faults.find((f: { id: string }) => f.id === rule.id).applied;
+    },
+    stop: () => fetch(`${gcsEndpoint}/_control/faults/${rule.id}`, { method: "DELETE" }).then((r) => r.body?.cancel()),
+  };
+}
+
 async function objectBytes(bucket: string, name: string): Promise<Uint8Array> {
   const [buf] = await storage.bucket(bucket).file(name).download();
   return new Uint8Array(buf);
@@ -154,8 +200,8 @@ Deno.test("a WhatsApp voice note ends as one JSON object and one media object in
     const account = await insertLinkedAccount(sql);
     const user = await newUser(sql, "+5511987650001");
     await whatsappMessage(sql, account, { messageId: 810001, phone: "+5511987650001" });
-    assert.equal(await archiveMessage(d, account.accountRef, 810001), "archived");
-    assert.equal(await archiveMessage(d, account.accountRef, 810001), "unchanged", "a second run writes nothing");
+    assert.equal(await archive(d, account.accountRef, 810001), "archived");
+    assert.equal(await archive(d, account.accountRef, 810001), "unchanged", "a second run writes nothing");
 
     const bucket = userBucketName(d.policy, user);
     const [msg] = await sql`select * from public.archived_messages where account_ref = ${account.accountRef}`;
@@ -193,8 +239,8 @@ Deno.test("two jobs for a new user's first messages create one bucket, with its 
     await whatsappMessage(sql, account, { messageId: 820001, phone: "+14155550177", mediaUrl: null });
     await whatsappMessage(sql, account, { messageId: 820002, phone: "+14155550177", mediaUrl: null });
     const results = await Promise.all([
-      archiveMessage(d, account.accountRef, 820001),
-      archiveMessage(d, account.accountRef, 820002),
+      archive(d, account.accountRef, 820001),
+      archive(d, account.accountRef, 820002),
     ]);
     assert.deepEqual(results, ["archived", "archived"]);
     const bucket = userBucketName(d.policy, user);
@@ -234,10 +280,10 @@ Deno.test(
           phone: "+525512340001",
           mediaUrl: `${mediaBase}/${mode}/k${id}?size=65536`,
         });
-        await assert.rejects(archiveMessage(d, account.accountRef, id), Error, `${mode}: the first attempt fails`);
+        await assert.rejects(archive(d, account.accountRef, id), Error, `${mode}: the first attempt fails`);
         const [files] = await storage.bucket(bucket).getFiles({ prefix: `stores/${account.storeId}` });
         assert.ok(!files.some((f) => f.name.includes(`/media/${id}-`)), `${mode}: no partial object`);
-        assert.equal(await archiveMessage(d, account.accountRef, id), "archived", `${mode}: the retry archives`);
+        assert.equal(await archive(d, account.accountRef, id), "archived", `${mode}: the retry archives`);
         const [m] =
           await sql`select size, sha256 from public.archived_media where account_ref = ${account.accountRef} and message_id = ${id}`;
         assert.equal(Number(m.size), 65536);
@@ -257,7 +303,7 @@ Deno.test("an unknown number is held for review; mapping moves every object and 
     const phone = "+5511912340002";
     await whatsappMessage(sql, account, { messageId: 840001, phone });
     await whatsappMessage(sql, account, { messageId: 840002, phone, mediaUrl: null });
-    for (const id of [840001, 840002]) assert.equal(await archiveMessage(d, account.accountRef, id), "archived");
+    for (const id of [840001, 840002]) assert.equal(await archive(d, account.accountRef, id), "archived");
     const holding = holdingBucketName(d.policy);
     const held =
       await sql`select bucket, user_id from public.archived_messages where account_ref = ${account.accountRef}`;
@@ -268,7 +314,13 @@ Deno.test("an unknown number is held for review; mapping moves every object and 
     const user = await newUser(sql, "+14155550999"); // a number that does not match: an admin decides
     await asOperator(sql, (tx) => mapContact(tx, { storeId: account.storeId, phone, userId: user }));
     await sql`delete from private.jobs where kind = 'archive.map_contact' and store_id = ${account.storeId}`;
-    assert.equal(await moveContactArchive(d, account.storeId, phone), 2);
+    const downloads = await countDownloads();
+    try {
+      assert.equal(await asQueued(() => moveContactArchive(d, account.storeId, phone)), 2);
+      assert.equal(await downloads.count(), 0, "the copied medium is confirmed by its metadata, not downloaded");
+    } finally {
+      await downloads.stop();
+    }
     const bucket = userBucketName(d.policy, user);
     const moved =
       await sql`select bucket, user_id from public.archived_messages where account_ref = ${account.accountRef}`;
@@ -289,7 +341,7 @@ Deno.test("an unknown number is held for review; mapping moves every object and 
     );
     // An admin's mapping is final: a later message stays with that user even though it matches no profile.
     await whatsappMessage(sql, account, { messageId: 840003, phone, mediaUrl: null });
-    await archiveMessage(d, account.accountRef, 840003);
+    await archive(d, account.accountRef, 840003);
     const [later] =
       await sql`select user_id from public.archived_messages where account_ref = ${account.accountRef} and message_id = 840003`;
     assert.equal(later.user_id, user);
@@ -317,8 +369,8 @@ Deno.test("the Brazilian and Mexican variants of one number map to the same user
       mediaUrl: null,
       conversationId: 852,
     });
-    await archiveMessage(d, account.accountRef, 850001);
-    await archiveMessage(d, account.accountRef, 850002);
+    await archive(d, account.accountRef, 850001);
+    await archive(d, account.accountRef, 850002);
     const rows = await sql`select message_id, user_id, phone_e164 from public.archived_messages
                            where account_ref = ${account.accountRef} order by message_id`;
     assert.deepEqual(rows.map((r) => [Number(r.message_id), r.user_id, r.phone_e164]), [
@@ -338,8 +390,8 @@ Deno.test("erasure leaves nothing of the user in GCS or in the archive tables, a
     const user = await newUser(sql, "+5511987650004");
     await whatsappMessage(sql, account, { messageId: 860001, phone: "+5511987650004" });
     await whatsappMessage(sql, account, { messageId: 860002, phone: "+5511987650004", mediaUrl: null });
-    await archiveMessage(d, account.accountRef, 860001);
-    await archiveMessage(d, account.accountRef, 860002);
+    await archive(d, account.accountRef, 860001);
+    await archive(d, account.accountRef, 860002);
     const bucket = userBucketName(d.policy, user);
     assert.deepEqual(await eraseUserArchive(d, user, "test"), { messages: 2, media: 1 });
     const [exists] = await storage.bucket(bucket).exists();
@@ -366,7 +418,7 @@ Deno.test("GCS 503s fail the attempt, the job is retried, and the message is arc
     await newUser(sql, "+5511987650005");
     // The bucket exists first, so the faults hit object uploads only.
     await whatsappMessage(sql, account, { messageId: 870000, phone: "+5511987650005", mediaUrl: null });
-    await archiveMessage(d, account.accountRef, 870000);
+    await archive(d, account.accountRef, 870000);
     await whatsappMessage(sql, account, { messageId: 870001, phone: "+5511987650005" });
     const fault = await fetch(`${gcsEndpoint}/_control/faults`, {
       method: "POST",
@@ -405,57 +457,132 @@ Deno.test("GCS 503s fail the attempt, the job is retried, and the message is arc
   }
 });
 
-Deno.test("throttled bucket creation (429) backs off and retries, and still makes one bucket", opts, async () => {
-  const sql = connect(stack.dbUrl);
-  const fault = (count: number) =>
-    fetch(`${gcsEndpoint}/_control/faults`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ mode: "429", method: "POST", path: "/storage/v1/b", count }),
-    }).then((r) => r.body?.cancel());
-  try {
+Deno.test(
+  "a 429 on bucket creation defers the job to a later slot without using an attempt, and makes one bucket",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
+    try {
+      const d = deps(sql);
+      const account = await insertLinkedAccount(sql);
+      const user = await newUser(sql, "+5511987650007");
+      await whatsappMessage(sql, account, { messageId: 880001, phone: "+5511987650007", mediaUrl: null });
+      // GCS throttles the project anyway (another client of it, say): the one request gets a 429.
+      const fault = await fetch(`${gcsEndpoint}/_control/faults`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ mode: "429", method: "POST", path: "/storage/v1/b", count: 1 }),
+      });
+      assert.ok(fault.ok, await fault.text());
+      const kind = `test.archive_${crypto.randomUUID().slice(0, 8)}`;
+      const jobId = await enqueueJob(sql, {
+        kind,
+        payload: { account_ref: account.accountRef, message_id: 880001 },
+        idempotencyKey: `${kind}:880001`,
+      });
+      const registry = { [kind]: archiveJobHandlers(d)["archive.message"] };
+      const run = () => runJobBatch({ sql, registry, log: createMemoryLogger(), worker: "test", limit: 1 });
+
+      assert.equal((await run()).deferred, 1, "the 429 defers the job");
+      const [waiting] = await sql`select status::text, attempts, deferrals, last_error,
+                                       extract(epoch from run_at - now()) * 1000 as wait_ms
+                                from private.jobs where id = ${jobId}`;
+      assert.deepEqual([waiting.status, waiting.attempts, waiting.deferrals], ["queued", 0, 1]);
+      assert.match(waiting.last_error, /GCS throttled the create \(429/);
+      assert.ok(Number(waiting.wait_ms) >= 1500, `it waits for a later slot (${waiting.wait_ms} ms)`);
+      const bucket = userBucketName(d.policy, user);
+      const [op] = await sql`select throttled from private.gcs_bucket_operations where bucket = ${bucket}`;
+      assert.equal(op.throttled, 1);
+
+      for (let i = 0; i < 5; i++) {
+        const [job] = await sql`select status::text, extract(epoch from run_at - now()) * 1000 as wait_ms
+                              from private.jobs where id = ${jobId}`;
+        if (job.status === "completed") break;
+        await new Promise((r) => setTimeout(r, Math.max(0, Number(job.wait_ms)) + 20));
+        await run();
+      }
+      const [done] = await sql`select status::text, attempts from private.jobs where id = ${jobId}`;
+      assert.deepEqual([done.status, done.attempts], ["completed", 1], "archived, on its first counted attempt");
+      assert.equal((await storage.getBuckets({ prefix: bucket }))[0].length, 1);
+      const left = await sql`select 1 from private.gcs_bucket_operations where bucket = ${bucket}`;
+      assert.equal(left.length, 0, "the bucket's slot is released once it exists");
+    } finally {
+      await fetch(`${gcsEndpoint}/_control/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
+      await sql.end();
+    }
+  },
+);
+
+Deno.test(
+  "re-archiving a message whose medium is stored (a transcript arrives) reuses its hashes and downloads nothing",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
+    const downloads = await countDownloads();
+    try {
+      const d = deps(sql);
+      const account = await insertLinkedAccount(sql);
+      await newUser(sql, "+5511987650010");
+      await whatsappMessage(sql, account, { messageId: 890001, phone: "+5511987650010" });
+      assert.equal(await archive(d, account.accountRef, 890001), "archived");
+      const [before] = await sql`select object_name, generation::text, sha256 from public.archived_media
+                               where account_ref = ${account.accountRef} and message_id = 890001`;
+      const fetched = served.get("ok/m890001");
+      await sql`update public.chatwoot_attachments set transcribed_text = 'Bom dia'
+              where account_ref = ${account.accountRef} and message_id = 890001`;
+      assert.equal(await archive(d, account.accountRef, 890001), "archived", "the transcript re-archives the message");
+      const [after] = await sql`select object_name, generation::text, sha256 from public.archived_media
+                              where account_ref = ${account.accountRef} and message_id = 890001`;
+      assert.deepEqual(after, before, "the same medium, generation and SHA-256");
+      assert.equal(await downloads.count(), 0, "no medium read back from GCS (the SDK's download path)");
+      assert.equal(served.get("ok/m890001"), fetched, "nor fetched again from Chatwoot");
+    } finally {
+      await downloads.stop();
+      await sql.end();
+    }
+  },
+);
+
+Deno.test(
+  "a user's bucket name owned by another GCS project dead-letters the job at once, saying what to change",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
     const d = deps(sql);
     const account = await insertLinkedAccount(sql);
-    const handler = archiveJobHandlers(d)["archive.message"];
-    const ctx = { sql, log: createMemoryLogger(), signal: new AbortController().signal, cpu: cpuMeter() };
-    const job = (messageId: number) => ({
-      id: "0",
-      kind: "archive.message",
-      payload: { account_ref: account.accountRef, message_id: messageId },
-      idempotency_key: "t",
-      store_id: null,
-      attempts: 1,
-      max_attempts: 8,
-      lease: "",
-      last_error: null,
-      created_at: new Date(),
-    });
-
-    // A brief throttle: the SDK's own exponential backoff absorbs it.
-    const first = await newUser(sql, "+5511987650007");
-    await whatsappMessage(sql, account, { messageId: 880001, phone: "+5511987650007", mediaUrl: null });
-    await fault(1);
-    await handler.run(job(880001), ctx);
-    assert.equal((await storage.getBuckets({ prefix: userBucketName(d.policy, first) }))[0].length, 1);
-
-    // A long one: once the SDK gives up (one retry here, to keep the test short) the job comes
-    // back after a short jittered pause instead of failing hard.
-    const impatient = archiveJobHandlers({ ...d, storage: createStorage({ apiEndpoint: gcsEndpoint, maxRetries: 1 }) });
-    const second = await newUser(sql, "+5511987650008");
-    await whatsappMessage(sql, account, { messageId: 880002, phone: "+5511987650008", mediaUrl: null });
-    await fault(5);
-    await assert.rejects(
-      impatient["archive.message"].run(job(880002), ctx),
-      (e) => e instanceof RetryLater && (e.retryInMs ?? 0) >= 2000,
-    );
-    await fetch(`${gcsEndpoint}/_control/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
-    await handler.run(job(880002), ctx);
-    assert.equal((await storage.getBuckets({ prefix: userBucketName(d.policy, second) }))[0].length, 1);
-  } finally {
-    await fetch(`${gcsEndpoint}/_control/faults`, { method: "DELETE" }).then((r) => r.body?.cancel());
-    await sql.end();
-  }
-});
+    const user = await newUser(sql, "+5511987650011");
+    const bucket = userBucketName(d.policy, user);
+    const foreign = (method: string, path = "") =>
+      fetch(`${gcsEndpoint}/_control/foreign-buckets${path}`, {
+        method,
+        headers: { "content-type": "application/json" },
+        body: method === "POST" ? JSON.stringify({ name: bucket }) : undefined,
+      }).then((r) => r.body?.cancel());
+    try {
+      await foreign("POST");
+      await whatsappMessage(sql, account, { messageId: 890101, phone: "+5511987650011", mediaUrl: null });
+      const kind = `test.archive_${crypto.randomUUID().slice(0, 8)}`;
+      const jobId = await enqueueJob(sql, {
+        kind,
+        payload: { account_ref: account.accountRef, message_id: 890101 },
+        idempotencyKey: `${kind}:890101`,
+      });
+      const registry = { [kind]: archiveJobHandlers(d)["archive.message"] };
+      const summary = await runJobBatch({ sql, registry, log: createMemoryLogger(), worker: "test", limit: 1 });
+      assert.equal(summary.dead, 1, "a name that is not ours never will be: no retries");
+      const [job] = await sql`select status::text, attempts, last_error from private.jobs where id = ${jobId}`;
+      assert.equal(job.status, "dead");
+      assert.match(job.last_error, new RegExp(`bucket ${bucket} exists but belongs to another project`));
+      assert.match(job.last_error, /does not have storage\.buckets\.get access/, "GCS's 403, as it said it");
+      assert.match(job.last_error, /change ARCHIVE_BUCKET_SALT/);
+      const [op] = await sql`select started_at from private.gcs_bucket_operations where bucket = ${bucket}`;
+      assert.equal(op.started_at, null, "no worker holds its slot");
+    } finally {
+      await foreign("DELETE", `/${bucket}`);
+      await sql.end();
+    }
+  },
+);
 
 Deno.test(
   "hashing a medium is charged to the worker run's CPU budget, and its checksum still checked",
@@ -473,7 +600,7 @@ Deno.test(
         mediaUrl: `${mediaBase}/ok/cpu-charged?size=${size}`,
       });
       const cpu = cpuMeter();
-      assert.equal(await archiveMessage(d, account.accountRef, 880001, cpu), "archived");
+      assert.equal(await archive(d, account.accountRef, 880001, cpu), "archived");
       assert.ok(cpu.spentMs() > 0, "SHA-256 and CRC32C of 4 MiB take measurable time, charged to the run");
       const [file] = await sql`select bucket, object_name, sha256, crc32c from public.archived_media
                              where account_ref = ${account.accountRef}`;

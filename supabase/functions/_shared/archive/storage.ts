@@ -13,6 +13,8 @@ import { type CpuTimer, untimed } from "../platform/cpu_timer.ts";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type BucketPolicy, lifecycleRules } from "./buckets.ts";
+import { serviceAccountAuth } from "./service_account.ts";
+import { ARCHIVE_NOT_CONFIGURED, type GcsConnection, ServiceAccountKey } from "./config.ts";
 
 export interface StoredObject {
   bucket: string;
@@ -38,27 +40,94 @@ export class MediaError extends Error {
   }
 }
 
-/** Real GCS with a service account (credentials JSON, e.g. from a secret), or any endpoint
- * speaking the JSON API (the local emulator) when apiEndpoint is given. */
+/** Thrown by every use of the archive's storage when GCS is not configured (config.ts): the archive
+ * fails closed instead of calling storage.googleapis.com anonymously. */
+export class ArchiveNotConfigured extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ArchiveNotConfigured";
+  }
+}
+
+/** Real GCS with a service account (its key, e.g. from a secret), or any endpoint speaking the JSON
+ * API (the local emulator) when apiEndpoint is given; one or the other is required. `retries: false`
+ * makes every call a single request: bucket creates and deletes, whose attempts the project's
+ * quota limiter (bucket_quota.ts) hands out one by one — the SDK would otherwise retry a 429 on its
+ * own, inside the same two seconds. */
 export function createStorage(
-  opts: { apiEndpoint?: string; projectId?: string; credentialsJson?: string; maxRetries?: number },
+  opts: {
+    apiEndpoint?: string;
+    projectId?: string;
+    credentialsJson?: string;
+    key?: ServiceAccountKey | null;
+    maxRetries?: number;
+    retries?: boolean;
+  },
 ): Storage {
+  const key = opts.key ?? (opts.credentialsJson ? ServiceAccountKey.parse(JSON.parse(opts.credentialsJson)) : null);
+  if (!opts.apiEndpoint && !key) throw new ArchiveNotConfigured(ARCHIVE_NOT_CONFIGURED);
+  const projectId = opts.projectId ?? key?.project_id ?? "switchboard-local";
   return new Storage({
-    projectId: opts.projectId ?? "switchboard-local",
+    projectId,
     ...(opts.apiEndpoint ? { apiEndpoint: opts.apiEndpoint } : {}),
-    ...(opts.credentialsJson ? { credentials: JSON.parse(opts.credentialsJson) } : {}),
-    retryOptions: { autoRetry: true, maxRetries: opts.maxRetries ?? 4, retryDelayMultiplier: 2, totalTimeout: 120 },
+    ...(key ? { authClient: serviceAccountAuth(key, projectId) } : {}),
+    retryOptions: {
+      autoRetry: opts.retries !== false,
+      maxRetries: opts.maxRetries ?? 4,
+      retryDelayMultiplier: 2,
+      totalTimeout: 120,
+    },
   });
+}
+
+/** A stand-in for the archive's Storage when GCS is not configured: any use of it throws
+ * ArchiveNotConfigured with `reason`, so code paths that never need GCS (erasing a user who has no
+ * archive) still work and none can reach Google. */
+export function unconfiguredStorage(reason: string): Storage {
+  return new Proxy({} as Storage, {
+    get(_target, property) {
+      // Not thenable: awaiting or returning it from an async function must not touch it.
+      if (property === "then") return undefined;
+      throw new ArchiveNotConfigured(reason);
+    },
+  });
+}
+
+/** The archive's clients for a connection: `storage` for objects (the SDK retries what is safe to),
+ * `bucketStorage` for bucket creates and deletes (single requests: see createStorage). */
+export function archiveStorage(connection: GcsConnection): { storage: Storage; bucketStorage: Storage } {
+  if (connection.mode === "unconfigured") {
+    const failClosed = unconfiguredStorage(connection.reason);
+    return { storage: failClosed, bucketStorage: failClosed };
+  }
+  const common = {
+    apiEndpoint: connection.mode === "emulator" ? connection.endpoint : undefined,
+    projectId: connection.projectId,
+    key: connection.key,
+  };
+  return { storage: createStorage(common), bucketStorage: createStorage({ ...common, retries: false }) };
 }
 
 function code(err: unknown): number | undefined {
   return (err as { code?: number })?.code;
 }
 
+/** The bucket name is taken by another GCS project: it can never be this archive's. */
+export class ForeignBucketError extends Error {
+  constructor(readonly bucket: string, detail: string) {
+    super(
+      `bucket ${bucket} exists but belongs to another project (${detail}): change ARCHIVE_BUCKET_SALT ` +
+        `(or ARCHIVE_BUCKET_PREFIX), then replay the job`,
+    );
+    this.name = "ForeignBucketError";
+  }
+}
+
 /** Creates the bucket with the policy's class, location, labels, uniform access and lifecycle;
- * a 409 means it exists, which is fine only if we can read it (it is ours). Bucket creation is
- * rate limited by GCS (about one per two seconds per project): 429/503 are retried by the
- * caller's job backoff. */
+ * a 409 means the name exists, which is fine only if we can read it (it is ours). A bucket of
+ * another project answers exists() with 403 (we lack storage.buckets.get on it), not false:
+ * both mean the same. One create request: the caller paces them (bucket_quota.ts) and a 429
+ * reaches it. */
 export async function ensureBucket(
   storage: Storage,
   name: string,
@@ -75,8 +144,14 @@ export async function ensureBucket(
     } as never);
   } catch (err) {
     if (code(err) !== 409) throw err;
-    const [exists] = await storage.bucket(name).exists();
-    if (!exists) throw new Error(`bucket ${name} exists but belongs to another project: change ARCHIVE_BUCKET_SALT`);
+    let exists: boolean;
+    try {
+      [exists] = await storage.bucket(name).exists();
+    } catch (e) {
+      if (code(e) === 403) throw new ForeignBucketError(name, (e as Error).message);
+      throw e;
+    }
+    if (!exists) throw new ForeignBucketError(name, (err as Error).message);
   }
 }
 
@@ -211,7 +286,30 @@ export async function streamUrlToObject(
   return await describeObject(storage, bucket, name, cpu);
 }
 
-/** Metadata plus a SHA-256 computed from the stored bytes (GCS keeps only MD5 and CRC32C). */
+/** `recorded` (a medium as an earlier run stored it) as it now stands in `bucket` — the same object,
+ * or the copy a move made — if GCS holds it there with the same size and CRC32C; else null. One
+ * metadata read: the SHA-256 recorded before still describes those bytes, so nothing is downloaded
+ * (a download would also go through the SDK's stream plumbing, where @google-cloud/storage 8 piles 11
+ * listeners on one PassThrough and Node prints MaxListenersExceededWarning every time:
+ * googleapis/google-cloud-node#9185). */
+export async function confirmStoredCopy(
+  storage: Storage,
+  bucket: string,
+  recorded: StoredObject,
+): Promise<StoredObject | null> {
+  let meta;
+  try {
+    [meta] = await storage.bucket(bucket).file(recorded.name).getMetadata();
+  } catch (err) {
+    if (code(err) === 404) return null;
+    throw err;
+  }
+  if (String(meta.crc32c) !== recorded.crc32c || Number(meta.size) !== recorded.size) return null;
+  return { ...recorded, bucket, generation: String(meta.generation), contentType: meta.contentType ?? null };
+}
+
+/** Metadata plus a SHA-256 computed from the stored bytes (GCS keeps only MD5 and CRC32C). Used only
+ * when an earlier attempt stored the object but died before recording it. */
 export async function describeObject(
   storage: Storage,
   bucket: string,

@@ -17,9 +17,10 @@ import { knowledgeJobHandlers } from "../knowledge/embed_job.ts";
 import type { EmbeddingConfig } from "../ai/embeddings.ts";
 import { chatClient, type ChatConfig } from "../ai/decide.ts";
 import type { BucketPolicy } from "../archive/buckets.ts";
-import { createStorage } from "../archive/storage.ts";
 import { metricsJobHandlers } from "../metrics/rollup.ts";
 import { alertJobHandlers } from "../alerts/notify.ts";
+import { archiveStorage } from "../archive/storage.ts";
+import type { GcsConnection } from "../archive/config.ts";
 
 /** jobs.purge_completed: the worker enqueues one a day (jobs-worker/handler.ts). */
 export function purgeCompletedJobs(retentionDays: number): JobRegistry {
@@ -63,26 +64,28 @@ export interface HandlerOptions {
   alerts?: { webhookUrl: string | null; secret: string | null; fetch?: typeof fetch };
   /** How long an erasure waits when Chatwoot refuses to delete an online contact. */
   contactEraseRetryMs?: number;
-  /** The WhatsApp archive: GCS (or its emulator at gcsEndpoint) and the bucket policy. */
+  /** The WhatsApp archive: where GCS is (or that it is not configured), the bucket policy, the
+   * project's bucket create/delete interval. */
   archive: {
-    gcsEndpoint: string | null;
-    projectId: string;
-    credentialsJson: string | null;
+    connection: GcsConnection;
     policy: BucketPolicy;
     mediaMaxBytes: number;
     mediaTimeoutMs: number;
+    bucketOpsIntervalMs: number;
   };
 }
 
 export function jobRegistry(opts: HandlerOptions): JobRegistry {
   const limiter = postgresRateLimiter(opts.sql, { perMinute: opts.chatwootRequestsPerMinute });
+  const gcs = opts.archive.connection;
   const archive: ArchiveDeps = {
     sql: opts.sql,
-    storage: createStorage({
-      apiEndpoint: opts.archive.gcsEndpoint ?? undefined,
-      projectId: opts.archive.projectId,
-      credentialsJson: opts.archive.credentialsJson ?? undefined,
-    }),
+    ...archiveStorage(gcs),
+    bucketQuota: {
+      project: gcs.mode === "unconfigured" ? "unconfigured" : gcs.projectId,
+      intervalMs: opts.archive.bucketOpsIntervalMs,
+    },
+    unavailable: gcs.mode === "unconfigured" ? gcs.reason : null,
     policy: opts.archive.policy,
     mediaMaxBytes: opts.archive.mediaMaxBytes,
     mediaTimeoutMs: opts.archive.mediaTimeoutMs,

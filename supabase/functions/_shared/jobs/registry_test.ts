@@ -82,9 +82,8 @@ async function withRegistry<T>(use: (registry: JobRegistry) => T): Promise<T> {
       functionsUrl: "http://127.0.0.1/functions/v1",
       ai: { embedding: null, chat: null, transcriptionModel: null },
       archive: {
-        gcsEndpoint: "http://127.0.0.1:1",
-        projectId: "registry-test",
-        credentialsJson: null,
+        connection: { mode: "emulator", endpoint: "http://127.0.0.1:1", projectId: "registry-test", key: null },
+        bucketOpsIntervalMs: 2100,
         policy: {
           prefix: "sb-test",
           salt: "registry-test",

@@ -210,6 +210,70 @@ export type Database = {
         };
         Relationships: [];
       };
+      "gcs_bucket_operations": {
+        Row: {
+          "bucket": string;
+          "calls": number;
+          "created_at": string;
+          "last_error": string | null;
+          "operation": string;
+          "project": string;
+          "slot_at": string;
+          "started_at": string | null;
+          "throttled": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "bucket": string;
+          "calls"?: number;
+          "created_at"?: string;
+          "last_error"?: string | null;
+          "operation": string;
+          "project": string;
+          "slot_at": string;
+          "started_at"?: string | null;
+          "throttled"?: number;
+        };
+        Update: {
+          "bucket"?: string;
+          "calls"?: number;
+          "created_at"?: string;
+          "last_error"?: string | null;
+          "operation"?: string;
+          "project"?: string;
+          "slot_at"?: string;
+          "started_at"?: string | null;
+          "throttled"?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "gcs_bucket_operations_project_fkey";
+            columns: ["project"];
+            isOneToOne: false;
+            referencedRelation: "gcs_bucket_quota";
+            referencedColumns: ["project"];
+          },
+        ];
+      };
+      "gcs_bucket_quota": {
+        Row: {
+          "last_call_at": string;
+          "next_slot_at": string;
+          "project": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "last_call_at": string;
+          "next_slot_at": string;
+          "project": string;
+        };
+        Update: {
+          "last_call_at"?: string;
+          "next_slot_at"?: string;
+          "project"?: string;
+        };
+        Relationships: [];
+      };
       "job_wakeups": {
         Row: {
           "last_notified_at": string;
@@ -460,6 +524,20 @@ export type Database = {
           "webhook_secret": string;
         }[];
       };
+      "claim_bucket_operation": {
+        Args: {
+          "p_bucket": string;
+          "p_interval": string;
+          "p_operation": string;
+          "p_project": string;
+          "p_stale_after": string;
+        };
+        Returns: {
+          "go": boolean;
+          "slot_at": string;
+          "wait_ms": number;
+        }[];
+      };
       "claim_jobs": {
         Args: { "p_kinds"?: (string)[]; "p_limit"?: number; "p_visibility"?: string; "p_worker": string };
         Returns: {
@@ -529,6 +607,7 @@ export type Database = {
         };
         Returns: Database["private"]["Enums"]["job_status"];
       };
+      "finish_bucket_operation": { Args: { "p_bucket": string; "p_operation": string }; Returns: undefined };
       "histogram_buckets": { Args: { "p_bounds": (number)[]; "p_values": (number)[] }; Returns: (number)[] };
       "histogram_quantile": {
         Args: { "p_bounds": (number)[]; "p_buckets": (number)[]; "p_q": number };
@@ -546,6 +625,7 @@ export type Database = {
         };
         Returns: string;
       };
+      "interval_ms": { Args: { "p": string }; Returns: number };
       "kb_enqueue_embed": { Args: { "p_document_id": string }; Returns: number };
       "kb_enqueue_reembed": { Args: { "p_store_id": string }; Returns: number };
       "measure_alert_rules": {
@@ -571,6 +651,17 @@ export type Database = {
       };
       "record_metrics": { Args: { "p_rows": Json }; Returns: number };
       "refresh_customer_aggregates": { Args: { "p_customer_id": string }; Returns: undefined };
+      "release_bucket_operation": {
+        Args: {
+          "p_bucket": string;
+          "p_error": string;
+          "p_interval": string;
+          "p_operation": string;
+          "p_project": string;
+          "p_throttled": boolean;
+        };
+        Returns: number;
+      };
       "release_jobs": { Args: { "p_ids": (number)[]; "p_leases": (string)[] }; Returns: number };
       "replay_job": { Args: { "p_id": number }; Returns: boolean };
       "request_chatwoot_reprovision": { Args: { "p_store_id": string }; Returns: number };

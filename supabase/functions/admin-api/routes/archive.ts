@@ -4,7 +4,7 @@
 import type { Storage } from "@google-cloud/storage";
 import { z } from "zod";
 import { ApiError, parse } from "../../_shared/platform/http.ts";
-import { signedDownloadUrl } from "../../_shared/archive/storage.ts";
+import { ArchiveNotConfigured, signedDownloadUrl } from "../../_shared/archive/storage.ts";
 import { requestErasure } from "../../_shared/archive/review.ts";
 import { dbError, route, uuid } from "../route.ts";
 
@@ -65,7 +65,11 @@ export function archiveRoutes(deps: ArchiveRouteDeps) {
       );
       if (!m) throw new ApiError(404, "not_found", "No such medium (or it is not in your stores).");
       // Signing may ask GCS (IAM signBlob without a private key): after the transaction.
-      const url = await signedDownloadUrl(deps.storage, m.bucket, m.object_name, deps.signedUrlTtlSeconds);
+      const url = await signedDownloadUrl(deps.storage, m.bucket, m.object_name, deps.signedUrlTtlSeconds)
+        .catch((err) => {
+          if (err instanceof ArchiveNotConfigured) throw new ApiError(503, "archive_not_configured", err.message);
+          throw err;
+        });
       return { url, expires_at: new Date(Date.now() + deps.signedUrlTtlSeconds * 1000).toISOString() };
     }),
 
