@@ -413,6 +413,7 @@ export type Database = {
       "replay_job": { Args: { "p_id": number }; Returns: boolean };
       "request_chatwoot_reprovision": { Args: { "p_store_id": string }; Returns: number };
       "schedule_jobs_worker": { Args: Record<PropertyKey, never>; Returns: string };
+      "start_archive_erasure": { Args: { "p_actor": string; "p_user_id": string }; Returns: string };
       "take_rate_limit_token": {
         Args: { "p_capacity": number; "p_key": string; "p_per_second": number };
         Returns: number;
@@ -729,6 +730,73 @@ export type Database = {
             referencedColumns: ["id"];
           },
         ];
+      };
+      "archive_erasures": {
+        Row: {
+          "bucket": string | null;
+          "cursor": string | null;
+          "finished_at": string | null;
+          "id": string;
+          "last_error": string | null;
+          "media": number | null;
+          "messages": number | null;
+          "objects_deleted": number;
+          "objects_expected": number;
+          "objects_found": number;
+          "requested_at": string;
+          "requested_by": string;
+          "runs": number;
+          "soft_delete_seconds": number | null;
+          "started_at": string | null;
+          "status": string;
+          "step": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "bucket"?: string | null;
+          "cursor"?: string | null;
+          "finished_at"?: string | null;
+          "id"?: string;
+          "last_error"?: string | null;
+          "media"?: number | null;
+          "messages"?: number | null;
+          "objects_deleted"?: number;
+          "objects_expected"?: number;
+          "objects_found"?: number;
+          "requested_at"?: string;
+          "requested_by": string;
+          "runs"?: number;
+          "soft_delete_seconds"?: number | null;
+          "started_at"?: string | null;
+          "status"?: string;
+          "step"?: string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "bucket"?: string | null;
+          "cursor"?: string | null;
+          "finished_at"?: string | null;
+          "id"?: string;
+          "last_error"?: string | null;
+          "media"?: number | null;
+          "messages"?: number | null;
+          "objects_deleted"?: number;
+          "objects_expected"?: number;
+          "objects_found"?: number;
+          "requested_at"?: string;
+          "requested_by"?: string;
+          "runs"?: number;
+          "soft_delete_seconds"?: number | null;
+          "started_at"?: string | null;
+          "status"?: string;
+          "step"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
       };
       "archived_media": {
         Row: {
@@ -2028,7 +2096,7 @@ export type Database = {
         Returns: number;
       };
       "replay_visible_job": { Args: { "p_id": number }; Returns: boolean };
-      "request_archive_erasure": { Args: { "p_user_id": string }; Returns: number };
+      "request_archive_erasure": { Args: { "p_user_id": string }; Returns: string };
       "request_store_reprovision": { Args: { "p_store_id": string }; Returns: number };
       "return_conversation_to_bot": {
         Args: { "p_account_ref": string; "p_conversation_display_id": number };
