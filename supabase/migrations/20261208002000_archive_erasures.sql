@@ -33,7 +33,10 @@ create table public.archive_erasures (
   media integer,
   -- How long GCS keeps what was deleted (the bucket's soft delete retention when it was erased): 0 = gone at once.
   soft_delete_seconds integer,
+  -- Job runs so far; the run at work holds the lease (a reclaimed job and its continuation never erase at once).
   runs integer not null default 0,
+  lease uuid,
+  leased_until timestamptz,
   last_error text,
   requested_at timestamptz not null default now(),
   started_at timestamptz,

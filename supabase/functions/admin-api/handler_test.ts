@@ -183,6 +183,7 @@ Deno.test("archived media downloads through a short-lived signed URL checked by 
       nearlineDays: 30,
       coldlineDays: 90,
       archiveDays: 365,
+      softDeleteSeconds: 0,
     };
     const storage = createStorage({ apiEndpoint: Deno.env.get("GCS_ENDPOINT")! });
     await archiveMessage({ sql, storage, policy, mediaMaxBytes: 1 << 20, mediaTimeoutMs: 5000 }, account.id, messageId);

@@ -6,7 +6,7 @@ import { serve } from "../_shared/platform/serve.ts";
 import { createCredentialVerifier, credentialOptionsFromEnv } from "../_shared/platform/credentials.ts";
 import { handler } from "./handler.ts";
 import { jobRegistry } from "../_shared/jobs/registry.ts";
-import { validateBucketPrefix } from "../_shared/archive/buckets.ts";
+import { validateBucketPrefix, validateSoftDeleteSeconds } from "../_shared/archive/buckets.ts";
 import { embeddingConfigFromEnv } from "../_shared/ai/embeddings.ts";
 import { chatConfigFromEnv } from "../_shared/ai/decide.ts";
 
@@ -39,6 +39,16 @@ const config = loadConfig(baseConfigSchema.extend({
   ARCHIVE_NEARLINE_DAYS: z.coerce.number().int().min(1).default(30),
   ARCHIVE_COLDLINE_DAYS: z.coerce.number().int().min(1).default(90),
   ARCHIVE_ARCHIVE_DAYS: z.coerce.number().int().min(1).default(365),
+  // GCS keeps deleted objects 7 days unless a bucket says otherwise; an erased archive must be gone, so
+  // new buckets turn soft delete off (0) unless a deployment chooses a 7–90 day safety net.
+  ARCHIVE_SOFT_DELETE_SECONDS: z.coerce.number().int().default(0).refine((s) => validateSoftDeleteSeconds(s) === null, {
+    message: "must be 0 (soft delete off) or between 604800 (7 days) and 7776000 (90 days)",
+  }),
+  // An erasure deletes this many objects per job run (a GCS listing page is at most 1,000), this many
+  // at once, for at most this long per run (the job is abandoned after 45 s; the run's budget is 20 s).
+  ARCHIVE_ERASE_BATCH: z.coerce.number().int().min(1).max(10_000).default(1000),
+  ARCHIVE_ERASE_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(16),
+  ARCHIVE_ERASE_SLICE_MS: z.coerce.number().int().min(100).max(40_000).default(15_000),
   ARCHIVE_MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
   ARCHIVE_MEDIA_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   CHATWOOT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(3000),
@@ -77,9 +87,15 @@ const registry = jobRegistry({
       nearlineDays: config.ARCHIVE_NEARLINE_DAYS,
       coldlineDays: config.ARCHIVE_COLDLINE_DAYS,
       archiveDays: config.ARCHIVE_ARCHIVE_DAYS,
+      softDeleteSeconds: config.ARCHIVE_SOFT_DELETE_SECONDS,
     },
     mediaMaxBytes: config.ARCHIVE_MEDIA_MAX_BYTES,
     mediaTimeoutMs: config.ARCHIVE_MEDIA_TIMEOUT_MS,
+    erase: {
+      batchSize: config.ARCHIVE_ERASE_BATCH,
+      concurrency: config.ARCHIVE_ERASE_CONCURRENCY,
+      sliceMs: config.ARCHIVE_ERASE_SLICE_MS,
+    },
   },
 });
 

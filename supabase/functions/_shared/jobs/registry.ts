@@ -9,7 +9,8 @@ import { jobKind, type JobRegistry } from "./queue.ts";
 import { postgresRateLimiter } from "../chatwoot/rate_limit.ts";
 import { reconcileJobHandlers } from "../chatwoot/reconcile.ts";
 import { provisioningJobHandlers } from "../chatwoot/provisioner.ts";
-import { type ArchiveDeps, archiveJobHandlers, eraseUserArchive } from "../archive/archiver.ts";
+import { type ArchiveDeps, archiveJobHandlers } from "../archive/archiver.ts";
+import { DEFAULT_ERASE_OPTIONS, type EraseOptions, erasureJobHandlers, startArchiveErasure } from "../archive/erasure.ts";
 import { contactSyncJobHandlers } from "../contact_sync/sync.ts";
 import { botJobHandlers } from "../ai/reply.ts";
 import { knowledgeJobHandlers } from "../knowledge/embed_job.ts";
@@ -62,6 +63,8 @@ export interface HandlerOptions {
     policy: BucketPolicy;
     mediaMaxBytes: number;
     mediaTimeoutMs: number;
+    /** Erasure slices (batch, concurrency, wall time per run); defaults when absent. */
+    erase?: EraseOptions;
   };
 }
 
@@ -84,11 +87,17 @@ export function jobRegistry(opts: HandlerOptions): JobRegistry {
     ...purgeCompletedJobs(opts.retentionDays),
     ...reconcileJobHandlers({ sql: opts.sql, limiter }),
     ...archiveJobHandlers(archive),
+    ...erasureJobHandlers({
+      ...archive,
+      erase: opts.archive.erase ?? DEFAULT_ERASE_OPTIONS,
+      projectId: opts.archive.projectId,
+    }),
     ...contactSyncJobHandlers({
       sql: opts.sql,
       limiter,
       onlineRetryMs: opts.contactEraseRetryMs,
-      eraseArchive: (userId, actor) => eraseUserArchive(archive, userId, actor),
+      // The archive is erased by its own resumable job; the customer's erasure records which one.
+      eraseArchive: (userId, actor) => startArchiveErasure(opts.sql, userId, actor),
     }),
     ...knowledgeJobHandlers({ sql: opts.sql, embedding: opts.ai.embedding }),
     ...botJobHandlers({

@@ -738,6 +738,8 @@ export type Database = {
           "finished_at": string | null;
           "id": string;
           "last_error": string | null;
+          "lease": string | null;
+          "leased_until": string | null;
           "media": number | null;
           "messages": number | null;
           "objects_deleted": number;
@@ -760,6 +762,8 @@ export type Database = {
           "finished_at"?: string | null;
           "id"?: string;
           "last_error"?: string | null;
+          "lease"?: string | null;
+          "leased_until"?: string | null;
           "media"?: number | null;
           "messages"?: number | null;
           "objects_deleted"?: number;
@@ -781,6 +785,8 @@ export type Database = {
           "finished_at"?: string | null;
           "id"?: string;
           "last_error"?: string | null;
+          "lease"?: string | null;
+          "leased_until"?: string | null;
           "media"?: number | null;
           "messages"?: number | null;
           "objects_deleted"?: number;
