@@ -405,16 +405,16 @@ export function erasureJobHandlers(deps: ErasureDeps): JobRegistry {
         ctx.log.info("archive erasure run", { erasure_id: erasureId, user_id: payload.user_id, ...r });
       } catch (err) {
         if (err instanceof Deferred) throw err;
+        const status = code(err);
+        const failure = status === 429 || status === 503
+          ? new RetryLater(`GCS answered ${status}: ${describe(err)}`, 2000 + Math.floor(Math.random() * 2000))
+          : err;
         // The failure that dead-letters the job marks the erasure failed (a new request resumes it).
-        if (err instanceof PermanentFailure || job.attempts >= job.max_attempts) {
-          await deps.sql`update public.archive_erasures set status = 'failed', last_error = ${describe(err)},
+        if (failure instanceof PermanentFailure || job.attempts >= job.max_attempts) {
+          await deps.sql`update public.archive_erasures set status = 'failed', last_error = ${describe(failure)},
                          updated_at = now() where id = ${erasureId} and status <> 'completed'`.catch(() => {});
         }
-        const status = code(err);
-        if (status === 429 || status === 503) {
-          throw new RetryLater(`GCS answered ${status}: ${describe(err)}`, 2000 + Math.floor(Math.random() * 2000));
-        }
-        throw err;
+        throw failure;
       }
     }),
   };
