@@ -86,12 +86,19 @@ async function erasureStatus(ctx: CliContext, args: string[]): Promise<void> {
   });
   const find = async () => {
     if (positionals[0]) return await asOperator(ctx, (tx) => getErasure(tx, uuidArg(positionals[0], "the erasure")));
-    if (!values.user) throw new CliError("usage: switchboard archive erase status <erasure-id> | --user <uuid> [--wait]", 2);
-    const [latest] = await asOperator(ctx, (tx) => listErasures(tx, { limit: 1, userId: uuidArg(values.user, "--user") }));
+    if (!values.user) {
+      throw new CliError("usage: switchboard archive erase status <erasure-id> | --user <uuid> [--wait]", 2);
+    }
+    const [latest] = await asOperator(
+      ctx,
+      (tx) => listErasures(tx, { limit: 1, userId: uuidArg(values.user, "--user") }),
+    );
     return latest ?? null;
   };
   let e = await find();
-  if (!e) throw new CliError(positionals[0] ? `no erasure ${positionals[0]}` : `no erasure of ${values.user}'s archive`);
+  if (!e) {
+    throw new CliError(positionals[0] ? `no erasure ${positionals[0]}` : `no erasure of ${values.user}'s archive`);
+  }
   if (values.wait) {
     let last = "";
     while (e.status !== "completed" && e.status !== "failed") {
@@ -170,8 +177,9 @@ export async function archiveCommand(ctx: CliContext, args: string[]): Promise<v
   if (sub === "erasures") {
     const limit = Number(values.limit ?? 20);
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new CliError("--limit must be 1–200", 2);
-    const rows = await asOperator(ctx, (tx) =>
-      listErasures(tx, { limit, userId: values.user ? uuidArg(values.user, "--user") : null })
+    const rows = await asOperator(
+      ctx,
+      (tx) => listErasures(tx, { limit, userId: values.user ? uuidArg(values.user, "--user") : null }),
     );
     ctx.out(table(
       rows.map((e) => {

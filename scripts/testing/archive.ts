@@ -80,7 +80,12 @@ export async function seedUserArchive(
   await sql`insert into public.archive_contacts (store_id, phone_e164, status, user_id, mapped_by, messages, media)
             values (${account.storeId}, ${phone}, 'mapped', ${userId}, 'auto', ${opts.messages}, ${opts.media})`;
 
-  const where = (messageId: number) => ({ storeId: account.storeId, phone, displayId: 1 + (messageId % 50), messageId });
+  const where = (messageId: number) => ({
+    storeId: account.storeId,
+    phone,
+    displayId: 1 + (messageId % 50),
+    messageId,
+  });
   const record = (messageId: number, b: string, name: string) => ({
     account_ref: account.accountRef,
     store_id: account.storeId,

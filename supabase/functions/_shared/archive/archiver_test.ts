@@ -11,12 +11,7 @@ import { fixture, insertLinkedAccount, type TestAccount } from "../../../../scri
 import { parseChatwootEvent } from "../chatwoot/events.ts";
 import { normalizeChatwootEvent } from "../chatwoot/normalize.ts";
 import { ingestDelivery, mirrorRows } from "../chatwoot/ingest.ts";
-import {
-  type ArchiveDeps,
-  archiveJobHandlers,
-  archiveMessage,
-  moveContactArchive,
-} from "./archiver.ts";
+import { type ArchiveDeps, archiveJobHandlers, archiveMessage, moveContactArchive } from "./archiver.ts";
 import { cpuMeter, enqueueJob, RetryLater, runJobBatch } from "../jobs/queue.ts";
 import { createMemoryLogger } from "../platform/log.ts";
 import { type BucketPolicy, holdingBucketName, userBucketName } from "./buckets.ts";

@@ -7,7 +7,15 @@
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
 import type { Fetched, Row } from "../platform/rows.ts";
-import { Deferred, enqueueJob, type JobContext, jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
+import {
+  Deferred,
+  enqueueJob,
+  type JobContext,
+  jobKind,
+  type JobRegistry,
+  PermanentFailure,
+  RetryLater,
+} from "../jobs/queue.ts";
 import type { ArchiveDeps } from "./archiver.ts";
 
 export interface EraseOptions {
@@ -473,8 +481,14 @@ export async function getErasure(tx: TransactionSql, id: string): Promise<Erasur
 }
 
 /** "12,000 of ~20,000 objects" while it runs; the share done when the total is known. */
-export function erasureProgress(e: Pick<ErasureView, "status" | "objects_deleted" | "objects_found" | "objects_expected">) {
+export function erasureProgress(
+  e: Pick<ErasureView, "status" | "objects_deleted" | "objects_found" | "objects_expected">,
+) {
   const total = Math.max(e.objects_expected, e.objects_found);
-  const percent = e.status === "completed" ? 100 : total > 0 ? Math.min(99, Math.floor((e.objects_found / total) * 100)) : 0;
+  const percent = e.status === "completed"
+    ? 100
+    : total > 0
+    ? Math.min(99, Math.floor((e.objects_found / total) * 100))
+    : 0;
   return { total, percent };
 }

@@ -219,7 +219,12 @@ Deno.test("a worker killed mid-batch is resumed from the checkpoint: nothing sta
     const d = deps(sql, { erase: { batchSize: 1000, concurrency: 4, sliceMs: 30_000 } });
     // 300 objects recorded in another bucket (a Postgres-driven keyset, checkpointed every 100), then the
     // user's own bucket (a GCS listing).
-    const seeded = await seedUserArchive(sql, storage, d.policy, { messages: 40, media: 0, leftovers: 10, elsewhere: 300 });
+    const seeded = await seedUserArchive(sql, storage, d.policy, {
+      messages: 40,
+      media: 0,
+      leftovers: 10,
+      elsewhere: 300,
+    });
     const kind = uniqueKind("test.erase");
     const id = await newErasure(sql, seeded, kind);
     // Deletes there take 15 ms each, so the kill lands inside a chunk; the rule counts every delete sent.
@@ -235,10 +240,14 @@ Deno.test("a worker killed mid-batch is resumed from the checkpoint: nothing sta
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const atKill = await waitFor(async () => {
-      const row = await erasure(sql, id);
-      return row.objects_deleted >= 200 ? row : null;
-    }, "two checkpointed chunks", 60_000);
+    const atKill = await waitFor(
+      async () => {
+        const row = await erasure(sql, id);
+        return row.objects_deleted >= 200 ? row : null;
+      },
+      "two checkpointed chunks",
+      60_000,
+    );
     child.kill("SIGKILL");
     const status = await child.status;
     await child.stderr.cancel();
@@ -271,7 +280,11 @@ Deno.test("a worker killed mid-batch is resumed from the checkpoint: nothing sta
                                where action = 'archive.erase_user' and target = ${`user:${seeded.userId}`}`;
     assert.equal(audits.n, 1, "one audit entry");
     const [after] = await sql`select attempts, status::text from private.jobs where kind = ${kind} order by id limit 1`;
-    assert.deepEqual({ ...after }, { attempts: 2, status: "completed" }, "the killed job itself was reclaimed and finished");
+    assert.deepEqual(
+      { ...after },
+      { attempts: 2, status: "completed" },
+      "the killed job itself was reclaimed and finished",
+    );
   } finally {
     if (slow) await clearFault(slow);
     await sql.end();
@@ -352,7 +365,9 @@ Deno.test(
       const kind = uniqueKind("test.erase");
       const registry = { [kind]: erasureJobHandlers(d)["archive.erase_user"] };
       const keptKind = uniqueKind("test.erase");
-      const keptRegistry = { [keptKind]: erasureJobHandlers(deps(sql, { policy: policyWith(SEVEN_DAYS) }))["archive.erase_user"] };
+      const keptRegistry = {
+        [keptKind]: erasureJobHandlers(deps(sql, { policy: policyWith(SEVEN_DAYS) }))["archive.erase_user"],
+      };
       const ids = [await newErasure(sql, fresh, kind), await newErasure(sql, old, kind)];
       for (const id of ids) assert.equal((await drive(sql, registry, id, 20, 250)).at(-1)!.soft_delete_seconds, 0);
       const keptId = await newErasure(sql, kept, keptKind);
@@ -392,45 +407,57 @@ Deno.test("two runs never erase the same archive at once: the second waits for t
   }
 });
 
-Deno.test("a dead-lettered erasure is marked failed, and asking again resumes it (the stack's worker finishes it)", opts, async () => {
-  const sql = connect(stack.dbUrl);
-  let broken: string | null = null;
-  try {
-    // No SDK retries: the job's own attempts are what fail here.
-    const noRetries = new Storage({ apiEndpoint: gcsEndpoint, projectId: "test", retryOptions: { autoRetry: false } });
-    const d = deps(sql, { storage: noRetries });
-    const seeded = await seedUserArchive(sql, storage, d.policy, { messages: 5, media: 0 });
-    const kind = uniqueKind("test.erase");
-    const id = await newErasure(sql, seeded, kind);
-    await sql`update private.jobs set max_attempts = 1 where kind = ${kind}`;
-    broken = await fault({ mode: "503", method: "GET", path: `/storage/v1/b/${seeded.bucket}/o` });
-    await runJobBatch({
-      sql,
-      registry: { [kind]: erasureJobHandlers(d)["archive.erase_user"] },
-      log: createMemoryLogger(),
-      worker: "erasure-test",
-      limit: 1,
-    });
-    const [job] = await sql`select status::text from private.jobs where kind = ${kind}`;
-    assert.equal(job.status, "dead");
-    const failed = await erasure(sql, id);
-    assert.equal(failed.status, "failed");
-    assert.match(failed.last_error ?? "", /503/);
-    await clearFault(broken);
-    broken = null;
+Deno.test(
+  "a dead-lettered erasure is marked failed, and asking again resumes it (the stack's worker finishes it)",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
+    let broken: string | null = null;
+    try {
+      // No SDK retries: the job's own attempts are what fail here.
+      const noRetries = new Storage({
+        apiEndpoint: gcsEndpoint,
+        projectId: "test",
+        retryOptions: { autoRetry: false },
+      });
+      const d = deps(sql, { storage: noRetries });
+      const seeded = await seedUserArchive(sql, storage, d.policy, { messages: 5, media: 0 });
+      const kind = uniqueKind("test.erase");
+      const id = await newErasure(sql, seeded, kind);
+      await sql`update private.jobs set max_attempts = 1 where kind = ${kind}`;
+      broken = await fault({ mode: "503", method: "GET", path: `/storage/v1/b/${seeded.bucket}/o` });
+      await runJobBatch({
+        sql,
+        registry: { [kind]: erasureJobHandlers(d)["archive.erase_user"] },
+        log: createMemoryLogger(),
+        worker: "erasure-test",
+        limit: 1,
+      });
+      const [job] = await sql`select status::text from private.jobs where kind = ${kind}`;
+      assert.equal(job.status, "dead");
+      const failed = await erasure(sql, id);
+      assert.equal(failed.status, "failed");
+      assert.match(failed.last_error ?? "", /503/);
+      await clearFault(broken);
+      broken = null;
 
-    // Asked again (as request_archive_erasure does): the same erasure, queued under the real kind.
-    const [again] = await sql`select private.start_archive_erasure(${seeded.userId}, 'test-again')::text as id`;
-    assert.equal(again.id, id, "the same erasure, not a new one");
-    const done = await waitFor(async () => {
-      const row = await erasure(sql, id);
-      return row.status === "completed" ? row : null;
-    }, "the stack's worker to finish the erasure", 30_000);
-    assert.equal(done.objects_deleted, 5);
-    assert.ok(done.runs >= 2, "it resumed: the failed run and the one that finished");
-    assert.equal(await objectCount(seeded.bucket), null);
-  } finally {
-    if (broken) await clearFault(broken);
-    await sql.end();
-  }
-});
+      // Asked again (as request_archive_erasure does): the same erasure, queued under the real kind.
+      const [again] = await sql`select private.start_archive_erasure(${seeded.userId}, 'test-again')::text as id`;
+      assert.equal(again.id, id, "the same erasure, not a new one");
+      const done = await waitFor(
+        async () => {
+          const row = await erasure(sql, id);
+          return row.status === "completed" ? row : null;
+        },
+        "the stack's worker to finish the erasure",
+        30_000,
+      );
+      assert.equal(done.objects_deleted, 5);
+      assert.ok(done.runs >= 2, "it resumed: the failed run and the one that finished");
+      assert.equal(await objectCount(seeded.bucket), null);
+    } finally {
+      if (broken) await clearFault(broken);
+      await sql.end();
+    }
+  },
+);

@@ -10,7 +10,12 @@ import { postgresRateLimiter } from "../chatwoot/rate_limit.ts";
 import { reconcileJobHandlers } from "../chatwoot/reconcile.ts";
 import { provisioningJobHandlers } from "../chatwoot/provisioner.ts";
 import { type ArchiveDeps, archiveJobHandlers } from "../archive/archiver.ts";
-import { DEFAULT_ERASE_OPTIONS, type EraseOptions, erasureJobHandlers, startArchiveErasure } from "../archive/erasure.ts";
+import {
+  DEFAULT_ERASE_OPTIONS,
+  type EraseOptions,
+  erasureJobHandlers,
+  startArchiveErasure,
+} from "../archive/erasure.ts";
 import { contactSyncJobHandlers } from "../contact_sync/sync.ts";
 import { botJobHandlers } from "../ai/reply.ts";
 import { knowledgeJobHandlers } from "../knowledge/embed_job.ts";
