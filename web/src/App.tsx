@@ -8,6 +8,7 @@ import { isAdministrator } from "./format.ts";
 import { AiPage } from "./pages/AiPage.tsx";
 import { ArchivePage } from "./pages/ArchivePage.tsx";
 import { ContactPage } from "./pages/ContactPage.tsx";
+import { ErasuresPage } from "./pages/ErasuresPage.tsx";
 import { JobsPage } from "./pages/JobsPage.tsx";
 import { SignInPage } from "./pages/SignInPage.tsx";
 import { StoresPage } from "./pages/StoresPage.tsx";
@@ -20,6 +21,7 @@ const TITLES: Record<Route["page"], string> = {
   contact: "Contact",
   stores: "Stores",
   archive: "Archive",
+  erasures: "Erasures",
   jobs: "Jobs",
   ai: "AI replies",
   notFound: "Not found",
@@ -86,6 +88,8 @@ function CurrentPage({ route }: { route: Route }) {
       return <StoresPage />;
     case "archive":
       return <ArchivePage userId={route.userId} />;
+    case "erasures":
+      return <ErasuresPage />;
     case "jobs":
       return <JobsPage status={route.status} />;
     case "ai":

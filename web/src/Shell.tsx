@@ -6,10 +6,11 @@ import { useMe, useSession } from "./auth/session.tsx";
 import { roleLabel } from "./format.ts";
 import { href, type Route } from "./router.ts";
 
-const NAV: { label: string; route: Route; pages: Route["page"][]; testId: string }[] = [
+const NAV: { label: string; route: Route; pages: Route["page"][]; testId: string; platformOnly?: boolean }[] = [
   { label: "Unmapped contacts", route: { page: "unmapped" }, pages: ["unmapped", "contact"], testId: "nav-unmapped" },
   { label: "Stores", route: { page: "stores" }, pages: ["stores"], testId: "nav-stores" },
   { label: "Archive", route: { page: "archive", userId: null }, pages: ["archive"], testId: "nav-archive" },
+  { label: "Erasures", route: { page: "erasures" }, pages: ["erasures"], testId: "nav-erasures", platformOnly: true },
   { label: "Jobs", route: { page: "jobs", status: "dead" }, pages: ["jobs"], testId: "nav-jobs" },
   { label: "AI replies", route: { page: "ai", slug: null }, pages: ["ai"], testId: "nav-ai" },
 ];
@@ -32,7 +33,7 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
             Switchboard <span className="brand-sub">admin</span>
           </a>
           <nav aria-label="Main" className="nav">
-            {NAV.map((item) => {
+            {NAV.filter((item) => !item.platformOnly || me.platform_admin).map((item) => {
               const current = item.pages.includes(route.page);
               return (
                 <a
