@@ -2,7 +2,7 @@
 // through short-lived signed URLs, and (platform administrators) erase it after typing the e-mail,
 // following the erasure's progress (it runs as resumable jobs; see also the Erasures page).
 
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useApi, useMe } from "../auth/session.tsx";
 import type { ArchivedMedia, ArchivedMessage, ArchiveUser } from "../api/types.ts";
 import { ConfirmDialog } from "../components/Dialog.tsx";
@@ -80,7 +80,7 @@ export function ArchivePage({ userId }: { userId: string | null }) {
         </aside>
         <div className="archive-main">
           {userId
-            ? <Timeline key={userId} userId={userId} user={known[userId] ?? null} />
+            ? <Timeline key={userId} userId={userId} user={known[userId] ?? null} onErased={reloadUsers} />
             : <EmptyState title="Pick a user to read their archive" testId="archive-pick" />}
         </div>
       </div>
@@ -88,7 +88,9 @@ export function ArchivePage({ userId }: { userId: string | null }) {
   );
 }
 
-function Timeline({ userId, user }: { userId: string; user: ArchiveUser | null }) {
+function Timeline(
+  { userId, user, onErased }: { userId: string; user: ArchiveUser | null; onErased: () => void },
+) {
   const api = useApi();
   const me = useMe();
   const list = usePagedList((after) => api.timeline(userId, after), [api, userId]);
@@ -123,7 +125,16 @@ function Timeline({ userId, user }: { userId: string; user: ArchiveUser | null }
           </button>
         )}
       </div>
-      {erasureId && <ErasureProgress erasureId={erasureId} />}
+      {erasureId && (
+        <ErasureProgress
+          erasureId={erasureId}
+          onCompleted={() => {
+            // The records are gone now: show the archive as it is.
+            list.reload();
+            onErased();
+          }}
+        />
+      )}
 
       {list.status === "loading" && <Loading label="Loading conversations…" />}
       {list.status === "error" && list.error && <ErrorAlert error={list.error} title="Could not load the archive" onRetry={list.reload} />}
@@ -292,8 +303,14 @@ function EraseDialog({
   );
 }
 
-function ErasureProgress({ erasureId }: { erasureId: string }) {
+function ErasureProgress({ erasureId, onCompleted }: { erasureId: string; onCompleted: () => void }) {
   const { erasure, error } = useErasureProgress(erasureId);
+  const completed = erasure?.status === "completed";
+  const onCompletedRef = useRef(onCompleted);
+  onCompletedRef.current = onCompleted;
+  useEffect(() => {
+    if (completed) onCompletedRef.current();
+  }, [completed]);
   if (erasure?.status === "completed") {
     return (
       <Notice testId="erase-status">
