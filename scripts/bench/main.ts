@@ -5,6 +5,7 @@ import { benchProvisioning } from "./provisioning.ts";
 import { benchContacts } from "./contacts.ts";
 import { benchAdmin } from "./admin.ts";
 import { benchArchive } from "./archive.ts";
+import { benchErase } from "./erase.ts";
 import { benchQueue } from "./queue.ts";
 import { benchRetrieval } from "./retrieval.ts";
 import { benchWebhooks } from "./webhooks.ts";
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   contacts: benchContacts,
   admin: benchAdmin,
   archive: benchArchive,
+  erase: benchErase,
   queue: benchQueue,
   retrieval: benchRetrieval,
   webhooks: benchWebhooks,
