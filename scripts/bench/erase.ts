@@ -71,33 +71,40 @@ export async function benchErase() {
     softDeleteSeconds: 0,
   };
   try {
-    // ── baselines: raw SDK deletes of as many objects, same concurrency, same emulator ─────────
+    // Everything is uploaded first, so the three measurements run back to back (this machine is shared).
     const body = Buffer.from(JSON.stringify({ schema: "switchboard.whatsapp-message/1", note: "seeded" }));
-    const rawDeletes = async (client: typeof storage, label: string) => {
-      const rawBucket = `${policy.prefix}-raw-${crypto.randomUUID().slice(0, 8)}`;
-      await storage.createBucket(rawBucket, { softDeletePolicy: { retentionDurationSeconds: 0 } } as never);
-      const names = Array.from({ length: OBJECTS }, (_, i) => `raw/${String(i).padStart(6, "0")}.json`);
+    const names = Array.from({ length: OBJECTS }, (_, i) => `raw/${String(i).padStart(6, "0")}.json`);
+    const rawBucket = async (label: string) => {
+      const bucket = `${policy.prefix}-raw-${crypto.randomUUID().slice(0, 8)}`;
+      await storage.createBucket(bucket, { softDeletePolicy: { retentionDurationSeconds: 0 } } as never);
       console.log(`uploading ${OBJECTS} objects for the baseline ${label}…`);
       await inParallel(names, 32, async (n) => {
-        await storage.bucket(rawBucket).file(n).save(body, { resumable: false, validation: false });
+        await storage.bucket(bucket).file(n).save(body, { resumable: false, validation: false });
       });
-      const r0 = performance.now();
-      await inParallel(names, CONCURRENCY, async (n) => {
-        await client.bucket(rawBucket).file(n).delete();
-      });
-      const seconds = (performance.now() - r0) / 1000;
-      await storage.bucket(rawBucket).delete();
-      return seconds;
+      return bucket;
     };
-    const rawSeconds = await rawDeletes(workerLike, "(the worker's client)");
-    const plainSeconds = await rawDeletes(storage, "(no service account)");
-
-    // ── the erasure, through the jobs-worker function ──────────────────────────────────────────
+    const withWorkersClient = await rawBucket("(the worker's client)");
+    const withoutServiceAccount = await rawBucket("(no service account)");
     const messages = Math.round(OBJECTS * 0.6);
     const media = Math.round(OBJECTS * 0.3);
     const leftovers = OBJECTS - messages - media;
     console.log(`archiving ${messages} messages, ${media} media and ${leftovers} unrecorded objects for one user…`);
     const seeded = await seedUserArchive(sql, storage, policy, { messages, media, leftovers, concurrency: 32 });
+
+    // ── baselines: raw SDK deletes of as many objects, same concurrency, same emulator ─────────
+    const rawDeletes = async (client: typeof storage, bucket: string) => {
+      const r0 = performance.now();
+      await inParallel(names, CONCURRENCY, async (n) => {
+        await client.bucket(bucket).file(n).delete();
+      });
+      const seconds = (performance.now() - r0) / 1000;
+      await storage.bucket(bucket).delete();
+      return seconds;
+    };
+    const rawSeconds = await rawDeletes(workerLike, withWorkersClient);
+    const plainSeconds = await rawDeletes(storage, withoutServiceAccount);
+
+    // ── the erasure, through the jobs-worker function ──────────────────────────────────────────
     const pid = stack.gateway.functionPid("jobs-worker");
     if (!pid) throw new Error("the jobs-worker function has no process");
     const cpu0 = await processCpuMs(pid);
