@@ -94,14 +94,18 @@ async function erasure(sql: Sql, id: string): Promise<ErasureRow> {
 }
 
 /** Runs the kind's jobs one at a time (as the worker would, without waiting for backoff) until the
- * erasure completes; returns the progress seen after each run. */
+ * erasure completes; returns the progress seen after each run, with the records still there. */
 async function drive(sql: Sql, registry: JobRegistry, id: string, maxRuns = 60, pauseMs = 0) {
   const kind = Object.keys(registry)[0];
-  const seen: ErasureRow[] = [];
+  const seen: (ErasureRow & { records: number })[] = [];
   for (let i = 0; i < maxRuns; i++) {
     await sql`update private.jobs set run_at = now() where kind = ${kind} and status = 'queued'`;
     await runJobBatch({ sql, registry, log: createMemoryLogger(), worker: "erasure-test", limit: 1 });
-    const row = await erasure(sql, id);
+    const [{ records }] = await sql`
+      select (select count(*) from public.archived_messages m where m.user_id = e.user_id)::int
+             + (select count(*) from public.archived_media x where x.user_id = e.user_id)::int as records
+      from public.archive_erasures e where e.id = ${id}`;
+    const row = { ...await erasure(sql, id), records };
     seen.push(row);
     if (row.status === "completed") return seen;
     if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
@@ -172,6 +176,12 @@ Deno.test(
 
       const done = seen.at(-1)!;
       assert.ok(seen.length >= 6, `54 objects at 10 a run take several runs (took ${seen.length})`);
+      for (const [i, run] of seen.entries()) {
+        if (i < seen.length - 1) {
+          assert.equal(run.records, 47, `run ${i + 1}: the records stay until the objects are gone`);
+        }
+      }
+      assert.equal(done.records, 0);
       for (let i = 1; i < seen.length; i++) {
         assert.ok(seen[i].objects_deleted >= seen[i - 1].objects_deleted, "progress never goes back");
         assert.ok(seen[i].objects_deleted - seen[i - 1].objects_deleted <= 10, "no run deletes more than a batch");
