@@ -3,8 +3,9 @@
 // function (edge runtime Deno, its time and CPU budgets) woken by the local job driver → the SDK → the
 // GCS emulator. Reports wall time, objects/s, job runs, the worker process's CPU per run (hosted ends a
 // request at 2 s), and the ratio against raw SDK deletes of as many objects at the same concurrency,
-// measured first in the same run against the same emulator with the client the worker has (the stack's
-// service account: the SDK signs a JWT for each object URL it calls), and, for context, without one.
+// measured in the same run against the same emulator, in a process of their own on the same Deno as the
+// worker, with the client the worker has (the stack's service account: the SDK signs a JWT for each
+// object URL it calls) and, for context, without one.
 
 import { Buffer } from "node:buffer";
 import { connect } from "../../supabase/functions/_shared/platform/db.ts";
@@ -14,6 +15,7 @@ import { seedUserArchive } from "../testing/archive.ts";
 import { root, startStack } from "../stack/stack.ts";
 import { printTable, saveResult } from "./harness.ts";
 import { freePort } from "../stack/proc.ts";
+import { edgeDenoBin } from "../local/supabase/edge_runtime.ts";
 
 const OBJECTS = Number(Deno.env.get("BENCH_ERASE_OBJECTS") ?? 20_000);
 const CONCURRENCY = Number(Deno.env.get("BENCH_ERASE_CONCURRENCY") ?? 16);
@@ -55,10 +57,6 @@ export async function benchErase() {
   const storage = createStorage({ apiEndpoint: stack.gcsUrl! });
   // The client the jobs-worker has: the stack gives functions its local service account (GCS_CREDENTIALS_JSON).
   const secrets = JSON.parse(await Deno.readTextFile(`${stateDir}/secrets.json`));
-  const workerLike = createStorage({
-    apiEndpoint: stack.gcsUrl!,
-    credentialsJson: JSON.stringify(secrets.gcsServiceAccount),
-  });
   const policy: BucketPolicy = {
     prefix: "sbbench",
     salt: crypto.randomUUID(),
@@ -92,17 +90,29 @@ export async function benchErase() {
     const seeded = await seedUserArchive(sql, storage, policy, { messages, media, leftovers, concurrency: 32 });
 
     // ── baselines: raw SDK deletes of as many objects, same concurrency, same emulator ─────────
-    const rawDeletes = async (client: typeof storage, bucket: string) => {
-      const r0 = performance.now();
-      await inParallel(names, CONCURRENCY, async (n) => {
-        await client.bucket(bucket).file(n).delete();
-      });
-      const seconds = (performance.now() - r0) / 1000;
+    // In a child process on the edge runtime's Deno, as the worker: the emulator runs in this process,
+    // and deletes sent from here would share its event loop.
+    const rawDeletes = async (bucket: string, credentialsJson?: string) => {
+      const out = await new Deno.Command(edgeDenoBin(), {
+        args: [
+          "run",
+          "-A",
+          `--config=${root}/deno.json`,
+          `${root}/scripts/bench/erase_baseline.ts`,
+          JSON.stringify({ endpoint: stack.gcsUrl, bucket, count: OBJECTS, concurrency: CONCURRENCY, credentialsJson }),
+        ],
+        env: { METADATA_SERVER_DETECTION: "none" },
+        stderr: "inherit",
+      }).output();
+      if (!out.success) throw new Error(`the baseline's process failed (${out.code})`);
+      const { seconds } = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+      const [left] = await storage.bucket(bucket).getFiles({ maxResults: 1 });
+      if (left.length) throw new Error(`the baseline left objects in ${bucket}`);
       await storage.bucket(bucket).delete();
-      return seconds;
+      return seconds as number;
     };
-    const rawSeconds = await rawDeletes(workerLike, withWorkersClient);
-    const plainSeconds = await rawDeletes(storage, withoutServiceAccount);
+    const rawSeconds = await rawDeletes(withWorkersClient, JSON.stringify(secrets.gcsServiceAccount));
+    const plainSeconds = await rawDeletes(withoutServiceAccount);
 
     // ── the erasure, through the jobs-worker function ──────────────────────────────────────────
     const pid = stack.gateway.functionPid("jobs-worker");
