@@ -102,9 +102,9 @@ class Lease {
     if (rows.length !== 1) throw new RetryLater("another run took over this erasure", 1000);
   }
 
-  async release(): Promise<void> {
-    await this.sql`update public.archive_erasures set lease = null, leased_until = null
-                   where id = ${this.erasureId} and lease = ${this.id}::uuid`;
+  async release(tx: Sql | TransactionSql = this.sql): Promise<void> {
+    await tx`update public.archive_erasures set lease = null, leased_until = null
+             where id = ${this.erasureId} and lease = ${this.id}::uuid`;
   }
 }
 
@@ -125,7 +125,8 @@ async function acquire(deps: ErasureDeps, erasureId: string): Promise<{ lease: L
     select status, leased_until from public.archive_erasures where id = ${erasureId}`;
   if (!current) throw new PermanentFailure(`archive erasure ${erasureId} does not exist`);
   if (current.status === "completed") return null;
-  const waitMs = Math.max(500, (current.leased_until?.getTime() ?? 0) - Date.now());
+  // A live run hands over within seconds; a dead one's lease runs out: look again soon either way.
+  const waitMs = Math.min(5000, Math.max(500, (current.leased_until?.getTime() ?? 0) - Date.now()));
   throw new Deferred(`another run is erasing this archive; trying again in ${Math.ceil(waitMs / 1000)} s`, waitMs);
 }
 
@@ -300,8 +301,10 @@ export async function runErasureSlice(
     // Abandoned (the job timed out): the queue retries this job, which resumes from the checkpoint.
     if (ctx.signal.aborted) return { status: "continuing", deleted };
     // Out of budget or time: a continuation job, unless another job of this erasure is already waiting
-    // (a reclaimed run beside its continuation: one chain is enough).
+    // (a reclaimed run beside its continuation: one chain is enough). The lease ends in the same
+    // transaction, so the continuation never finds it still held.
     await deps.sql.begin(async (tx) => {
+      await lease.release(tx);
       const [other] = await tx<{ n: number }[]>`
         select count(*)::int as n from private.jobs
         where kind = ${kind} and status in ('queued', 'running') and payload ->> 'erasure_id' = ${erasureId}

@@ -222,6 +222,43 @@ Deno.test(
   },
 );
 
+Deno.test("with two workers polling, a continuation never waits on the run that queued it", opts, async () => {
+  const sql = connect(stack.dbUrl, { max: 6 });
+  try {
+    const d = deps(sql, { erase: { batchSize: 10 } });
+    const seeded = await seedUserArchive(sql, storage, d.policy, { messages: 50, media: 10 });
+    const kind = uniqueKind("test.erase");
+    const registry = { [kind]: erasureJobHandlers(d)["archive.erase_user"] };
+    const id = await newErasure(sql, seeded, kind);
+    let done = false;
+    // Two workers claiming as fast as they can, as concurrent worker invocations do.
+    const worker = async (name: string) => {
+      while (!done) {
+        const r = await runJobBatch({ sql, registry, log: createMemoryLogger(), worker: name, limit: 1 });
+        if (r.claimed === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    const workers = Promise.all([worker("erasure-test-a"), worker("erasure-test-b")]);
+    const row = await waitFor(
+      async () => {
+        const e = await erasure(sql, id);
+        return e.status === "completed" ? e : null;
+      },
+      "the erasure to complete",
+      60_000,
+    );
+    done = true;
+    await workers;
+    assert.equal(row.objects_deleted, 60);
+    const [jobs] = await sql`select count(*)::int as n, coalesce(sum(deferrals), 0)::int as deferrals
+                             from private.jobs where kind = ${kind}`;
+    assert.equal(jobs.deferrals, 0, "the lease ends in the transaction that queues the continuation");
+    assert.equal(jobs.n, row.runs, "one chain: a job per run");
+  } finally {
+    await sql.end();
+  }
+});
+
 Deno.test("a worker killed mid-batch is resumed from the checkpoint: nothing starts over", opts, async () => {
   const sql = connect(stack.dbUrl);
   let slow: string | null = null;
