@@ -11,6 +11,7 @@ import { benchRetrieval } from "./retrieval.ts";
 import { benchWebhooks } from "./webhooks.ts";
 import { benchCpu } from "./cpu.ts";
 import { benchWebhookMemory } from "./webhook_memory.ts";
+import { benchAnalytics } from "./analytics.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   provisioning: benchProvisioning,
@@ -23,6 +24,7 @@ const benches: Record<string, () => Promise<void>> = {
   webhooks: benchWebhooks,
   cpu: benchCpu,
   "webhook-memory": benchWebhookMemory,
+  analytics: benchAnalytics,
 };
 
 const name = Deno.args[0];

@@ -6,11 +6,27 @@ import { asOperator, type CliContext, CliError, table } from "./context.ts";
 import { postgresRateLimiter } from "../../supabase/functions/_shared/chatwoot/rate_limit.ts";
 import { AgentBotError, disableStoreBot, enableStoreBot } from "../../supabase/functions/_shared/ai/agent_bot.ts";
 import { returnToBot } from "../../supabase/functions/_shared/ai/reply.ts";
+import { type AiPause, currentAiPause } from "../../supabase/functions/_shared/ai/pause.ts";
 
 const USAGE = `usage: switchboard ai enable --store <slug> [--mode auto|assist] [--inbox <id>…]
        switchboard ai disable --store <slug>
-       switchboard ai status --store <slug> [--limit n]
+       switchboard ai status [--store <slug>] [--limit n]
+       switchboard ai resume            (after the OpenAI account's quota was fixed)
        switchboard ai return-to-bot --store <slug> --conversation <display id>`;
+
+/** The deployment's AI state, first thing `ai status` says: running, or paused for quota since when and why. */
+export function describeAiPause(pause: AiPause | null): string {
+  if (!pause) return "AI: running";
+  const at = (d: Date | null) => d ? d.toISOString().replace(/\.\d+Z$/, "Z") : "—";
+  return [
+    `AI: PAUSED since ${at(pause.paused_at)}: the OpenAI account is out of quota (${pause.code}, first met on ` +
+    `${pause.endpoint}). Every customer message goes to a person until it resumes.`,
+    `  OpenAI said: ${pause.reason}`,
+    `  handed off while paused: ${pause.handoffs}; probes: ${pause.probes} (last ${at(pause.last_probe_at)}` +
+    `${pause.last_probe_error ? `: ${pause.last_probe_error}` : ""}); next probe ${at(pause.next_probe_at)}`,
+    "  fix billing (https://platform.openai.com/settings/organization/billing), then `switchboard ai resume`",
+  ].join("\n");
+}
 
 async function store(ctx: CliContext, slug: string | undefined) {
   if (!slug) throw new CliError(`--store <slug> is required\n${USAGE}`, 2);
@@ -62,7 +78,15 @@ export async function aiCommand(ctx: CliContext, args: string[]): Promise<void> 
       const s = await store(ctx, values.store);
       await disableStoreBot({ sql: ctx.sql, limiter: limiter(ctx) }, s.id);
       ctx.out(`AI replies off for ${values.store}: the bot is detached from its inboxes`);
+    } else if (sub === "resume") {
+      const resumed = await asOperator(ctx, async (tx) => {
+        const [r] = await tx<{ resumed: boolean }[]>`select public.resume_ai() as resumed`;
+        return r.resumed;
+      });
+      ctx.out(resumed ? "AI resumed: replies and embeddings use the model again" : "AI was not paused");
     } else if (sub === "status") {
+      ctx.out(describeAiPause(await currentAiPause(ctx.sql)));
+      if (!values.store) return;
       const s = await store(ctx, values.store);
       const [settings] = await ctx
         .sql`select enabled, mode, agent_bot_id, inbox_ids, daily_token_budget, min_similarity,

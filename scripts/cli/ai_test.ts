@@ -80,3 +80,31 @@ Deno.test("ai enable, status, return-to-bot and disable from the command line", 
     await sql.end();
   }
 });
+
+Deno.test("ai status says the AI is paused for quota, since when and why; ai resume ends it", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    assert.match((await cli("ai", "status")).out, /^AI: running$/m);
+    await sql`select private.pause_ai('insufficient_quota', 'embeddings',
+                'You exceeded your current quota, please check your plan and billing details.', interval '10 minutes')`;
+    const paused = await cli("ai", "status");
+    assert.equal(paused.code, 0, paused.out);
+    assert.match(paused.out, /AI: PAUSED since \d{4}-\d\d-\d\dT[\d:]+Z: the OpenAI account is out of quota/);
+    assert.match(paused.out, /first met on embeddings/);
+    assert.match(paused.out, /OpenAI said: You exceeded your current quota/);
+    assert.match(paused.out, /then `switchboard ai resume`/);
+
+    const resumed = await cli("ai", "resume");
+    assert.equal(resumed.code, 0, resumed.out);
+    assert.match(resumed.out, /AI resumed/);
+    assert.match((await cli("ai", "status")).out, /^AI: running$/m);
+    assert.match((await cli("ai", "resume")).out, /AI was not paused/);
+    const [audit] = await sql`select actor, detail from private.audit_log where action = 'ai.resumed'
+                              order by id desc limit 1`;
+    assert.equal(audit.detail.how, "operator");
+    assert.match(audit.actor, /^cli:/, "the operator is named in the audit log");
+  } finally {
+    await sql`select private.resume_ai('test', 'cleanup')`;
+    await sql.end();
+  }
+});

@@ -23,10 +23,12 @@ const USAGE = `usage: switchboard <command>
                                           a confirmed user who can sign in at once
   users list [--limit n]                  users with their state, stores and roles, last sign-in
   stores create --slug s --name n [--domain d] [--support-email e] [--owner-email e [--invite-owner]]
-                [--chatwoot auto|manual]  a store; auto provisions its Chatwoot account (Platform API);
+                [--chatwoot auto|manual] [--time-zone z]
+                                          a store; auto provisions its Chatwoot account (Platform API);
                                           an owner with no account is invited (asked, or --invite-owner)
   stores list                             stores with their Chatwoot state and failure reason
   stores reprovision <slug>               retry provisioning a failed store from its checkpoints
+  stores time-zone <slug> <zone|none>     the IANA zone its analytics count days and hours in (none: UTC)
   jobs list [--status queued|running|completed|dead] [--kind k] [--limit n]
   jobs dead                               dead-lettered jobs with their last error
   jobs replay <id…> | --all-dead [--kind k]

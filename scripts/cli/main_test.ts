@@ -42,6 +42,44 @@ Deno.test("stores create then list shows the store with its owner", opts, async 
   assert.equal(missing.code, 2, "a missing flag is a usage error");
 });
 
+Deno.test("stores time-zone sets the zone analytics use, and refuses one Postgres does not know", opts, async () => {
+  const sql = postgres(stack.dbUrl, { max: 1, onnotice: () => {} });
+  const slug = `cli-tz-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const created = await cli(
+      "stores",
+      "create",
+      "--slug",
+      slug,
+      "--name",
+      "Zoned",
+      "--chatwoot",
+      "manual",
+      "--time-zone",
+      "Asia/Kolkata",
+    );
+    assert.equal(created.code, 0, created.out);
+    const zone = async () => (await sql`select time_zone from public.stores where slug = ${slug}`)[0].time_zone;
+    assert.equal(await zone(), "Asia/Kolkata");
+    const changed = await cli("stores", "time-zone", slug, "Europe/Lisbon");
+    assert.equal(changed.code, 0, changed.out);
+    assert.match(changed.out, /in Europe\/Lisbon/);
+    const errors: string[] = [];
+    const consoleError = console.error;
+    console.error = (...a: unknown[]) => errors.push(a.join(" "));
+    const wrong = await cli("stores", "time-zone", slug, "Europe/Atlantis").finally(() => console.error = consoleError);
+    assert.equal(wrong.code, 1);
+    assert.match(errors.join("\n"), /invalid time zone: .*Europe\/Atlantis/);
+    assert.equal(await zone(), "Europe/Lisbon", "unchanged by the refused one");
+    assert.equal((await cli("stores", "time-zone", slug, "none")).code, 0);
+    assert.equal(await zone(), null);
+    assert.equal((await cli("stores", "time-zone", "no-such-store", "UTC")).code, 1);
+  } finally {
+    await sql`delete from public.stores where slug = ${slug}`;
+    await sql.end();
+  }
+});
+
 Deno.test("jobs dead lists a dead-lettered job and replay re-queues it", opts, async () => {
   const sql = postgres(stack.dbUrl, { max: 1, onnotice: () => {} });
   try {

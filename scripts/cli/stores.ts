@@ -1,4 +1,4 @@
-// `switchboard stores create|list`: the platform's stores, written as the service would.
+// `switchboard stores create|list|reprovision|time-zone`: the platform's stores, written as the service would.
 
 import { parseArgs } from "node:util";
 import type postgres from "postgres";
@@ -10,7 +10,8 @@ export async function storesCommand(ctx: CliContext, args: string[]): Promise<vo
   if (sub === "create") return await createStore(ctx, rest);
   if (sub === "list") return await listStores(ctx);
   if (sub === "reprovision") return await reprovision(ctx, rest);
-  throw new CliError("usage: switchboard stores <create|list|reprovision>", 2);
+  if (sub === "time-zone") return await setTimeZone(ctx, rest);
+  throw new CliError("usage: switchboard stores <create|list|reprovision|time-zone>", 2);
 }
 
 async function createStore(ctx: CliContext, args: string[]) {
@@ -24,6 +25,7 @@ async function createStore(ctx: CliContext, args: string[]) {
       "owner-email": { type: "string" },
       "invite-owner": { type: "boolean", default: false },
       chatwoot: { type: "string", default: "auto" },
+      "time-zone": { type: "string" },
     },
     strict: true,
   });
@@ -33,7 +35,7 @@ async function createStore(ctx: CliContext, args: string[]) {
   if (!values.slug || !values.name) {
     throw new CliError(
       "usage: switchboard stores create --slug <slug> --name <name> [--domain d] [--support-email e] " +
-        "[--owner-email e [--invite-owner]] [--chatwoot auto|manual]",
+        "[--owner-email e [--invite-owner]] [--chatwoot auto|manual] [--time-zone <IANA name>]",
       2,
     );
   }
@@ -41,9 +43,9 @@ async function createStore(ctx: CliContext, args: string[]) {
   const ownerEmail = values["owner-email"];
   const insertStore = async (tx: postgres.TransactionSql, ownerId: string | null) => {
     const [row] = await tx`
-      insert into public.stores (slug, name, domain, support_email, chatwoot_provisioning)
+      insert into public.stores (slug, name, domain, support_email, chatwoot_provisioning, time_zone)
       values (${values.slug!}, ${values.name!}, ${values.domain ?? null}, ${values["support-email"] ?? null},
-              ${values.chatwoot!})
+              ${values.chatwoot!}, ${values["time-zone"] ?? null})
       returning id, slug, name, domain, support_email, status`;
     if (ownerId) {
       await tx`insert into public.store_members (store_id, user_id, role) values (${row.id}, ${ownerId}, 'owner')`;
@@ -54,6 +56,7 @@ async function createStore(ctx: CliContext, args: string[]) {
     if (err instanceof CliError) return err;
     if (err?.code === "23505") return new CliError(`a store with slug "${values.slug}" already exists`);
     if (err?.code === "23514") return new CliError(`invalid store: ${err.constraint_name ?? err.message}`);
+    if (err?.code === "22023") return new CliError(`invalid time zone: ${err.message}`);
     return err;
   };
   let ownerId: string | null = null;
@@ -120,4 +123,20 @@ async function reprovision(ctx: CliContext, args: string[]) {
   }
   const [job] = await ctx.sql`select private.request_chatwoot_reprovision(${store.id}) as id`;
   ctx.out(`re-provisioning ${slug} (job ${job.id}); it resumes from the steps already recorded`);
+}
+
+/** The zone a store's analytics count days and hours in (an IANA name; `none` for UTC). */
+async function setTimeZone(ctx: CliContext, args: string[]) {
+  const [slug, zone] = args;
+  if (!slug || !zone) {
+    throw new CliError("usage: switchboard stores time-zone <slug> <IANA name, e.g. Europe/Lisbon | none>", 2);
+  }
+  const value = zone === "none" ? null : zone;
+  const rows = await ctx.sql`update public.stores set time_zone = ${value} where slug = ${slug} returning slug`
+    .catch((err: { code?: string; message?: string }) => {
+      if (err?.code === "22023") throw new CliError(`invalid time zone: ${err.message}`);
+      throw err;
+    });
+  if (!rows.length) throw new CliError(`no store with slug "${slug}"`);
+  ctx.out(`store ${slug}: analytics days and hours in ${value ?? "UTC"}`);
 }

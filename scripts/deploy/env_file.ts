@@ -55,6 +55,9 @@ export const deploySecretsSchema = z.object({
   OPENAI_EMBEDDING_DIMENSIONS: z.string().regex(/^\d+$/).optional(),
   OPENAI_TRANSCRIPTION_MODEL: z.string().optional(),
   OPENAI_CHAT_TIMEOUT_MS: z.string().regex(/^\d+$/).optional(),
+  OPENAI_CHAT_TEMPERATURE: z.string().regex(/^(auto|omit|\d+(\.\d+)?)$/i, 'must be "auto", "omit" or a number')
+    .optional(),
+  OPENAI_QUOTA_PROBE_SECONDS: z.string().regex(/^\d+$/).optional(),
   OPENAI_TIMEOUT_MS: z.string().regex(/^\d+$/).optional(),
   CHATWOOT_REQUESTS_PER_MINUTE: z.string().regex(/^\d+$/).optional(),
   CONTACT_ERASE_RETRY_MS: z.string().regex(/^\d+$/).optional(),

@@ -68,7 +68,12 @@ async function main() {
   }
   const functions = listFunctions(`${root}/supabase/functions`);
   console.log("Bundle sizes (the hosted limit is 20 MB per function):");
-  const sizes = await Promise.all(functions.map((f) => measureBundle(root, f)));
+  // The first `deno bundle` on a machine installs esbuild into Deno's cache; several at once race
+  // on that copy ("failed to copy esbuild binary"), so one goes first and the rest follow together.
+  const [first, ...rest] = functions;
+  const sizes = first
+    ? [await measureBundle(root, first), ...await Promise.all(rest.map((f) => measureBundle(root, f)))]
+    : [];
   console.log(formatBundleSizes(sizes));
   const over = sizes.filter((s) => s.bundledBytes > BUNDLE_LIMIT_BYTES);
   if (over.length) {

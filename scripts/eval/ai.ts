@@ -227,7 +227,7 @@ async function evaluateQuestion(
     sql: Sql;
     mode: EvalMode;
     embedder: Embedder | null;
-    chat: { client: ReturnType<typeof chatClient>; model: string } | null;
+    chat: { client: ReturnType<typeof chatClient>; model: string; temperature?: number | null } | null;
     settings: Omit<DecideSettings, "storeName">;
     chunks: ChunkRow[];
   },
@@ -373,7 +373,13 @@ export async function evalAi(args: string[]): Promise<number> {
   let chatConfig: ChatConfig | null = null;
   if (standin) {
     embedding = { apiKey: standin.apiKey, baseURL: standin.baseURL, ...TEST_EMBEDDING, timeoutMs: 30_000 };
-    chatConfig = { apiKey: standin.apiKey, baseURL: standin.baseURL, model: TEST_CHAT_MODEL, timeoutMs: 20_000 };
+    chatConfig = {
+      apiKey: standin.apiKey,
+      baseURL: standin.baseURL,
+      model: TEST_CHAT_MODEL,
+      timeoutMs: 20_000,
+      temperature: 0,
+    };
   } else if (mode === "real") {
     embedding = embeddingConfigFromEnv(env);
     chatConfig = chatConfigFromEnv(env);
@@ -399,7 +405,9 @@ export async function evalAi(args: string[]): Promise<number> {
     );
 
     const embedder = embedding ? createEmbedder(embedding) : null;
-    const chat = chatConfig ? { client: chatClient(chatConfig), model: chatConfig.model } : null;
+    const chat = chatConfig
+      ? { client: chatClient(chatConfig), model: chatConfig.model, temperature: chatConfig.temperature }
+      : null;
     const results: QuestionResult[] = [];
     let promptTokens = 0, completionTokens = 0;
     for (const q of data.questions) {

@@ -78,9 +78,27 @@ export class LocalCluster {
     return true;
   }
 
+  /** Whether the postmaster of this data directory is alive: pg_ctl status's own test (the pid in
+   * postmaster.pid names a live process), read directly so that a Ctrl-C arriving meanwhile cannot
+   * turn the answer into "not running" by killing a pg_ctl child. */
   async isRunning(): Promise<boolean> {
-    const r = await asPostgres(`${PG_BIN}/pg_ctl`, ["-D", this.opts.dataDir, "status"], { allowFailure: true });
-    return r.code === 0;
+    return (await this.postmasterPid()) !== null;
+  }
+
+  async postmasterPid(): Promise<number | null> {
+    let pid: number;
+    try {
+      pid = Number((await Deno.readTextFile(`${this.opts.dataDir}/postmaster.pid`)).split("\n")[0]);
+    } catch {
+      return null;
+    }
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    try {
+      const comm = (await Deno.readTextFile(`/proc/${pid}/comm`)).trim();
+      return comm.startsWith("postgres") ? pid : null;
+    } catch {
+      return null;
+    }
   }
 
   async start(): Promise<void> {
@@ -113,9 +131,25 @@ export class LocalCluster {
       allowFailure: true,
       ownSession: true,
     });
-    if (r.code !== 0 && (await this.isRunning())) {
+    if (r.code === 0 || !(await this.isRunning())) return;
+    // pg_ctl did not finish (a run under load saw it end with 130, interrupted, and Postgres kept
+    // its port after the stack had exited): tell the postmaster directly. SIGINT is its "fast"
+    // shutdown, SIGQUIT its "immediate" one (PostgreSQL docs, "Shutting Down the Server").
+    log(`pg_ctl stop ended with ${r.code}; signalling the postmaster`);
+    for (const [signal, waitMs] of [["SIGINT", 60_000], ["SIGQUIT", 10_000]] as const) {
+      const pid = await this.postmasterPid();
+      if (pid === null) return;
+      try {
+        Deno.kill(pid, signal);
+      } catch { /* gone meanwhile */ }
+      const deadline = Date.now() + waitMs;
+      while (Date.now() < deadline && (await this.isRunning())) await new Promise((res) => setTimeout(res, 100));
+    }
+    if (await this.isRunning()) {
       throw new Error(
-        `pg_ctl stop failed (${r.code}): ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ")}`,
+        `Postgres in ${this.opts.dataDir} did not stop (pg_ctl ${r.code}: ${
+          (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ")
+        })`,
       );
     }
   }

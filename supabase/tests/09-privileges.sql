@@ -124,7 +124,14 @@ select set_eq($$ select object from tests.api_privileges() where role = 'authent
     ('public.kb_search(uuid, text, vector, integer, text[], text)'), ('public.kb_request_reembed(uuid)'),
     ('public.kb_caller_may_read(uuid)'), ('public.kb_store_language(uuid)'), ('public.kb_tsquery(uuid, text)'),
     ('public.kb_chunk_tsvector(regconfig, text, text)'),
-    ('public.return_conversation_to_bot(uuid, integer)') $$,
+    ('public.return_conversation_to_bot(uuid, integer)'),
+    ('public.analytics_store_time_zone(uuid, timestamp with time zone, timestamp with time zone)'),
+    ('public.analytics_conversations_per_day(uuid, timestamp with time zone, timestamp with time zone)'),
+    ('public.analytics_response_times(uuid, timestamp with time zone, timestamp with time zone)'),
+    ('public.analytics_answer_share(uuid, timestamp with time zone, timestamp with time zone)'),
+    ('public.analytics_busiest_hours(uuid, timestamp with time zone, timestamp with time zone)'),
+    ('public.analytics_csat_responses(uuid, timestamp with time zone, timestamp with time zone)'),
+    ('public.ai_pause_status()'), ('public.resume_ai()') $$,
   'authenticated may call exactly these functions (nothing in private, no trigger function)');
 
 -- ── privileges and policies agree ─────────────────────────────────────────────────────────────

@@ -659,3 +659,115 @@ e2e(
     });
   },
 );
+
+/** Clicks a figure's "Download CSV" and returns the file's name and text. */
+async function downloadFigure(page: Page, figure: string): Promise<{ name: string; text: string }> {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId(`csv-${figure}`).click()]);
+  const path = await download.path();
+  return { name: download.suggestedFilename(), text: await Deno.readTextFile(path) };
+}
+
+/** The page's conversation total once the figures for the chosen range have loaded. */
+async function conversationsTotal(page: Page): Promise<number> {
+  await page.getByTestId("figure-conversations-per-day").waitFor();
+  return Number((await page.getByTestId("conversations-total").textContent())?.replace(/[^\d]/g, ""));
+}
+
+e2e("a store admin reads their store's analytics, changes the range and downloads each figure as CSV", async () => {
+  const s = await stack();
+  const ctx = await s.arranger.context();
+  const feedback = `E2E: quick and kind ${crypto.randomUUID().slice(0, 6)}`;
+  await s.arranger.createAnalyticsConversations(ctx.adminStore.id, feedback);
+  await withPage(async (page) => {
+    await signIn(page, s.storeAdmin);
+    await page.getByTestId("nav-analytics").click();
+    await page.getByTestId("analytics-page").waitFor();
+    // The picker (shown when they administer more than one store: other tests may give them one) offers only theirs.
+    const offered = await page.getByTestId("analytics-store").locator("option").evaluateAll((os) =>
+      os.map((o) => (o as HTMLOptionElement).value)
+    );
+    assert(!offered.includes(ctx.otherStore.slug), `the picker offers no other store: ${offered.join(", ")}`);
+    await page.goto(`${s.appUrl}/#/analytics/${ctx.adminStore.slug}`);
+
+    await page.getByTestId("analytics-range").selectOption("7d");
+    const week = await conversationsTotal(page);
+    await page.getByTestId("analytics-range").selectOption("30d");
+    await page.getByTestId("conversations-total").filter({ hasText: String(week + 1) }).waitFor();
+    await page.getByTestId("analytics-range").selectOption("90d");
+    await page.getByTestId("conversations-total").filter({ hasText: String(week + 2) }).waitFor();
+    assert(week >= 2, "the last 7 days hold the two recent conversations");
+
+    await page.getByTestId("csat-feedback").filter({ hasText: feedback }).waitFor();
+    assert(
+      (await page.getByTestId("analytics-zone").textContent())?.includes("UTC") ?? false,
+      "the page says which time zone its days and hours are in",
+    );
+    for (const figure of ["conversations-per-day", "response-times", "answer-share", "busiest-hours"]) {
+      await page.getByTestId(`figure-${figure}`).waitFor();
+    }
+    await page.getByTestId("chart-per-day").locator("canvas").first().waitFor();
+    await page.getByTestId("chart-hours").locator("canvas").first().waitFor();
+    await page.getByTestId("hours-grid").waitFor();
+    await screenshot(page, "analytics");
+    await page.getByTestId("figure-csat").scrollIntoViewIfNeeded();
+    await screenshot(page, "analytics-hours-and-csat");
+
+    const perDay = await downloadFigure(page, "conversations-per-day");
+    assert(perDay.name.startsWith(`${ctx.adminStore.slug}-conversations-per-day-`), `file name ${perDay.name}`);
+    const lines = perDay.text.trim().split("\r\n");
+    assertEquals(lines[0], "day,channel,conversations");
+    const total = lines.slice(1).reduce((n, l) => n + Number(l.split(",")[2]), 0);
+    assertEquals(total, week + 2, "the CSV holds the same conversations as the page");
+    const csat = await downloadFigure(page, "csat");
+    assertEquals(csat.text.split("\r\n")[0], "conversation,rating,feedback,sent_at");
+    assert(csat.text.includes(`,5,${feedback},`), "the CSAT answer and its comment are in the CSV");
+    const share = await downloadFigure(page, "answer-share");
+    assertEquals(share.text.split("\r\n")[0], "outcome,conversations,share");
+    assertEquals(share.text.trim().split("\r\n").length, 5, "bot, handed off, people, unanswered");
+    const hours = await downloadFigure(page, "busiest-hours");
+    assertEquals(hours.text.split("\r\n")[0], "weekday,hour,incoming_messages,time_zone");
+    const times = await downloadFigure(page, "response-times");
+    assert(times.text.includes("first_response,") && times.text.includes("resolution,"), times.text);
+
+    // Another store's analytics are refused by the API, whatever the URL says.
+    await page.goto(`${s.appUrl}/#/analytics/${ctx.otherStore.slug}`);
+    await page.getByTestId("error-alert").filter({ hasText: "No store" }).waitFor();
+  });
+  await withPage(async (page) => {
+    await signIn(page, s.admin);
+    await page.goto(`${s.appUrl}/#/analytics/${ctx.adminStore.slug}`);
+    await page.getByTestId("analytics-store").waitFor();
+    assert((await page.getByTestId("analytics-store").locator("option").count()) >= 2, "a platform admin picks any store");
+    await page.getByTestId("csat-feedback").filter({ hasText: feedback }).waitFor();
+    await screenshot(page, "analytics-platform-admin");
+  });
+});
+
+e2e("the AI page says when the OpenAI account is out of quota; a platform administrator resumes it", async () => {
+  const s = await stack();
+  await s.arranger.pauseAiForQuota("You exceeded your current quota, please check your plan and billing details.");
+  try {
+    await withPage(async (page) => {
+      await signIn(page, s.storeAdmin);
+      await page.getByTestId("nav-ai").click();
+      const banner = page.getByTestId("ai-paused");
+      await banner.waitFor();
+      const text = (await banner.textContent()) ?? "";
+      assert(text.includes("the OpenAI account is out of quota"), text);
+      assert(text.includes("You exceeded your current quota"), "OpenAI's own words are shown");
+      assert(await page.getByTestId("ai-resume").count() === 0, "a store admin cannot resume the deployment's AI");
+      await screenshot(page, "ai-paused");
+    });
+    await withPage(async (page) => {
+      await signIn(page, s.admin);
+      await page.getByTestId("nav-ai").click();
+      await page.getByTestId("ai-paused").waitFor();
+      await page.getByTestId("ai-resume").click();
+      await page.getByTestId("ai-notice").filter({ hasText: "AI resumed" }).waitFor();
+      await page.getByTestId("ai-paused").waitFor({ state: "detached" });
+      assert(!(await s.arranger.aiPaused()), "the pause is gone");
+    });
+  } finally {
+    await s.arranger.cleanup();
+  }
+});

@@ -69,6 +69,12 @@ export interface Arranger {
    * for tests that erase it); returns the user's id and e-mail. */
   createArchivedUser(storeId: string): Promise<{ userId: string; email: string }>;
   job(id: string): Promise<{ status: string; replays: number } | null>;
+  /** Four conversations in the store's mirror, 2, 3, 20 and 60 days old (so each range of the analytics page
+   * holds a known number more), one with a CSAT answer whose comment is `feedback`. */
+  createAnalyticsConversations(storeId: string, feedback: string): Promise<void>;
+  /** The deployment's AI paused as a job meeting insufficient_quota pauses it; whether it still is. */
+  pauseAiForQuota(reason: string): Promise<void>;
+  aiPaused(): Promise<boolean>;
   cleanup(): Promise<void>;
 }
 
@@ -256,6 +262,8 @@ interface StackAccess {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Display ids of the analytics page's conversations: far above what the sandbox hands out. */
+const ANALYTICS_FIRST_ID = 990_000;
 
 /** Arranges rows on the stack with SQL (SUPABASE_DB_URL) and removes them afterwards; drives WhatsApp
  * traffic through the stack's Chatwoot sandbox, so archives are made by the product itself. */
@@ -266,6 +274,7 @@ class StackArranger implements Arranger {
   private contacts: { storeId: string; phone: string }[] = [];
   private jobs: string[] = [];
   private createdStores: string[] = [];
+  private analyticsAccounts: string[] = [];
 
   constructor(private readonly access: StackAccess) {
     this.sql = postgres(access.dbUrl, { max: 2, onnotice: () => {} });
@@ -428,13 +437,71 @@ class StackArranger implements Arranger {
     return String(r.id);
   }
 
+  async pauseAiForQuota(reason: string) {
+    await this.sql`select private.pause_ai('insufficient_quota', 'chat', ${reason}, interval '10 minutes')`;
+  }
+
+  async aiPaused() {
+    return (await this.sql`select 1 from private.ai_pause`).length > 0;
+  }
+
   async job(id: string) {
     const [r] = await this
       .sql`select status::text, replays from private.jobs where id = ${id}`;
     return r ? { status: String(r.status), replays: Number(r.replays) } : null;
   }
 
+  async createAnalyticsConversations(storeId: string, feedback: string) {
+    const sql = this.sql;
+    let account: { id: string } | undefined;
+    for (const deadline = Date.now() + 90_000; !account && Date.now() < deadline; await sleep(250)) {
+      [account] = await sql<{ id: string }[]>`select id::text from public.chatwoot_accounts where store_id = ${storeId}`;
+    }
+    if (!account) throw new Error("the store's Chatwoot account was not linked within 90 s");
+    this.analyticsAccounts.push(account.id);
+    const base = ANALYTICS_FIRST_ID;
+    const conversations: [number, string, number, string][] = [
+      [1, "Channel::Whatsapp", 2, "resolved"],
+      [2, "Channel::WebWidget", 3, "open"],
+      [3, "Channel::Email", 20, "open"],
+      [4, "Channel::Whatsapp", 60, "open"],
+    ];
+    for (const [n, channel, daysAgo, status] of conversations) {
+      await sql`
+        insert into public.chatwoot_conversations (account_ref, display_id, store_id, inbox_id, channel, status, created_at,
+                                                   version)
+        values (${account.id}, ${base + n}, ${storeId}, 1, ${channel}, ${status}, now() - make_interval(days => ${daysAgo}),
+                (extract(epoch from now() - make_interval(days => ${daysAgo}) + interval '1 hour') * 1000)::bigint)`;
+      const messages: [number, string, string | null, number, Record<string, unknown>][] = [
+        [1, "incoming", "contact", 0, {}],
+        ...(n === 3 ? [] : [[2, "outgoing", n === 1 ? "agent_bot" : "user", n === 1 ? 30 : 300, {}]] as typeof messages),
+        ...(n === 1
+          ? [[3, "template", null, 3600, {
+            submitted_values: { csat_survey_response: { rating: 5, feedback_message: feedback } },
+          }]] as typeof messages
+          : []),
+      ];
+      for (const [k, type, sender, after, attrs] of messages) {
+        await sql`
+          insert into public.chatwoot_messages (account_ref, message_id, store_id, conversation_display_id, inbox_id,
+                                                message_type, sender_type, content_type, content_attributes, created_at,
+                                                version_fingerprint)
+          values (${account.id}, ${(base + n) * 10 + k}, ${storeId}, ${base + n}, 1, ${type}, ${sender},
+                  ${type === "template" ? "input_csat" : "text"}, ${sql.json(attrs as never)},
+                  now() - make_interval(days => ${daysAgo}) + make_interval(secs => ${after}), ${`e2e-${k}`})`;
+      }
+    }
+  }
+
   async cleanup() {
+    for (const ref of this.analyticsAccounts) {
+      await this.sql`delete from public.chatwoot_messages where account_ref = ${ref}
+                     and conversation_display_id between ${ANALYTICS_FIRST_ID} and ${ANALYTICS_FIRST_ID + 99}`;
+      await this.sql`delete from public.chatwoot_conversations where account_ref = ${ref}
+                     and display_id between ${ANALYTICS_FIRST_ID} and ${ANALYTICS_FIRST_ID + 99}`;
+    }
+    this.analyticsAccounts = [];
+    await this.sql`select private.resume_ai('e2e', 'cleanup')`;
     for (const c of this.contacts) {
       await this
         .sql`delete from public.archive_contacts where store_id = ${c.storeId} and phone_e164 = ${c.phone}`;

@@ -6,6 +6,7 @@ import { useSession } from "./auth/session.tsx";
 import { ErrorAlert, Loading } from "./components/feedback.tsx";
 import { isAdministrator } from "./format.ts";
 import { AiPage } from "./pages/AiPage.tsx";
+import { AnalyticsPage } from "./pages/AnalyticsPage.tsx";
 import { ArchivePage } from "./pages/ArchivePage.tsx";
 import { ContactPage } from "./pages/ContactPage.tsx";
 import { ErasuresPage } from "./pages/ErasuresPage.tsx";
@@ -24,6 +25,7 @@ const TITLES: Record<Route["page"], string> = {
   erasures: "Erasures",
   jobs: "Jobs",
   ai: "AI replies",
+  analytics: "Store analytics",
   notFound: "Not found",
 };
 
@@ -94,6 +96,8 @@ function CurrentPage({ route }: { route: Route }) {
       return <JobsPage status={route.status} />;
     case "ai":
       return <AiPage key={route.slug ?? ""} slug={route.slug} />;
+    case "analytics":
+      return <AnalyticsPage key={route.slug ?? ""} slug={route.slug} />;
     case "notFound":
       return (
         <section className="page">

@@ -13,6 +13,7 @@ const NAV: { label: string; route: Route; pages: Route["page"][]; testId: string
   { label: "Erasures", route: { page: "erasures" }, pages: ["erasures"], testId: "nav-erasures", platformOnly: true },
   { label: "Jobs", route: { page: "jobs", status: "dead" }, pages: ["jobs"], testId: "nav-jobs" },
   { label: "AI replies", route: { page: "ai", slug: null }, pages: ["ai"], testId: "nav-ai" },
+  { label: "Analytics", route: { page: "analytics", slug: null }, pages: ["analytics"], testId: "nav-analytics" },
 ];
 
 export function Shell({ route, children }: { route: Route; children: ReactNode }) {

@@ -12,6 +12,7 @@ export type Route =
   | { page: "erasures" }
   | { page: "jobs"; status: JobStatus }
   | { page: "ai"; slug: string | null }
+  | { page: "analytics"; slug: string | null }
   | { page: "notFound"; path: string };
 
 const JOB_STATUSES: JobStatus[] = ["dead", "queued", "running", "completed"];
@@ -43,6 +44,9 @@ export function parseRoute(hash: string): Route {
     case "erasures":
       if (parts.length === 1) return { page: "erasures" };
       break;
+    case "analytics":
+      if (parts.length <= 2) return { page: "analytics", slug: parts[1] || null };
+      break;
     case "jobs": {
       const status = (parts[1] || "dead") as JobStatus;
       if (parts.length <= 2 && JOB_STATUSES.includes(status)) return { page: "jobs", status };
@@ -68,6 +72,8 @@ export function href(route: Route): string {
       return `#/jobs/${route.status}`;
     case "ai":
       return route.slug ? `#/ai/${encodeURIComponent(route.slug)}` : "#/ai";
+    case "analytics":
+      return route.slug ? `#/analytics/${encodeURIComponent(route.slug)}` : "#/analytics";
     case "notFound":
       return `#${route.path}`;
   }

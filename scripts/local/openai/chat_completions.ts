@@ -6,8 +6,16 @@ import { fromZodError, invalidRequest, modelNotFound } from "./errors.ts";
 import { type ChatMessageText, decideSupportReply, type SupportDecision } from "./support_reply.ts";
 import { estimateTokens } from "./text_features.ts";
 
+/** Reasoning models: the same deterministic model here, with the API's rules for them (temperature below). */
+export const REASONING_MODELS = ["o1", "o3", "o3-mini", "o4-mini", "gpt-5", "gpt-5-mini", "gpt-5-nano"];
+
 /** Chat models the stand-in answers for; the real model names are aliases so a production config runs locally. */
-export const CHAT_MODELS = ["switchboard-test-chat", "gpt-4.1-mini", "gpt-4.1", "gpt-4o-mini"];
+export const CHAT_MODELS = ["switchboard-test-chat", "gpt-4.1-mini", "gpt-4.1", "gpt-4o-mini", ...REASONING_MODELS];
+
+/** The o-series and the gpt-5 family (gpt-5-chat-* excepted, a chat model), dated snapshots included. */
+export function isReasoningModel(model: string): boolean {
+  return /^(o\d|gpt-5)/.test(model) && !/^gpt-5[.\d]*-chat/.test(model);
+}
 
 /** The plain-text answer for a handoff when no response_format asks for JSON. */
 export const HANDOFF_TEXT = "conversation_handoff";
@@ -64,6 +72,18 @@ export function parseChatRequest(raw: unknown): ChatCompletionRequest {
   const req = parsed.data;
   if (!CHAT_MODELS.includes(req.model)) throw modelNotFound(req.model);
   if (req.stream) throw invalidRequest("streaming not supported by the stand-in", "stream");
+  // Reasoning models take only the default temperature (1): any other value is a 400, reported verbatim in
+  // gabrii/Cursor-Azure-GPT-5#33 (gpt-5), tmc/langchaingo#1355 (gpt-5 family), OpenHands/OpenHands#4131 (o1-mini).
+  if (
+    isReasoningModel(req.model) && req.temperature !== undefined && req.temperature !== null && req.temperature !== 1
+  ) {
+    throw invalidRequest(
+      `Unsupported value: 'temperature' does not support ${req.temperature} with this model. Only the default (1) ` +
+        "value is supported.",
+      "temperature",
+      "unsupported_value",
+    );
+  }
   const format = req.response_format;
   if (format?.type === "json_object" && !messageTexts(req).some((m) => /json/i.test(m.text))) {
     throw invalidRequest(

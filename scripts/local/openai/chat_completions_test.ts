@@ -223,3 +223,36 @@ Deno.test("bad requests are refused with a 400 naming the problem", async () => 
     assert.match((await notJson.json()).error.message, /could not parse the JSON body/);
   });
 });
+
+Deno.test("a reasoning model refuses temperature 0 with the API's 400 and answers without one", async () => {
+  await withStandin(async (standin) => {
+    const openai = standin.openai();
+    for (const model of ["o4-mini", "gpt-5-mini", "o3"]) {
+      const e = await rejection(openai.chat.completions.create({
+        model,
+        messages: prompt("How long does shipping take?"),
+        response_format: DECISION_SCHEMA,
+        temperature: 0,
+      }));
+      assert.ok(e instanceof OpenAI.BadRequestError, `${model}: ${e}`);
+      assert.deepEqual(e.error, {
+        message: "Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) value " +
+          "is supported.",
+        type: "invalid_request_error",
+        param: "temperature",
+        code: "unsupported_value",
+      });
+      const decision = await decide(openai, "How long does shipping take?", model);
+      assert.equal(decision.action, "reply");
+    }
+    // The default value itself is accepted, and other models take temperature 0.
+    const one = await openai.chat.completions.create({ model: "gpt-5", messages: prompt("hi"), temperature: 1 });
+    assert.equal(one.choices.length, 1);
+    const zero = await openai.chat.completions.create({
+      model: "gpt-4.1-mini",
+      messages: prompt("hi"),
+      temperature: 0,
+    });
+    assert.equal(zero.choices.length, 1);
+  });
+});

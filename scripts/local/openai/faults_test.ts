@@ -133,3 +133,48 @@ Deno.test("the control API lists recorded requests, clears them, and resets scri
     assert.ok(models.data.some((m) => m.id === "text-embedding-3-small"));
   });
 });
+
+Deno.test("insufficient_quota: the API's 429 body, which the SDK retries like any 429 (it never clears)", async () => {
+  await withStandin(async (standin) => {
+    await standin.script({
+      endpoint: "any",
+      match: "out of credit",
+      times: 10,
+      respond: { error: "insufficient_quota" },
+    });
+    const e = await rejection(
+      standin.openai({ maxRetries: 2 }).chat.completions.create({
+        ...ASK,
+        messages: [{ role: "user", content: "out of credit" }],
+      }),
+    );
+    assert.ok(e instanceof OpenAI.RateLimitError);
+    assert.equal(e.status, 429);
+    assert.equal(e.code, "insufficient_quota");
+    assert.equal(e.type, "insufficient_quota");
+    assert.match(e.message, /You exceeded your current quota, please check your plan and billing details/);
+    assert.equal(standin.requests().length, 3, "the SDK sent it three times: retrying does not help");
+    // "any": the embeddings and transcription endpoints of the same account fail alike.
+    const embed = await rejection(
+      standin.openai().embeddings.create({ model: "text-embedding-3-small", input: "out of credit" }),
+    );
+    assert.ok(embed instanceof OpenAI.RateLimitError && embed.code === "insufficient_quota");
+  });
+});
+
+Deno.test("rate_limit_exceeded: 429 with x-ratelimit-* headers saying when it resets", async () => {
+  await withStandin(async (standin) => {
+    await standin.script({
+      endpoint: "embeddings",
+      respond: { error: "rate_limit_exceeded", reset_ms: 6 * 60_000 },
+    });
+    const e = await rejection(standin.openai().embeddings.create({ model: "text-embedding-3-small", input: "x" }));
+    assert.ok(e instanceof OpenAI.RateLimitError);
+    assert.equal(e.code, "rate_limit_exceeded");
+    assert.equal(e.type, "requests");
+    assert.match(e.message, /Rate limit reached for text-embedding-3-small .* Please try again in 6m0s\./);
+    assert.equal(e.headers?.get("x-ratelimit-remaining-requests"), "0");
+    assert.equal(e.headers?.get("x-ratelimit-reset-requests"), "6m0s");
+    assert.equal(e.headers?.get("retry-after"), null);
+  });
+});

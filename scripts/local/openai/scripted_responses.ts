@@ -8,7 +8,8 @@ export const ENDPOINTS = ["chat", "embeddings", "transcriptions"] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
 
 export const ScriptedResponse = z.strictObject({
-  endpoint: z.enum(ENDPOINTS),
+  /** The endpoint it applies to; "any" for all three (an account out of quota fails every call). */
+  endpoint: z.enum([...ENDPOINTS, "any"]),
   /** A substring of the raw request body the rule applies to (any request of the endpoint if absent). */
   match: z.string().min(1).optional(),
   /** How many matching requests it answers before it is used up (the kit's `count`). */
@@ -24,6 +25,13 @@ export const ScriptedResponse = z.strictObject({
     /** Never answer; the request ends when the client aborts it or the stand-in closes. */
     hang: z.boolean().optional(),
     headers: z.record(z.string(), z.string()).optional(),
+    /**
+     * One of the API's own failures, with its real status, body and headers (errors.ts): `insufficient_quota` (429,
+     * the account is out of credit) or `rate_limit_exceeded` (429 with `x-ratelimit-*` headers resetting after
+     * `reset_ms`, default 1000).
+     */
+    error: z.enum(["insufficient_quota", "rate_limit_exceeded"]).optional(),
+    reset_ms: z.number().int().min(0).max(86_400_000).optional(),
   }).default({}),
 }).refine((s) => s.respond.content === undefined || s.endpoint === "chat", {
   message: "'respond.content' only applies to endpoint 'chat'",
@@ -31,6 +39,9 @@ export const ScriptedResponse = z.strictObject({
 }).refine((s) => s.respond.content === undefined || s.respond.body === undefined, {
   message: "give either 'respond.body' or 'respond.content', not both",
   path: ["respond"],
+}).refine((s) => s.respond.error === undefined || (s.respond.body === undefined && s.respond.content === undefined), {
+  message: "'respond.error' is a whole answer: give no 'body' or 'content' with it",
+  path: ["respond", "error"],
 }).transform(({ times, ...script }) => ({ ...script, count: times }));
 export type ScriptedRule = FaultRule<z.output<typeof ScriptedResponse>>;
 export type ScriptedRespond = ScriptedRule["respond"];
@@ -43,5 +54,7 @@ export function createScriptRules(): ScriptRules {
 
 /** The first script, in push order, for this endpoint whose `match` occurs in the body; uses up one of its answers. */
 export function takeScript(rules: ScriptRules, endpoint: Endpoint, rawBody: string): ScriptedRule | undefined {
-  return rules.plan((s) => s.endpoint === endpoint && (s.match === undefined || rawBody.includes(s.match))).terminal;
+  return rules.plan((s) =>
+    (s.endpoint === endpoint || s.endpoint === "any") && (s.match === undefined || rawBody.includes(s.match))
+  ).terminal;
 }

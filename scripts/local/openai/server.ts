@@ -7,7 +7,14 @@ import { delay } from "../kit/faults.ts";
 import { completionBody, createChatCompletion, parseChatRequest, promptTokens } from "./chat_completions.ts";
 import { CHAT_MODELS } from "./chat_completions.ts";
 import { createEmbeddings, EMBEDDING_MODELS } from "./embeddings.ts";
-import { defaultErrorFor, fromZodError, invalidRequest, OpenAiError } from "./errors.ts";
+import {
+  defaultErrorFor,
+  fromZodError,
+  insufficientQuota,
+  invalidRequest,
+  OpenAiError,
+  rateLimitExceeded,
+} from "./errors.ts";
 import {
   createScriptRules,
   type Endpoint,
@@ -259,7 +266,7 @@ async function serveApi(deps: StandinDeps, req: Request, path: string): Promise<
         return finish(null);
       }
       extraHeaders = respond.headers ?? {};
-      const scripted = scriptedReply(script, input, { ...headers, ...extraHeaders });
+      const scripted = scriptedReply(script, input, { ...headers, ...extraHeaders }, record.model);
       if (scripted) return finish(scripted);
       statusOverride = respond.status;
     }
@@ -368,8 +375,17 @@ async function parseInput(
 }
 
 /** The scripted answer, or null when the script only delays / overrides status and the normal answer follows. */
-function scriptedReply(script: ScriptedRule, input: ParsedInput, headers: Record<string, string>): Response | null {
+function scriptedReply(
+  script: ScriptedRule,
+  input: ParsedInput,
+  headers: Record<string, string>,
+  model: string | null,
+): Response | null {
   const { respond } = script;
+  if (respond.error === "insufficient_quota") return errorResponse(insufficientQuota(), headers);
+  if (respond.error === "rate_limit_exceeded") {
+    return errorResponse(rateLimitExceeded(model, respond.reset_ms ?? 1000), headers);
+  }
   if (respond.content !== undefined) {
     let model = "switchboard-test-chat";
     let n: number | null | undefined;

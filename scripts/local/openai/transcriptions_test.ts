@@ -65,3 +65,57 @@ Deno.test("an upload over 25 MiB gets OpenAI's 413 and a missing model a 400", a
     assert.deepEqual((await noModel.json()).error.param, "model");
   });
 });
+
+Deno.test("a file named .amr or .aac gets the API's 400 Invalid file format, listing what it takes", async () => {
+  await withStandin(async (standin) => {
+    const openai = standin.openai();
+    for (const name of ["voice.amr", "voice.aac", "voice"]) {
+      const e = await rejection(openai.audio.transcriptions.create({
+        file: await toFile(fakeOgg("hello"), name),
+        model: "whisper-1",
+      }));
+      assert.ok(e instanceof OpenAI.BadRequestError, `${name}: ${e}`);
+      assert.deepEqual(e.error, {
+        message: "Invalid file format. Supported formats: ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', " +
+          "'ogg', 'wav', 'webm']",
+        type: "invalid_request_error",
+        param: null,
+        code: null,
+      });
+    }
+    for (const ext of ["flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm", "OGG"]) {
+      const ok = await openai.audio.transcriptions.create({
+        file: await toFile(fakeOgg(`said in ${ext}`), `note.${ext}`),
+        model: "gpt-4o-mini-transcribe",
+      });
+      assert.equal(ok.text, `said in ${ext}`);
+    }
+  });
+});
+
+Deno.test("AMR or raw AAC bytes are refused even under a supported name, as the API checks the content", async () => {
+  await withStandin(async (standin) => {
+    const openai = standin.openai();
+    const amr = new Uint8Array([...new TextEncoder().encode("#!AMR\n"), ...fakeOgg("hi")]);
+    const adts = new Uint8Array([0xff, 0xf1, 0x50, 0x80, 0x02, 0x1f, 0xfc, ...fakeOgg("hi")]);
+    const whisper = await rejection(openai.audio.transcriptions.create({
+      file: await toFile(amr, "voice.ogg"),
+      model: "whisper-1",
+    }));
+    assert.ok(whisper instanceof OpenAI.BadRequestError);
+    assert.match(whisper.message, /Invalid file format/);
+    const gpt4o = await rejection(openai.audio.transcriptions.create({
+      file: await toFile(adts, "voice.m4a"),
+      model: "gpt-4o-mini-transcribe",
+    }));
+    assert.ok(gpt4o instanceof OpenAI.BadRequestError);
+    assert.equal(gpt4o.code, "unsupported_format");
+    assert.equal(gpt4o.param, "messages");
+    // An MP3 frame header (layer bits 01) is not mistaken for AAC.
+    const mp3 = new Uint8Array([0xff, 0xfb, 0x90, 0x64, ...fakeOgg("an mp3")]);
+    assert.equal(
+      (await openai.audio.transcriptions.create({ file: await toFile(mp3, "v.mp3"), model: "whisper-1" })).text,
+      "an mp3",
+    );
+  });
+});

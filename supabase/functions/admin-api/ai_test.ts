@@ -154,3 +154,38 @@ Deno.test("knowledge and AI settings through admin-api, per role and per store",
     await sql.end();
   }
 });
+
+Deno.test(
+  "the AI page's overview carries the quota pause; only a platform administrator resumes it",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
+    try {
+      const owner = await as(ACME_OWNER);
+      const admin = async (method: string, path: string) => {
+        const token = await signUserToken(stack.signer, { id: ACME_AGENT, app_metadata: { platform_admin: true } });
+        const res = await fetch(`${base}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: method === "POST" ? "{}" : undefined,
+        });
+        return { status: res.status, body: await res.json() };
+      };
+      assert.equal((await owner("GET", "/stores/acme/ai")).body.ai_pause, null, "running: no pause");
+      await sql`select private.pause_ai('insufficient_quota', 'embeddings', 'You exceeded your current quota',
+                                     interval '10 minutes')`;
+      const overview = await owner("GET", "/stores/acme/ai");
+      assert.equal(overview.body.ai_pause.code, "insufficient_quota");
+      assert.equal(overview.body.ai_pause.reason, "You exceeded your current quota");
+      const refused = await owner("POST", "/ai/resume", {});
+      assert.equal(refused.status, 403, "a store owner cannot resume the deployment's AI");
+      assert.match(refused.body.error.message, /only platform administrators/);
+      const resumed = await admin("POST", "/ai/resume");
+      assert.deepEqual([resumed.status, resumed.body], [200, { resumed: true }]);
+      assert.equal((await owner("GET", "/stores/acme/ai")).body.ai_pause, null);
+    } finally {
+      await sql`select private.resume_ai('test', 'cleanup')`;
+      await sql.end();
+    }
+  },
+);

@@ -19,6 +19,7 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { archiveRoutes } from "./routes/archive.ts";
 import { aiRoutes } from "./routes/ai.ts";
 import { kbRoutes } from "./routes/kb.ts";
+import { analyticsRoutes } from "./routes/analytics.ts";
 
 export interface AdminApiDeps {
   sql: Sql;
@@ -43,6 +44,7 @@ export function adminApiRoutes(deps: AdminApiDeps): Route[] {
     ...archiveRoutes(deps),
     ...aiRoutes(deps),
     ...kbRoutes(deps),
+    ...analyticsRoutes,
   ];
 }
 

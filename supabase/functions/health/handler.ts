@@ -34,6 +34,8 @@ export interface FunctionProcess {
 type QueueHealth =
   & { ready: number; scheduled: number; running: number; dead: number; oldest_ready_seconds: number | null }
   & { accounts: number; silent_accounts: number; last_delivery_at: Date | null }
+  & { ai_paused_at: Date | null; ai_paused_code: string | null; ai_paused_reason: string | null }
+  & { ai_paused_handoffs: number | null; ai_next_probe_at: Date | null }
   & Fetched<
     {
       worker_last_run_at: PrivateRow<"worker_heartbeats">["last_run_at"] | null;
@@ -62,7 +64,10 @@ export async function handler(req: Request, deps: HealthDeps): Promise<Response>
         (select count(*) from public.chatwoot_accounts
           where last_delivery_at is null
              or last_delivery_at < now() - make_interval(hours => ${deps.silentAccountHours ?? 24}))::int
-          as silent_accounts`;
+          as silent_accounts,
+        p.paused_at as ai_paused_at, p.code as ai_paused_code, p.reason as ai_paused_reason,
+        p.handoffs as ai_paused_handoffs, p.next_probe_at as ai_next_probe_at
+      from (select 1) one left join private.ai_pause p on true`;
   } catch (err) {
     return json({
       status: "down",
@@ -78,7 +83,9 @@ export async function handler(req: Request, deps: HealthDeps): Promise<Response>
   const workerStatus = stalled ? "stalled" : row.worker_last_error ? "erroring" : lastRun ? "ok" : "idle";
   const processes = await deps.functionProcesses?.().catch(() => null) ?? null;
   const processesDown = processes?.filter((p) => p.state !== "up").map((p) => p.name) ?? [];
-  const healthy = (workerStatus === "ok" || workerStatus === "idle") && processesDown.length === 0;
+  // The AI paused for quota is degraded service: every customer goes to a person until someone acts.
+  const aiPaused = row.ai_paused_at !== null;
+  const healthy = (workerStatus === "ok" || workerStatus === "idle") && processesDown.length === 0 && !aiPaused;
   return json({
     status: healthy ? "ok" : "degraded",
     database: { ok: true, latency_ms: dbLatencyMs, connection: deps.connection ?? "direct" },
@@ -97,7 +104,23 @@ export async function handler(req: Request, deps: HealthDeps): Promise<Response>
       last_delivery_at: row.last_delivery_at?.toISOString() ?? null,
     },
     ...(processes ? { functions: { down: processesDown, processes } } : {}),
-    ...(deps.ai ? { ai: deps.ai } : {}),
+    ...(deps.ai || aiPaused
+      ? {
+        ai: {
+          ...(deps.ai ?? {}),
+          status: aiPaused ? "paused" : "running",
+          paused: aiPaused
+            ? {
+              since: row.ai_paused_at!.toISOString(),
+              code: row.ai_paused_code,
+              reason: row.ai_paused_reason,
+              handoffs: row.ai_paused_handoffs,
+              next_probe_at: row.ai_next_probe_at?.toISOString() ?? null,
+            }
+            : null,
+        },
+      }
+      : {}),
     version: deps.version,
   });
 }

@@ -55,6 +55,8 @@ const config = loadConfig(baseConfigSchema.extend({
   CONTACT_ERASE_RETRY_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   // "off" disables transcribing voice notes even with an API key.
   OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default("gpt-4o-mini-transcribe"),
+  // Once the OpenAI account is out of quota (AI paused), how often one tiny embedding call checks it again.
+  OPENAI_QUOTA_PROBE_SECONDS: z.coerce.number().int().min(5).max(86_400).default(600),
 }));
 const sql = connect(databaseUrl(config), { max: config.DB_POOL_SIZE, applicationName: "jobs-worker" });
 const verifyCaller = createCredentialVerifier(credentialOptionsFromEnv(Deno.env.toObject()));
@@ -67,6 +69,7 @@ const registry = jobRegistry({
     embedding: embeddingConfigFromEnv(Deno.env.toObject()),
     chat: chatConfigFromEnv(Deno.env.toObject()),
     transcriptionModel: config.OPENAI_TRANSCRIPTION_MODEL === "off" ? null : config.OPENAI_TRANSCRIPTION_MODEL,
+    quotaProbeMs: config.OPENAI_QUOTA_PROBE_SECONDS * 1000,
   },
   chatwootUrl: config.CHATWOOT_URL ?? null,
   chatwootPlatformToken: config.CHATWOOT_PLATFORM_TOKEN ?? null,

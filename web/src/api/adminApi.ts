@@ -20,6 +20,7 @@ import type {
   SignedUrl,
   Store,
   StoreAction,
+  StoreAnalytics,
   StoreActionResult,
   UnmappedContact,
   UnmappedContactDetail,
@@ -208,8 +209,16 @@ export class AdminApi {
     )).erasures;
   }
 
+  analytics(slug: string, range: { from: string; to: string }): Promise<StoreAnalytics> {
+    return this.request("GET", `stores/${encodeURIComponent(slug)}/analytics${query(range)}`);
+  }
+
   ai(slug: string): Promise<AiOverview> {
     return this.request("GET", `stores/${encodeURIComponent(slug)}/ai`);
+  }
+
+  resumeAi(): Promise<{ resumed: boolean }> {
+    return this.request("POST", "ai/resume", {});
   }
 
   setAiEnabled(slug: string, enabled: boolean): Promise<{ enabled: boolean }> {

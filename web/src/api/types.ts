@@ -184,10 +184,14 @@ export type AiDecision = Constrained<
   { action: "reply" | "assist" | "handoff" | "skip" | null }
 >;
 
+/** The deployment's AI paused because its OpenAI account is out of quota (null while it runs). */
+export type AiPause = FunctionRow<"ai_pause_status", "last_probe_at" | "last_probe_error" | "next_probe_at">;
+
 export interface AiOverview {
   settings: AiSettings | null;
   usage_today: Pick<Row<"ai_usage_daily">, "tokens" | "requests">;
   decisions: AiDecision[];
+  ai_pause: AiPause | null;
 }
 
 /** A document with how many of its chunks there are and how many are embedded. */
@@ -197,3 +201,17 @@ export type KbDocument =
     { kind: "document" | "faq"; status: "pending" | "ready" | "failed" }
   >
   & { chunks: number; embedded: number };
+
+/** GET stores/<slug>/analytics: every figure of the store analytics page for one range (the SQL
+ * functions' rows; counts cast to int and percentiles to float by the route). */
+export interface StoreAnalytics {
+  store: { slug: string; time_zone: string | null };
+  /** The zone days and hours are in: the store's, else "UTC". */
+  time_zone: string;
+  range: { from: string; to: string };
+  conversations_per_day: FunctionRow<"analytics_conversations_per_day">[];
+  response_times: FunctionRow<"analytics_response_times", "p50_seconds" | "p90_seconds">[];
+  answer_share: FunctionRow<"analytics_answer_share">[];
+  busiest_hours: FunctionRow<"analytics_busiest_hours">[];
+  csat: FunctionRow<"analytics_csat_responses", "feedback">[];
+}

@@ -4,7 +4,7 @@
 
 import { type FormEvent, useState } from "react";
 import { useApi, useMe } from "../auth/session.tsx";
-import type { AiSettings } from "../api/types.ts";
+import type { AiPause, AiSettings } from "../api/types.ts";
 import { EmptyState, ErrorAlert, Loading, Notice, StatusBadge } from "../components/feedback.tsx";
 import { formatDateTime } from "../format.ts";
 import { useLoader } from "../hooks/useLoader.ts";
@@ -44,7 +44,41 @@ export function AiPage({ slug }: { slug: string | null }) {
   );
 }
 
+/** The AI paused for quota: why, since when, what it did meanwhile, and the way out. */
+function PausedBanner(
+  { pause, canResume, busy, onResume }: {
+    pause: AiPause;
+    canResume: boolean;
+    busy: boolean;
+    onResume: () => void;
+  },
+) {
+  return (
+    <div className="alert alert-warning" role="alert" data-testid="ai-paused">
+      <div>
+        <strong>AI replies are paused: the OpenAI account is out of quota</strong>
+        <p>
+          Since {formatDateTime(pause.paused_at)} every customer message goes to a person ({pause.handoffs}{" "}
+          handed off so far). OpenAI said: “{pause.reason}”
+        </p>
+        <p className="small muted">
+          {pause.next_probe_at
+            ? `It resumes by itself when a check succeeds (next ${formatDateTime(pause.next_probe_at)}), or `
+            : "It resumes "}
+          when a platform administrator resumes it after fixing the account's billing.
+        </p>
+      </div>
+      {canResume && (
+        <button type="button" className="button" disabled={busy} onClick={onResume} data-testid="ai-resume">
+          Resume AI
+        </button>
+      )}
+    </div>
+  );
+}
+
 function StoreAi({ slug }: { slug: string }) {
+  const me = useMe();
   const api = useApi();
   const [overview, reloadOverview] = useLoader(() => api.ai(slug), [api, slug]);
   const [docs, reloadDocs] = useLoader(() => api.knowledge(slug), [api, slug]);
@@ -74,6 +108,19 @@ function StoreAi({ slug }: { slug: string }) {
         </Notice>
       )}
       {failure && <ErrorAlert error={failure} title="That did not work" testId="ai-error" />}
+      {overview.status === "ready" && overview.data.ai_pause && (
+        <PausedBanner
+          pause={overview.data.ai_pause}
+          canResume={me.platform_admin}
+          busy={busy}
+          onResume={() =>
+            act(
+              () => api.resumeAi(),
+              "AI resumed: replies use the model again",
+              reloadOverview,
+            )}
+        />
+      )}
 
       <h2>Agent bot</h2>
       {overview.status === "loading" && <Loading label="Loading the bot's settings…" />}

@@ -11,6 +11,7 @@ import { unlimited } from "../chatwoot/rate_limit.ts";
 import { returnToBot } from "./reply.ts";
 import {
   agentSays,
+  type BotStore,
   botStore,
   conversation,
   customerSays,
@@ -317,3 +318,257 @@ Deno.test("the bot receiver acknowledges before any model call, and refuses a fo
     await sql.end();
   }
 });
+
+/** The ai.reply job of a message: how it ended and after how many attempts. */
+async function replyJob(sql: ReturnType<typeof connect>, messageId: number) {
+  return await waitFor(async () => {
+    const [j] = await sql`select status, attempts from private.jobs where kind = 'ai.reply'
+                          and payload ->> 'message_id' = ${String(messageId)} and status in ('completed', 'dead')`;
+    return j;
+  }, `the ai.reply job of message ${messageId}`);
+}
+
+async function whatsAppVoice(
+  s: BotStore,
+  from: string,
+  media: { base64: string; content_type: string; filename: string },
+) {
+  const sent = await sandboxCall(s.env, "POST", "/_control/traffic/whatsapp", {
+    body: { inbox_id: s.inboxId, from, kind: "voice", media },
+  });
+  assert.equal(sent.status, 200, JSON.stringify(sent.body));
+  return { messageId: sent.body.message.id as number, conversationId: sent.body.conversation.id as number };
+}
+
+Deno.test(
+  "an AMR voice note goes to a person with the reason, is never sent to the API, and holds up nothing after it",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
+    try {
+      const s = await botStore(sql, { whatsapp: true });
+      // WhatsApp's AMR: the API refuses it (by name and by content) and the edge runtime has no ffmpeg to convert it.
+      const voice = await whatsAppVoice(s, "+5511976540002", {
+        base64: btoa("#!AMR\n\u0000 TRANSCRIPT:How long does international shipping take?"),
+        content_type: "audio/amr",
+        filename: "voice.amr",
+      });
+      const d = await decisionFor(sql, s.accountRef, voice.messageId);
+      assert.equal(d.action, "handoff");
+      assert.match(d.reason, /voice note is AMR audio, which the transcription API does not take/);
+      assert.deepEqual(await replyJob(sql, voice.messageId), { status: "completed", attempts: 1 });
+      const sentToApi = (await modelRequests()).filter((r) =>
+        r.endpoint === "transcriptions" && String(r.summary?.filename ?? "").startsWith(`voice-${voice.messageId}.`)
+      );
+      assert.equal(sentToApi.length, 0, "nothing the API would refuse is uploaded");
+      await waitFor(async () => (await conversation(s, voice.conversationId)).status === "open", "the handoff");
+      const c = await conversation(s, voice.conversationId);
+      assert.match(
+        c.botNotes[0].content,
+        /Reason: the voice note is AMR audio[\s\S]*Customer asked: "\(a voice note\)"/,
+      );
+
+      // The next message of the conversation is decided at once (a person has it now), not stuck behind the note…
+      const next = await customerSays(s, "Hello? How long does international shipping take?", {
+        conversationId: voice.conversationId,
+      });
+      assert.equal((await decisionFor(sql, s.accountRef, next.messageId)).action, "skip");
+      // …and once the conversation is the bot's again, the bot answers.
+      await returnToBot({ sql, limiter: unlimited }, {
+        account_ref: s.accountRef,
+        conversation_display_id: voice.conversationId,
+      });
+      await waitFor(async () => (await conversation(s, voice.conversationId)).status === "pending", "pending again");
+      const later = await customerSays(s, "How long does international shipping take?", {
+        conversationId: voice.conversationId,
+      });
+      const answered = await decisionFor(sql, s.accountRef, later.messageId);
+      assert.equal(answered.action, "reply", answered.reason);
+    } finally {
+      await sql.end();
+    }
+  },
+);
+
+Deno.test("a voice note the transcription API refuses (400) is handed off at once, never retried", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const s = await botStore(sql, { whatsapp: true });
+    await scriptModel({
+      endpoint: "transcriptions",
+      match: "refused-voice",
+      times: 5,
+      respond: {
+        status: 400,
+        body: {
+          error: {
+            message: "Invalid file format. Supported formats: ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', " +
+              "'ogg', 'wav', 'webm']",
+            type: "invalid_request_error",
+            param: null,
+            code: null,
+          },
+        },
+      },
+    });
+    const voice = await whatsAppVoice(s, "+5511976540003", {
+      base64: btoa("OggS\u0000refused-voice TRANSCRIPT:How long does international shipping take?"),
+      content_type: "audio/ogg",
+      filename: "voice.ogg",
+    });
+    const d = await decisionFor(sql, s.accountRef, voice.messageId);
+    assert.equal(d.action, "handoff");
+    assert.match(d.reason, /transcription API refused the voice note \(400 Invalid file format/);
+    assert.deepEqual(await replyJob(sql, voice.messageId), { status: "completed", attempts: 1 });
+    const calls = (await modelRequests()).filter((r) => r.endpoint === "transcriptions" && r.scriptId !== null)
+      .filter((r) => String(r.summary?.filename ?? "") === `voice-${voice.messageId}.ogg`);
+    assert.equal(calls.length, 1, "asked once, as voice-<id>.ogg");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("a rate-limited model call waits for the reset the API names, then answers", opts, async () => {
+  const sql = connect(stack.dbUrl);
+  try {
+    const s = await botStore(sql);
+    // Two 429s: the SDK's own retry, then the job waits x-ratelimit-reset-requests (1.5 s) and asks again.
+    await scriptModel({
+      endpoint: "chat",
+      match: "rate-limited question",
+      times: 2,
+      respond: { error: "rate_limit_exceeded", reset_ms: 1500 },
+    });
+    const q = await customerSays(s, "rate-limited question: how long does international shipping take?");
+    const d = await decisionFor(sql, s.accountRef, q.messageId);
+    assert.equal(d.action, "reply", d.reason);
+    assert.deepEqual(await replyJob(sql, q.messageId), { status: "completed", attempts: 2 });
+    const chat = (await modelRequests()).filter((r) =>
+      r.endpoint === "chat" && JSON.stringify(r.summary ?? {}).includes("rate-limited question")
+    );
+    assert.deepEqual(chat.map((r) => r.status), [429, 429, 200]);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test(
+  "insufficient_quota: asked once, the AI paused and alerted, conversations handed off, embeddings wait; a probe resumes it",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
+    try {
+      const s = await botStore(sql);
+      await scriptModel({ endpoint: "chat", match: "quota-gone", times: 20, respond: { error: "insufficient_quota" } });
+      const first = await customerSays(s, "quota-gone: how long does international shipping take?");
+      const d = await decisionFor(sql, s.accountRef, first.messageId);
+      assert.equal(d.action, "handoff");
+      assert.match(d.reason, /AI replies are paused: the OpenAI account is out of quota \(insufficient_quota\) since/);
+      assert.deepEqual(await replyJob(sql, first.messageId), { status: "completed", attempts: 1 });
+      const chat = (await modelRequests()).filter((r) =>
+        r.endpoint === "chat" && JSON.stringify(r.summary ?? {}).includes("quota-gone")
+      );
+      assert.deepEqual(chat.map((r) => r.status), [429], "no retry by the SDK, none by the job");
+
+      // Stopped and alerted: the pause, the audit trail, health.
+      const [pause] = await sql`select code, endpoint, reason, handoffs from private.ai_pause`;
+      assert.deepEqual({ ...pause, reason: undefined }, {
+        code: "insufficient_quota",
+        endpoint: "chat",
+        reason: undefined,
+        handoffs: 1,
+      });
+      assert.match(pause.reason, /You exceeded your current quota/);
+      const [audited] = await sql`select actor, detail from private.audit_log where action = 'ai.paused'
+                                  order by id desc limit 1`;
+      assert.equal(audited.detail.code, "insufficient_quota");
+      const health = await (await fetch(`${stack.apiUrl}/functions/v1/health`)).json();
+      assert.equal(health.status, "degraded");
+      assert.equal(health.ai.status, "paused");
+      assert.equal(health.ai.paused.code, "insufficient_quota");
+      await waitFor(async () => (await conversation(s, first.conversationId)).status === "open", "the handoff");
+      assert.match((await conversation(s, first.conversationId)).botNotes[0].content, /AI replies are paused/);
+
+      // While paused nothing is asked of the API: another customer goes straight to a person…
+      const second = await customerSays(s, "How long does international shipping take? (while paused)");
+      const d2 = await decisionFor(sql, s.accountRef, second.messageId);
+      assert.equal(d2.action, "handoff");
+      assert.match(d2.reason, /AI replies are paused/);
+      assert.equal(
+        (await modelRequests()).filter((r) => JSON.stringify(r.summary ?? {}).includes("(while paused)")).length,
+        0,
+      );
+      // …and a new document waits to be embedded, its attempts kept.
+      const { ingestDocument } = await import("../knowledge/ingest.ts");
+      const doc = await ingestDocument(sql, {
+        storeId: s.store.id,
+        sourceName: "returns.md",
+        bytes: new TextEncoder().encode("# Returns\n\nReturns are free within 30 days of delivery (paused-doc).\n"),
+      });
+      await waitFor(async () => {
+        const [j] = await sql`select status, attempts, last_error from private.jobs where kind = 'kb.embed_document'
+                              and payload ->> 'document_id' = ${doc.documentId}`;
+        return j?.status === "queued" && /^AI paused/.test(j.last_error ?? "") && j.attempts === 0;
+      }, "the embedding job waiting for the resume");
+
+      // The probe: its one-word embedding succeeds (the quota is back), so the AI resumes by itself.
+      await sql`update private.jobs set run_at = now() where kind = 'ai.quota_probe' and status = 'queued'`;
+      await waitFor(async () => (await sql`select 1 from private.ai_pause`).length === 0, "the probe's resume", 20_000);
+      const [resumed] = await sql`select detail from private.audit_log where action = 'ai.resumed'
+                                  order by id desc limit 1`;
+      assert.equal(resumed.detail.how, "a quota probe succeeded");
+      assert.equal(resumed.detail.handoffs, 2);
+      await waitFor(
+        async () => {
+          const [r] = await sql`select count(*) filter (where embedding is null)::int as pending from public.kb_chunks
+                              where document_id = ${doc.documentId}`;
+          return r.pending === 0;
+        },
+        "the waiting document embedded after the resume",
+        20_000,
+      );
+      const third = await customerSays(s, "How long does international shipping take?");
+      assert.equal((await decisionFor(sql, s.accountRef, third.messageId)).action, "reply");
+      assert.equal((await (await fetch(`${stack.apiUrl}/functions/v1/health`)).json()).ai.status, "running");
+    } finally {
+      await sql`select private.resume_ai('test', 'cleanup')`;
+      await sql.end();
+    }
+  },
+);
+
+Deno.test(
+  "a rate limit that outlasts every attempt hands the message off on the last one, never dead",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl);
+    try {
+      const s = await botStore(sql);
+      // Every call of this question is rate-limited (two per attempt: the SDK's retry), resetting in 50 ms.
+      await scriptModel({
+        endpoint: "chat",
+        match: "always limited",
+        times: 40,
+        respond: { error: "rate_limit_exceeded", reset_ms: 50 },
+      });
+      const q = await customerSays(s, "always limited: how long does international shipping take?");
+      const d = await waitFor(
+        async () => {
+          const [row] = await sql`select * from public.ai_decisions where account_ref = ${s.accountRef}
+                              and message_id = ${q.messageId} and status in ('posted', 'skipped')`;
+          return row;
+        },
+        "the decision after the last attempt",
+        60_000,
+      );
+      assert.equal(d.action, "handoff");
+      assert.match(d.reason, /the AI could not answer in time: OpenAI rate limit on chat: Rate limit reached/);
+      const job = await replyJob(sql, q.messageId);
+      assert.equal(job.status, "completed");
+      assert.equal(job.attempts, 8, "every attempt used, the last one handing off");
+      await waitFor(async () => (await conversation(s, q.conversationId)).status === "open", "the handoff");
+    } finally {
+      await sql.end();
+    }
+  },
+);

@@ -9,46 +9,96 @@ import { z } from "zod";
 import type { Sql, TransactionSql } from "../platform/db.ts";
 import type { Embedder } from "./embeddings.ts";
 import { type KnowledgeHit, searchKnowledge } from "../knowledge/search.ts";
+import { ConfigError } from "../platform/config.ts";
+import { classifyOpenAiError, describeApiError, openAiFetch } from "./openai_errors.ts";
 
 export interface ChatConfig {
   apiKey: string;
   baseURL: string | null;
   model: string;
   timeoutMs: number;
+  /** The temperature sent with each request; null = none sent (the model's default). */
+  temperature: number | null;
 }
+
+/**
+ * Reasoning models (the o-series, the gpt-5 family but its -chat models) take only their default temperature: any
+ * other value is a 400 `unsupported_value` on `temperature` ("Only the default (1) value is supported.",
+ * gabrii/Cursor-Azure-GPT-5#33, OpenHands/OpenHands#4131).
+ */
+export function isReasoningModel(model: string): boolean {
+  return /^(o\d|gpt-5)/.test(model) && !/^gpt-5[.\d]*-chat/.test(model);
+}
+
+/** `auto`: 0 (the steadiest answers from the chunks) where the model takes it, none for reasoning models. */
+export function resolveTemperature(setting: "auto" | "omit" | number, model: string): number | null {
+  if (setting === "omit") return null;
+  if (setting === "auto") return isReasoningModel(model) ? null : 0;
+  return setting;
+}
+
+const TEMPERATURE_RULE = 'must be "auto", "omit" or a number from 0 to 2';
+const temperatureSetting = z.union([
+  z.enum(["auto", "omit"]),
+  z.string().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().max(2, TEMPERATURE_RULE)),
+], { error: TEMPERATURE_RULE });
 
 const chatEnv = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().optional(),
   OPENAI_CHAT_MODEL: z.string().min(1).default("gpt-4.1-mini"),
   OPENAI_CHAT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(20_000),
+  OPENAI_CHAT_TEMPERATURE: temperatureSetting.default("auto"),
+}).superRefine((e, ctx) => {
+  const t = e.OPENAI_CHAT_TEMPERATURE;
+  if (typeof t === "number" && t !== 1 && isReasoningModel(e.OPENAI_CHAT_MODEL)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["OPENAI_CHAT_TEMPERATURE"],
+      message: `is ${t}, but ${e.OPENAI_CHAT_MODEL} is a reasoning model that takes only its default temperature ` +
+        '(the API answers 400 unsupported_value): use "auto" or "omit"',
+    });
+  }
 });
 
-/** The chat model's settings; null without OPENAI_API_KEY (offline: FAQ answers only). */
+/** The chat model's settings; null without OPENAI_API_KEY (offline: FAQ answers only). A malformed variable is a
+ * ConfigError naming it, raised when the function starts. */
 export function chatConfigFromEnv(env: Record<string, string | undefined>): ChatConfig | null {
   const blank = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v.trim());
-  const e = chatEnv.parse({
+  const input = {
     OPENAI_API_KEY: blank(env.OPENAI_API_KEY),
     OPENAI_BASE_URL: blank(env.OPENAI_BASE_URL),
     OPENAI_CHAT_MODEL: blank(env.OPENAI_CHAT_MODEL),
     OPENAI_CHAT_TIMEOUT_MS: blank(env.OPENAI_CHAT_TIMEOUT_MS),
-  });
+    OPENAI_CHAT_TEMPERATURE: blank(env.OPENAI_CHAT_TEMPERATURE)?.toLowerCase(),
+  };
+  const parsed = chatEnv.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? "(environment)");
+      return `${name} ${i.message}${name in input ? ` (got "${input[name as keyof typeof input]}")` : ""}`;
+    }));
+  }
+  const e = parsed.data;
   if (!e.OPENAI_API_KEY) return null;
   return {
     apiKey: e.OPENAI_API_KEY,
     baseURL: e.OPENAI_BASE_URL ?? null,
     model: e.OPENAI_CHAT_MODEL,
     timeoutMs: e.OPENAI_CHAT_TIMEOUT_MS,
+    temperature: resolveTemperature(e.OPENAI_CHAT_TEMPERATURE, e.OPENAI_CHAT_MODEL),
   };
 }
 
-export function chatClient(config: ChatConfig): OpenAI {
-  // One retry: a reply is worth a second try, not a customer waiting through the SDK's default.
+export function chatClient(config: Pick<ChatConfig, "apiKey" | "baseURL" | "timeoutMs">, base?: typeof fetch): OpenAI {
+  // One retry: a reply is worth a second try, not a customer waiting through the SDK's default. Never for an
+  // exhausted quota (openAiFetch), which no retry clears.
   return new OpenAI({
     apiKey: config.apiKey,
     baseURL: config.baseURL ?? undefined,
     timeout: config.timeoutMs,
     maxRetries: 1,
+    fetch: openAiFetch(base),
   });
 }
 
@@ -89,7 +139,8 @@ export interface Decision {
 export interface DecideDeps {
   sql: Sql | TransactionSql;
   embedder: Embedder | null;
-  chat: { client: OpenAI; model: string } | null;
+  /** `temperature`: null sends none; absent, the model's sensible default (resolveTemperature "auto"). */
+  chat: { client: OpenAI; model: string; temperature?: number | null } | null;
 }
 
 // Asking for a person, in the languages our stores serve (en, es, pt). Checked before anything
@@ -273,17 +324,22 @@ export async function decide(
     { role: "user", content: `<customer_message>${question}</customer_message>` },
   ];
   let completion: OpenAI.Chat.ChatCompletion;
+  const temperature = deps.chat.temperature === undefined
+    ? resolveTemperature("auto", deps.chat.model)
+    : deps.chat.temperature;
   try {
     completion = await deps.chat.client.chat.completions.create({
       model: deps.chat.model,
       messages,
       response_format: RESPONSE_FORMAT,
-      temperature: 0,
+      ...(temperature === null ? {} : { temperature }),
     });
   } catch (err) {
-    const detail = err instanceof OpenAI.APIError
-      ? `${err.status ?? "no status"} ${err.message}`
-      : String((err as Error)?.message ?? err);
+    // An exhausted quota pauses the AI and a rate limit waits for its reset (the caller decides how): neither is
+    // this message's fault. Anything else hands this message off.
+    const classified = classifyOpenAiError(err, "chat");
+    if (classified !== err) throw classified;
+    const detail = describeApiError(err);
     return {
       ...base,
       action: "handoff",

@@ -5,6 +5,7 @@
 import OpenAI from "openai";
 import { z } from "zod";
 import { PermanentFailure, RetryLater } from "../jobs/queue.ts";
+import { AiQuotaExhausted, apiMessage, isInsufficientQuota, rateLimitDelayMs } from "./openai_errors.ts";
 
 /** Width of kb_chunks.embedding. Shorter vectors are zero-padded: cosine distance is unchanged. */
 export const EMBEDDING_COLUMN_DIMENSIONS = 1536;
@@ -125,19 +126,11 @@ export function batchInputs(texts: string[], maxInputs = MAX_INPUTS_PER_REQUEST,
   return batches;
 }
 
-function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const ms = headers?.get("retry-after-ms");
-  if (ms && Number.isFinite(Number(ms))) return Number(ms);
-  const s = headers?.get("retry-after");
-  if (!s) return undefined;
-  if (Number.isFinite(Number(s))) return Number(s) * 1000;
-  const at = Date.parse(s);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
-}
-
-/** Maps an SDK error onto what the job runner understands. */
+/** Maps an SDK error onto what the job runner understands; an exhausted quota is AiQuotaExhausted (it never clears
+ * on retry: the caller pauses the AI, see pause.ts), a rate limit waits for its reset. */
 export function classifyEmbeddingError(err: unknown): Error {
-  if (err instanceof RetryLater || err instanceof PermanentFailure) return err;
+  if (err instanceof RetryLater || err instanceof PermanentFailure || err instanceof AiQuotaExhausted) return err;
+  if (isInsufficientQuota(err)) return new AiQuotaExhausted("embeddings", apiMessage(err));
   if (err instanceof OpenAI.APIConnectionTimeoutError) return new EmbeddingUnavailable("embedding request timed out");
   if (err instanceof OpenAI.APIConnectionError) {
     return new EmbeddingUnavailable(`cannot reach the embedding API: ${err.message}`);
@@ -145,7 +138,7 @@ export function classifyEmbeddingError(err: unknown): Error {
   if (err instanceof OpenAI.APIError) {
     const status = err.status ?? 0;
     if (status === 429) {
-      return new EmbeddingRateLimited(`embedding API rate limit: ${err.message}`, retryAfterMs(err.headers));
+      return new EmbeddingRateLimited(`embedding API rate limit: ${err.message}`, rateLimitDelayMs(err.headers));
     }
     if (status === 408 || status === 409 || status >= 500) {
       return new EmbeddingUnavailable(`embedding API answered ${status}: ${err.message}`);

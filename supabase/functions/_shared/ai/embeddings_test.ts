@@ -3,6 +3,8 @@
 
 import assert from "node:assert/strict";
 import { startOpenAiStandin } from "../../../../scripts/local/openai/server.ts";
+import { startTestStandin } from "../../../../scripts/local/openai/testing.ts";
+import { AiQuotaExhausted } from "./openai_errors.ts";
 import { PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import {
   batchInputs,
@@ -99,3 +101,34 @@ Deno.test("a 429 becomes RetryLater with Retry-After; a 401 is permanent", opts,
     await standin.close();
   }
 });
+
+Deno.test(
+  "an exhausted quota is AiQuotaExhausted (never retried); a rate limit waits for x-ratelimit-reset-requests",
+  opts,
+  async () => {
+    const standin = await startTestStandin();
+    try {
+      const config = {
+        apiKey: standin.apiKey,
+        baseURL: standin.baseURL,
+        model: "switchboard-test-embedding",
+        dimensions: 256,
+        timeoutMs: 10_000,
+      };
+      await standin.script({ endpoint: "embeddings", respond: { error: "insufficient_quota" } });
+      const quota = await createEmbedder(config).embed(["hello"]).catch((e) => e);
+      assert.ok(quota instanceof AiQuotaExhausted, String(quota));
+      assert.ok(!(quota instanceof RetryLater) && !(quota instanceof PermanentFailure));
+      assert.equal(quota.endpoint, "embeddings");
+      assert.match(quota.apiMessage, /You exceeded your current quota/);
+
+      await standin.script({ endpoint: "embeddings", respond: { error: "rate_limit_exceeded", reset_ms: 6 * 60_000 } });
+      const limited = await createEmbedder(config).embed(["hello"]).catch((e) => e);
+      assert.ok(limited instanceof EmbeddingRateLimited, String(limited));
+      assert.equal(limited.retryInMs, 360_000, "the reset of the spent request budget, 6m0s");
+      assert.equal(standin.requests().length, 2, "one request each: the job runner owns retries");
+    } finally {
+      await standin.close();
+    }
+  },
+);

@@ -2,12 +2,15 @@
 // conversation, transcribes a voice note when it can, decides (retrieval + model, or FAQ offline),
 // re-checks, then posts as the bot (auto), as a private note (assist), or hands off. One decision
 // row per message (its primary key) makes the reply exactly-once across retries and duplicates.
+// What the AI cannot do for a message (audio it cannot hear, an API that refuses it, an account out
+// of quota, retries run out) hands that message to a person instead of failing the job, so the
+// conversation's later messages never wait on a dead one.
 // ai.human_reply opens a pending conversation a person answered; returnToBot gives it back.
 
-import type OpenAI from "openai";
+import OpenAI, { toFile } from "openai";
 import { z } from "zod";
-import { toFile } from "openai";
 import type { Sql } from "../platform/db.ts";
+import type { Logger } from "../platform/log.ts";
 import type { Fetched, PrivateRow, Row } from "../platform/rows.ts";
 import { earlierJobInConversation, jobKind, type JobRegistry, PermanentFailure, RetryLater } from "../jobs/queue.ts";
 import { ChatwootClient, ChatwootError } from "../chatwoot/client.ts";
@@ -16,16 +19,21 @@ import { BotActions } from "./agent_bot.ts";
 import { decide, type Decision, type HistoryTurn } from "./decide.ts";
 import type { EmbeddingConfig } from "./embeddings.ts";
 import { embedderForStore } from "../knowledge/embed_job.ts";
+import { transcriptionFileFor } from "./audio_format.ts";
+import { AiQuotaExhausted, classifyOpenAiError, describeApiError, isTransient } from "./openai_errors.ts";
+import { countPausedHandoff, currentAiPause, pauseAiForQuota, pausedReason } from "./pause.ts";
 
 export interface ReplyDeps {
   sql: Sql;
   limiter: RateLimiter;
   fetch?: typeof fetch;
   embedding: EmbeddingConfig | null;
-  chat: { client: OpenAI; model: string } | null;
+  chat: { client: OpenAI; model: string; temperature?: number | null } | null;
   transcription: { client: OpenAI; model: string } | null;
-  /** Largest voice note sent for transcription. */
+  /** Largest voice note sent for transcription (the API takes 25 MB). */
   maxAudioBytes?: number;
+  /** Wait between quota probes once the AI is paused for quota (pause.ts). */
+  quotaProbeMs?: number;
   /** How long a reply waits while another message of its conversation is being answered. */
   busyRetryMs?: number;
 }
@@ -193,41 +201,76 @@ async function history(sql: Sql, c: ConversationRef, before: Date | null, limit:
   }));
 }
 
+/** What the message says: its text, else its voice note's transcript; or why it cannot be heard. */
+type Heard = { text: string } | { unheard: string };
+
 /** The customer's text, else the transcript of the message's voice note (empty when neither). */
-async function questionOf(deps: ReplyDeps, m: MessageRef, facts: ReplyFacts): Promise<string> {
+async function questionOf(deps: ReplyDeps, m: MessageRef, facts: ReplyFacts): Promise<Heard> {
   const text = (facts.content ?? "").trim();
-  if (text) return text;
-  return (await transcribeVoiceNote(deps, m.account_ref, m.message_id)) ?? "";
+  if (text) return { text };
+  return await transcribeVoiceNote(deps, m.account_ref, m.message_id);
 }
 
 /** A voice note without a transcript: transcribed through the OpenAI-compatible audio API, the
  * transcript stored on the mirrored attachment (so the archive document carries it) and used as
- * the message's text. Null when there is no audio, or no transcription configured. */
-async function transcribeVoiceNote(deps: ReplyDeps, accountRef: string, messageId: number): Promise<string | null> {
+ * the message's text. The file is named after what the audio is (the API reads the format from
+ * the name and checks the bytes): formats it does not take (AMR, raw AAC) are not sent, and a 4xx
+ * refusal is final for that file. Either way the message goes to a person with the reason. An
+ * exhausted quota (AiQuotaExhausted) and a rate limit or a passing fault (RetryLater) are thrown. */
+async function transcribeVoiceNote(deps: ReplyDeps, accountRef: string, messageId: number): Promise<Heard> {
   const [audio] = await deps.sql<
     Fetched<
-      Pick<Row<"chatwoot_attachments">, "attachment_id" | "data_url" | "transcribed_text" | "content_type">,
+      Pick<
+        Row<"chatwoot_attachments">,
+        "attachment_id" | "data_url" | "transcribed_text" | "content_type" | "extension"
+      >,
       never,
       "attachment_id"
     >[]
   >`
-    select attachment_id, data_url, transcribed_text, content_type from public.chatwoot_attachments
+    select attachment_id, data_url, transcribed_text, content_type, extension from public.chatwoot_attachments
     where account_ref = ${accountRef} and message_id = ${messageId} and file_type = 'audio'
     order by attachment_id limit 1`;
-  if (!audio) return null;
-  if (audio.transcribed_text) return audio.transcribed_text;
-  if (!deps.transcription || !audio.data_url) return null;
+  if (!audio) return { text: "" };
+  if (audio.transcribed_text) return { text: audio.transcribed_text };
+  if (!deps.transcription) return { unheard: "the message is a voice note and transcription is off" };
+  if (!audio.data_url) return { unheard: "the voice note has no file to download" };
   const res = await (deps.fetch ?? fetch)(audio.data_url, { signal: AbortSignal.timeout(15_000) });
   if (!res.ok) {
     await res.body?.cancel();
     throw new RetryLater(`the voice note could not be downloaded (${res.status})`, 5_000);
   }
   const bytes = new Uint8Array(await res.arrayBuffer());
-  if (bytes.byteLength > (deps.maxAudioBytes ?? 25 * 1024 * 1024)) return null;
-  const file = await toFile(bytes, `voice-${messageId}.ogg`, { type: audio.content_type ?? "audio/ogg" });
-  const out = await deps.transcription.client.audio.transcriptions.create({ file, model: deps.transcription.model });
+  const limit = deps.maxAudioBytes ?? 25 * 1024 * 1024;
+  if (bytes.byteLength > limit) {
+    return {
+      unheard: `the voice note is ${(bytes.byteLength / 1048576).toFixed(1)} MB, over the ${
+        (limit / 1048576).toFixed(0)
+      } MB the transcription API takes`,
+    };
+  }
+  const named = transcriptionFileFor(bytes, {
+    contentType: audio.content_type,
+    extension: audio.extension ?? audio.data_url.split("?")[0].match(/\.([A-Za-z0-9]{2,5})$/)?.[1],
+    base: `voice-${messageId}`,
+  });
+  if (!named.ok) return { unheard: named.reason };
+  let out;
+  try {
+    const file = await toFile(bytes, named.filename, { type: audio.content_type ?? undefined });
+    out = await deps.transcription.client.audio.transcriptions.create({ file, model: deps.transcription.model });
+  } catch (err) {
+    const classified = classifyOpenAiError(err, "transcriptions");
+    if (classified !== err) throw classified;
+    if (isTransient(err)) throw new RetryLater(`transcription failed for now: ${describeApiError(err)}`, 5_000);
+    // A 4xx is this file's (or this configuration's) answer whatever the retry: a person listens instead.
+    if (err instanceof OpenAI.APIError) {
+      return { unheard: `the transcription API refused the voice note (${describeApiError(err)})` };
+    }
+    throw err;
+  }
   const text = out.text.trim();
-  if (!text) return null;
+  if (!text) return { unheard: "the voice note's transcript is empty" };
   await deps.sql.begin(async (tx) => {
     await tx`update public.chatwoot_attachments set transcribed_text = ${text}
              where account_ref = ${accountRef} and attachment_id = ${audio.attachment_id} and transcribed_text is null`;
@@ -238,7 +281,63 @@ async function transcribeVoiceNote(deps: ReplyDeps, accountRef: string, messageI
              where exists (select 1 from public.chatwoot_messages m where m.account_ref = ${accountRef}
                            and m.message_id = ${messageId} and m.is_whatsapp)`;
   });
-  return text;
+  return { text };
+}
+
+/** A handoff decided without the model. */
+function handoffDecision(reason: string, model: string | null = null): Decision {
+  return {
+    action: "handoff",
+    text: "",
+    reason,
+    citedChunkIds: [],
+    chunks: [],
+    retrievalMode: "none",
+    model,
+    promptTokens: 0,
+    completionTokens: 0,
+  };
+}
+
+export interface ReplyOptions {
+  /** The job's last attempt: what would be retried (a rate limit, a passing fault) hands off instead, so the job
+   * never dies with the conversation's later messages waiting behind it. */
+  finalAttempt?: boolean;
+  log?: Logger;
+}
+
+/** The question and the decision on it, or a handoff with the reason when the AI cannot take it: the AI paused for
+ * quota (nothing is sent to the API), audio it cannot hear, the quota running out now (the AI is paused), or the
+ * last attempt failing for a reason that would otherwise be retried. */
+async function thinkOrHandOff(
+  deps: ReplyDeps,
+  m: MessageRef,
+  facts: ReplyFacts,
+  opts: ReplyOptions,
+): Promise<{ question: string; decision: Decision }> {
+  const asked = (facts.content ?? "").trim() || "(a voice note)";
+  if (deps.chat || deps.transcription) {
+    const pause = await currentAiPause(deps.sql);
+    if (pause) {
+      await countPausedHandoff(deps.sql);
+      return { question: asked, decision: handoffDecision(pausedReason(pause)) };
+    }
+  }
+  try {
+    const heard = await questionOf(deps, m, facts);
+    if ("unheard" in heard) return { question: asked, decision: handoffDecision(heard.unheard) };
+    return { question: heard.text, decision: await decideReply(deps, m, facts, heard.text) };
+  } catch (err) {
+    if (err instanceof AiQuotaExhausted) {
+      const pause = await pauseAiForQuota(deps.sql, err, { log: opts.log, probeAfterMs: deps.quotaProbeMs });
+      await countPausedHandoff(deps.sql);
+      return { question: asked, decision: handoffDecision(pausedReason(pause)) };
+    }
+    if (opts.finalAttempt && err instanceof RetryLater) {
+      return { question: asked, decision: handoffDecision(`the AI could not answer in time: ${err.message}`) };
+    }
+    throw err;
+  }
 }
 
 /** The decision on the question: a handoff when the store's daily AI budget is used up (with a
@@ -246,17 +345,7 @@ async function transcribeVoiceNote(deps: ReplyDeps, accountRef: string, messageI
  * tokens count against the budget. */
 async function decideReply(deps: ReplyDeps, m: MessageRef, facts: ReplyFacts, question: string): Promise<Decision> {
   if (facts.tokens_today >= facts.daily_token_budget && deps.chat) {
-    return {
-      action: "handoff",
-      text: "",
-      reason: "the store's daily AI budget is used up",
-      citedChunkIds: [],
-      chunks: [],
-      retrievalMode: "none",
-      model: null,
-      promptTokens: 0,
-      completionTokens: 0,
-    };
+    return handoffDecision("the store's daily AI budget is used up");
   }
   const embedder = await embedderForStore(deps.sql, deps.embedding, facts.store_id);
   const decision = await decide(
@@ -283,7 +372,10 @@ function handoffNote(d: Decision, question: string): string {
   return [
     `🤖 Handed off to the team. Reason: ${d.reason}.`,
     `Customer asked: "${question.slice(0, 500)}"`,
-    cited.length ? `Closest knowledge: ${cited.join("; ")}` : "Nothing relevant was found in the knowledge base.",
+    // Decided before any retrieval (a person asked for, audio not heard, the AI paused): nothing to say of it.
+    ...(d.retrievalMode === "none" && !cited.length ? [] : [
+      cited.length ? `Closest knowledge: ${cited.join("; ")}` : "Nothing relevant was found in the knowledge base.",
+    ]),
   ].join("\n");
 }
 
@@ -323,7 +415,7 @@ async function carryOut(
 
 /** Answers one message (the ai.reply job): what it did ("reply", "assist", "handoff") or why not
  * ("skipped", "posted" when an earlier attempt already did). */
-export async function replyToMessage(deps: ReplyDeps, m: MessageRef): Promise<string> {
+export async function replyToMessage(deps: ReplyDeps, m: MessageRef, opts: ReplyOptions = {}): Promise<string> {
   const started = performance.now();
   const facts = await loadFacts(deps.sql, m);
   if (!facts) throw new PermanentFailure(`unknown Chatwoot account ${m.account_ref}`);
@@ -349,8 +441,7 @@ export async function replyToMessage(deps: ReplyDeps, m: MessageRef): Promise<st
     const silence = await silenceReason(deps.sql, m, facts.created_at);
     if (silence) return await decisions.skip(silence);
 
-    const question = await questionOf(deps, m, facts);
-    const decision = await decideReply(deps, m, facts, question);
+    const { question, decision } = await thinkOrHandOff(deps, m, facts, opts);
     // Thinking took time: a person may have stepped in meanwhile.
     const late = await silenceReason(deps.sql, m, facts.created_at);
     const action: ReplyAction = decision.action !== "reply" ? "handoff" : facts.mode === "assist" ? "assist" : "reply";
@@ -466,8 +557,8 @@ export async function returnToBot(
 /** The bot's job kinds and their payloads, for the job registry (_shared/jobs/registry.ts). */
 export function botJobHandlers(deps: ReplyDeps): JobRegistry {
   return {
-    "ai.reply": jobKind(messagePayload, async ({ payload }, ctx) => {
-      const outcome = await replyToMessage(deps, payload);
+    "ai.reply": jobKind(messagePayload, async ({ payload, attempts, max_attempts }, ctx) => {
+      const outcome = await replyToMessage(deps, payload, { finalAttempt: attempts >= max_attempts, log: ctx.log });
       ctx.log.info("ai reply", { message_id: payload.message_id, outcome });
     }),
     "ai.human_reply": jobKind(conversationPayload, async ({ payload }) => {

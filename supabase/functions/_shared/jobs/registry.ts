@@ -18,6 +18,7 @@ import {
 } from "../archive/erasure.ts";
 import { contactSyncJobHandlers } from "../contact_sync/sync.ts";
 import { botJobHandlers } from "../ai/reply.ts";
+import { pauseJobHandlers } from "../ai/pause.ts";
 import { knowledgeJobHandlers } from "../knowledge/embed_job.ts";
 import type { EmbeddingConfig } from "../ai/embeddings.ts";
 import { chatClient, type ChatConfig } from "../ai/decide.ts";
@@ -57,6 +58,8 @@ export interface HandlerOptions {
     embedding: EmbeddingConfig | null;
     chat: ChatConfig | null;
     transcriptionModel: string | null;
+    /** Wait between quota probes while the AI is paused for quota (default 10 min). */
+    quotaProbeMs?: number;
   };
   /** How long an erasure waits when Chatwoot refuses to delete an online contact. */
   contactEraseRetryMs?: number;
@@ -104,12 +107,16 @@ export function jobRegistry(opts: HandlerOptions): JobRegistry {
       // The archive is erased by its own resumable job; the customer's erasure records which one.
       eraseArchive: (userId, actor) => startArchiveErasure(opts.sql, userId, actor),
     }),
-    ...knowledgeJobHandlers({ sql: opts.sql, embedding: opts.ai.embedding }),
+    ...knowledgeJobHandlers({ sql: opts.sql, embedding: opts.ai.embedding, quotaProbeMs: opts.ai.quotaProbeMs }),
+    ...pauseJobHandlers({ sql: opts.sql, embedding: opts.ai.embedding, probeEveryMs: opts.ai.quotaProbeMs }),
     ...botJobHandlers({
       sql: opts.sql,
       limiter,
       embedding: opts.ai.embedding,
-      chat: openai && opts.ai.chat ? { client: openai, model: opts.ai.chat.model } : null,
+      quotaProbeMs: opts.ai.quotaProbeMs,
+      chat: openai && opts.ai.chat
+        ? { client: openai, model: opts.ai.chat.model, temperature: opts.ai.chat.temperature }
+        : null,
       transcription: openai && opts.ai.transcriptionModel
         ? { client: openai, model: opts.ai.transcriptionModel }
         : null,

@@ -135,9 +135,9 @@ Deno.test("every enqueued kind has a handler, and every handler is enqueued some
   assert.deepEqual(unused, [], "handlers nobody enqueues");
 });
 
-Deno.test("every kind's schema refuses an empty payload, except the purge that needs none", async () => {
+Deno.test("every kind's schema refuses an empty payload, except the purge and the quota probe that need none", async () => {
   const accepting = await withRegistry((registry) =>
     Object.entries(registry).filter(([, kind]) => kind.payload.safeParse({}).success).map(([name]) => name)
   );
-  assert.deepEqual(accepting, ["jobs.purge_completed"]);
+  assert.deepEqual(accepting.sort(), ["ai.quota_probe", "jobs.purge_completed"]);
 });

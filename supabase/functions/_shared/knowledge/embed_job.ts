@@ -14,6 +14,8 @@ import {
   MAX_INPUTS_PER_REQUEST,
   toVectorLiteral,
 } from "../ai/embeddings.ts";
+import { AiQuotaExhausted } from "../ai/openai_errors.ts";
+import { currentAiPause, pauseAiForQuota, waitForResume } from "../ai/pause.ts";
 
 const payloadSchema = z.object({ store_id: z.uuid(), document_id: z.uuid() });
 
@@ -60,6 +62,8 @@ export interface EmbedDocumentDeps {
   /** Builds the embedder for a store's settings (tests inject fakes). */
   embedderFor?: (settings: StoreEmbeddingSettings) => Embedder;
   batchSize?: number;
+  /** Wait between quota probes once the AI is paused for quota. */
+  quotaProbeMs?: number;
 }
 
 export interface EmbedDocumentOutcome {
@@ -90,6 +94,9 @@ export async function embedDocument(
     await sql`update public.kb_documents set status = 'ready', error = null where id = ${input.documentId}`;
     return { embedded: 0, tokens: 0, model: null, done: true };
   }
+  // The OpenAI account is out of quota: nothing is sent until the AI resumes (the job waits, attempts kept).
+  const pause = await currentAiPause(sql);
+  if (pause) throw waitForResume(pause);
   const settings = await storeEmbeddingSettings(sql, deps.embedding, input.storeId);
   const embedder = deps.embedderFor?.(settings) ??
     createEmbedder({ ...deps.embedding, model: settings.model, dimensions: settings.dimensions });
@@ -130,6 +137,10 @@ export async function embedDocument(
       after = Number(chunks[chunks.length - 1].id);
     }
   } catch (err) {
+    if (err instanceof AiQuotaExhausted) {
+      // What no retry clears pauses the AI (and alerts); this job waits for the resume, its chunks kept so far.
+      throw waitForResume(await pauseAiForQuota(sql, err, { probeAfterMs: deps.quotaProbeMs }));
+    }
     if (err instanceof PermanentFailure) {
       await sql`update public.kb_documents set status = 'failed', error = ${err.message} where id = ${input.documentId}`;
     }

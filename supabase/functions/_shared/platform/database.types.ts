@@ -30,6 +30,46 @@ export type Database = {
         };
         Relationships: [];
       };
+      "ai_pause": {
+        Row: {
+          "code": string;
+          "endpoint": string;
+          "handoffs": number;
+          "last_probe_at": string | null;
+          "last_probe_error": string | null;
+          "next_probe_at": string | null;
+          "paused_at": string;
+          "probes": number;
+          "reason": string;
+          "singleton": boolean;
+        };
+        ComputedFields: never;
+        Insert: {
+          "code": string;
+          "endpoint": string;
+          "handoffs"?: number;
+          "last_probe_at"?: string | null;
+          "last_probe_error"?: string | null;
+          "next_probe_at"?: string | null;
+          "paused_at"?: string;
+          "probes"?: number;
+          "reason": string;
+          "singleton"?: boolean;
+        };
+        Update: {
+          "code"?: string;
+          "endpoint"?: string;
+          "handoffs"?: number;
+          "last_probe_at"?: string | null;
+          "last_probe_error"?: string | null;
+          "next_probe_at"?: string | null;
+          "paused_at"?: string;
+          "probes"?: number;
+          "reason"?: string;
+          "singleton"?: boolean;
+        };
+        Relationships: [];
+      };
       "audit_log": {
         Row: {
           "action": string;
@@ -353,6 +393,7 @@ export type Database = {
         };
       };
       "complete_jobs": { Args: { "p_ids": (number)[]; "p_leases": (string)[] }; Returns: number };
+      "count_ai_pause_handoff": { Args: Record<PropertyKey, never>; Returns: undefined };
       "defer_job": {
         Args: { "p_delay": string; "p_id": number; "p_lease": string; "p_reason": string };
         Returns: boolean;
@@ -402,7 +443,12 @@ export type Database = {
       "kb_enqueue_embed": { Args: { "p_document_id": string }; Returns: number };
       "kb_enqueue_reembed": { Args: { "p_store_id": string }; Returns: number };
       "message_status_rank": { Args: { "p_status": string }; Returns: number };
+      "pause_ai": {
+        Args: { "p_code": string; "p_endpoint": string; "p_probe_after": string; "p_reason": string };
+        Returns: boolean;
+      };
       "purge_completed_jobs": { Args: { "p_older_than"?: string }; Returns: number };
+      "record_ai_probe": { Args: { "p_error": string; "p_next_after": string }; Returns: undefined };
       "record_ai_usage": { Args: { "p_store_id": string; "p_tokens": number }; Returns: boolean };
       "record_chatwoot_contact_merge": {
         Args: { "p_account_ref": string; "p_base": number; "p_mergee": number; "p_source": string };
@@ -412,6 +458,7 @@ export type Database = {
       "release_jobs": { Args: { "p_ids": (number)[]; "p_leases": (string)[] }; Returns: number };
       "replay_job": { Args: { "p_id": number }; Returns: boolean };
       "request_chatwoot_reprovision": { Args: { "p_store_id": string }; Returns: number };
+      "resume_ai": { Args: { "p_actor": string; "p_how": string }; Returns: boolean };
       "schedule_jobs_worker": { Args: Record<PropertyKey, never>; Returns: string };
       "start_archive_erasure": { Args: { "p_actor": string; "p_user_id": string }; Returns: string };
       "take_rate_limit_token": {
@@ -1166,6 +1213,7 @@ export type Database = {
           "last_activity_at": string | null;
           "mirrored_at": string;
           "priority": string | null;
+          "resolved_at": string | null;
           "snoozed_until": string | null;
           "status": string;
           "store_id": string;
@@ -1190,6 +1238,7 @@ export type Database = {
           "last_activity_at"?: string | null;
           "mirrored_at"?: string;
           "priority"?: string | null;
+          "resolved_at"?: string | null;
           "snoozed_until"?: string | null;
           "status": string;
           "store_id": string;
@@ -1213,6 +1262,7 @@ export type Database = {
           "last_activity_at"?: string | null;
           "mirrored_at"?: string;
           "priority"?: string | null;
+          "resolved_at"?: string | null;
           "snoozed_until"?: string | null;
           "status"?: string;
           "store_id"?: string;
@@ -2015,6 +2065,7 @@ export type Database = {
           "slug": string;
           "status": string;
           "support_email": string | null;
+          "time_zone": string | null;
           "updated_at": string;
         };
         ComputedFields: never;
@@ -2027,6 +2078,7 @@ export type Database = {
           "slug": string;
           "status"?: string;
           "support_email"?: string | null;
+          "time_zone"?: string | null;
           "updated_at"?: string;
         };
         Update: {
@@ -2038,6 +2090,7 @@ export type Database = {
           "slug"?: string;
           "status"?: string;
           "support_email"?: string | null;
+          "time_zone"?: string | null;
           "updated_at"?: string;
         };
         Relationships: [];
@@ -2047,6 +2100,67 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      "ai_pause_status": {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          "code": string;
+          "endpoint": string;
+          "handoffs": number;
+          "last_probe_at": string;
+          "last_probe_error": string;
+          "next_probe_at": string;
+          "paused_at": string;
+          "probes": number;
+          "reason": string;
+        }[];
+      };
+      "analytics_answer_share": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: {
+          "conversations": number;
+          "outcome": string;
+          "share": number;
+        }[];
+      };
+      "analytics_busiest_hours": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: {
+          "hour": number;
+          "incoming_messages": number;
+          "weekday": number;
+        }[];
+      };
+      "analytics_conversations_per_day": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: {
+          "channel": string;
+          "conversations": number;
+          "day": string;
+        }[];
+      };
+      "analytics_csat_responses": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: {
+          "conversation_display_id": number;
+          "feedback": string;
+          "rating": number;
+          "sent_at": string;
+        }[];
+      };
+      "analytics_response_times": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: {
+          "conversations": number;
+          "measure": string;
+          "p50_seconds": number;
+          "p90_seconds": number;
+          "waiting": number;
+        }[];
+      };
+      "analytics_store_time_zone": {
+        Args: { "p_from": string; "p_store_id": string; "p_to": string };
+        Returns: string;
+      };
       "archive_contact_suggestions": {
         Args: { "p_limit"?: number; "p_phone_e164": string; "p_store_id": string };
         Returns: {
@@ -2104,6 +2218,7 @@ export type Database = {
       "replay_visible_job": { Args: { "p_id": number }; Returns: boolean };
       "request_archive_erasure": { Args: { "p_user_id": string }; Returns: string };
       "request_store_reprovision": { Args: { "p_store_id": string }; Returns: number };
+      "resume_ai": { Args: Record<PropertyKey, never>; Returns: boolean };
       "return_conversation_to_bot": {
         Args: { "p_account_ref": string; "p_conversation_display_id": number };
         Returns: boolean;

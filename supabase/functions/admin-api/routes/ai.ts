@@ -53,8 +53,22 @@ export function aiRoutes(deps: AiRouteDeps) {
           select account_ref, message_id, conversation_display_id, status, action, reason, question, answer,
                  cited_chunk_ids, chunks, retrieval_mode, model, prompt_tokens, completion_tokens, latency_ms, created_at
           from public.ai_decisions where store_id = ${store.id} order by created_at desc limit 50`;
-        return { settings: settings ?? null, usage_today: usage ?? { tokens: 0, requests: 0 }, decisions };
+        // The deployment's AI paused for quota concerns every store's bot: the page says so above everything.
+        const [pause] = await tx`select * from public.ai_pause_status()`;
+        return {
+          settings: settings ?? null,
+          usage_today: usage ?? { tokens: 0, requests: 0 },
+          decisions,
+          ai_pause: pause ?? null,
+        };
       })),
+
+    // An operator's resume after the OpenAI account's billing was fixed (platform administrators; checked and
+    // audited in SQL). A probe resumes by itself too.
+    route("POST", "/ai/resume", async ({ asCaller }) => {
+      const [row] = await asCaller((tx) => tx`select public.resume_ai() as resumed`).catch(dbError);
+      return { resumed: row.resumed as boolean };
+    }),
 
     route("POST", "/stores/:slug/ai/settings", async ({ params, req, asCaller }) => {
       const store = await asCaller((tx) => storeBySlug(tx, params.slug));
