@@ -54,6 +54,7 @@ export async function benchArchive() {
     nearlineDays: 30,
     coldlineDays: 90,
     archiveDays: 365,
+    softDeleteSeconds: 0,
   };
   try {
     // ── baseline: raw uploads of the same bytes, same SDK, same emulator, same concurrency ─────

@@ -59,6 +59,7 @@ export async function benchBuckets() {
     nearlineDays: 30,
     coldlineDays: 90,
     archiveDays: 365,
+    softDeleteSeconds: 0,
   };
   try {
     const registry = archiveJobHandlers({

@@ -6,6 +6,7 @@ import { benchContacts } from "./contacts.ts";
 import { benchAdmin } from "./admin.ts";
 import { benchArchive } from "./archive.ts";
 import { benchBuckets } from "./buckets.ts";
+import { benchErase } from "./erase.ts";
 import { benchQueue } from "./queue.ts";
 import { benchRetrieval } from "./retrieval.ts";
 import { benchWebhooks } from "./webhooks.ts";
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<void>> = {
   admin: benchAdmin,
   archive: benchArchive,
   buckets: benchBuckets,
+  erase: benchErase,
   queue: benchQueue,
   retrieval: benchRetrieval,
   webhooks: benchWebhooks,

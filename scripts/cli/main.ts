@@ -61,7 +61,12 @@ const USAGE = `usage: switchboard <command>
   archive map --store s --phone p --user <uuid>
                                           map a number to a user; its archive moves to their bucket
   archive ignore --store s --phone p      keep a number's archive held, out of the queue
-  archive erase --user <uuid>             delete a user's archive (objects, bucket, records), audited
+  archive erase --user <uuid>             erase a user's archive (objects, bucket, records) in resumable
+                                          batches, audited; prints the erasure's id
+  archive erase status <erasure> | --user <uuid> [--wait]
+                                          an erasure's progress (--wait: follow it to the end)
+  archive erasures [--user <uuid>] [--limit n]
+                                          recent erasures and how far each got
   kb add --store s [--title t] <files…>   add Markdown, text, HTML or PDF files to a store's knowledge base
   kb faq add --store s --question q --answer a
   kb list --store s [--kind document|faq] documents with their status and embedded chunks

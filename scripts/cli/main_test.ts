@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { main } from "./main.ts";
 import { testStack } from "../testing/env.ts";
+import { seedUserArchive } from "../testing/archive.ts";
+import { createStorage } from "../../supabase/functions/_shared/archive/storage.ts";
 
 const stack = testStack();
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -210,7 +212,7 @@ Deno.test("archive queue, ignore, map and erase from the command line", opts, as
       await sql`select status, mapped_by from public.archive_contacts where store_id = ${store.id} and phone_e164 = '+14155550301'`;
     assert.deepEqual({ ...row }, { status: "mapped", mapped_by: "admin" });
     const erase = await cli("archive", "erase", "--user", "00000000-0000-4000-8000-00000000b001");
-    assert.match(erase.out, /erasing the archive of .* \(job \d+\)/);
+    assert.match(erase.out, /erasing the archive of .*: erasure [0-9a-f-]{36}/);
     const [audit] =
       await sql`select count(*)::int as n from private.audit_log where target like ${`contact:${store.id}:%`}`;
     assert.equal(audit.n, 2, "map and ignore are audited");
@@ -218,11 +220,59 @@ Deno.test("archive queue, ignore, map and erase from the command line", opts, as
     const operator = `cli:${Deno.env.get("USER") ?? "operator"}`;
     const actors = await sql`select distinct actor from private.audit_log where target like ${`contact:${store.id}:%`}`;
     assert.deepEqual(actors.map((a) => a.actor), [operator], "the operator is named, not the connection's role");
+    const erasureId = erase.out.match(/erasure ([0-9a-f-]{36})/)![1];
     const [eraseJob] = await sql`select payload ->> 'actor' as actor from private.jobs
-                                 where id = ${erase.out.match(/job (\d+)/)![1]}`;
+                                 where kind = 'archive.erase_user' and payload ->> 'erasure_id' = ${erasureId}`;
     assert.equal(eraseJob.actor, operator, "the erase job carries the operator too");
     const again = await cli("archive", "ignore", "--store", slug, "--phone", "+14155550301");
     assert.equal(again.code, 1, "a mapped number is no longer in the queue to ignore");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("archive erase prints the erasure; erase status follows it to the end; erasures lists it", opts, async () => {
+  Deno.env.set("METADATA_SERVER_DETECTION", "none");
+  const sql = postgres(stack.dbUrl, { max: 2, onnotice: () => {} });
+  const storage = createStorage({ apiEndpoint: Deno.env.get("GCS_ENDPOINT")! });
+  try {
+    // More objects than one run deletes (1,000 by default): the stack's worker takes two runs.
+    const seeded = await seedUserArchive(sql as never, storage, {
+      prefix: "sbcli",
+      salt: crypto.randomUUID(),
+      location: "US",
+      storageClass: "STANDARD",
+      labels: {},
+      nearlineDays: 30,
+      coldlineDays: 90,
+      archiveDays: 365,
+      softDeleteSeconds: 0,
+    }, { messages: 900, media: 100, leftovers: 50, concurrency: 32 });
+    const erase = await cli("archive", "erase", "--user", seeded.userId);
+    assert.equal(erase.code, 0, erase.out);
+    const erasureId = erase.out.match(/erasure ([0-9a-f-]{36})/)![1];
+    assert.match(erase.out, new RegExp(`switchboard archive erase status ${erasureId}`), "says how to follow it");
+    const again = await cli("archive", "erase", "--user", seeded.userId);
+    assert.match(again.out, new RegExp(`erasure ${erasureId}`), "asking again while it runs gives the same erasure");
+
+    const status = await cli("archive", "erase", "status", erasureId, "--wait");
+    assert.equal(status.code, 0, status.out);
+    assert.match(status.out, /^progress\s+completed · 1,050 objects deleted · [2-9] job runs$/m);
+    assert.match(status.out, /^records forgotten\s+900 messages, 100 media$/m);
+    assert.match(status.out, /^soft delete\s+off \(deleted objects are gone at once\)$/m);
+    assert.match(status.out, new RegExp(`^bucket\\s+${seeded.bucket}$`, "m"));
+    const byUser = await cli("archive", "erase", "status", "--user", seeded.userId);
+    assert.match(byUser.out, new RegExp(`^erasure\\s+${erasureId}$`, "m"), "found by the user too");
+
+    const list = await cli("archive", "erasures", "--user", seeded.userId);
+    assert.equal(list.code, 0, list.out);
+    assert.match(
+      list.out,
+      new RegExp(`${erasureId}\\s+${seeded.userId}@erase\\.test\\s+completed\\s+done\\s+1,050/1,050\\s+100%`),
+    );
+    assert.equal((await storage.bucket(seeded.bucket).exists())[0], false, "the bucket is gone");
+    assert.equal((await cli("archive", "erase", "status", "not-a-uuid")).code, 2);
+    assert.equal((await cli("archive", "erase", "status", crypto.randomUUID())).code, 1, "an unknown erasure");
   } finally {
     await sql.end();
   }

@@ -84,6 +84,7 @@ select set_eq($$ select kind, object, privileges from tests.api_privileges() whe
     ('table', 'public.archive_contacts', 'SELECT'),
     ('table', 'public.archived_messages', 'SELECT'),
     ('table', 'public.archived_media', 'SELECT'),
+    ('table', 'public.archive_erasures', 'SELECT'),
     ('table', 'public.customer_settings', 'INSERT, SELECT, UPDATE'),
     ('table', 'public.customer_tiers', 'DELETE, INSERT, SELECT, UPDATE'),
     ('table', 'public.customers', 'DELETE, INSERT, SELECT, UPDATE'),

@@ -671,6 +671,58 @@ e2e(
   },
 );
 
+e2e(
+  "a platform admin erases a user's archive and follows it to the end; the Erasures page lists it; store admins see none",
+  async () => {
+    const s = await stack();
+    const ctx = await s.arranger.context();
+    const erased = await s.arranger.createArchivedUser(ctx.adminStore.id);
+    await withPage(async (page) => {
+      await signIn(page, s.admin);
+      await page.goto(`${s.appUrl}/#/archive/${erased.userId}`);
+      await page.getByTestId("timeline-messages").waitFor();
+      await page.getByTestId("erase-archive").click();
+      await page.getByTestId("erase-dialog").waitFor();
+      await page.getByTestId("erase-confirm-input").fill(erased.email);
+      await page.getByTestId("dialog-confirm").click();
+      await page.getByTestId("erase-status").waitFor();
+      await page.waitForFunction(
+        () => document.querySelector("[data-testid=erase-status]")?.textContent?.includes("Archive erased"),
+        undefined,
+        { timeout: 45_000 },
+      );
+      const counts = (await page.getByTestId("erasure-counts").textContent()) ?? "";
+      assert(/1 object deleted · 1 message and 0 media forgotten \(100%\)/.test(counts), counts);
+      assertEquals(await page.getByTestId("erase-archive").count(), 0, "no second erase button for the same erasure");
+      await page.locator("[data-testid=timeline] [data-testid=empty]").waitFor();
+      await page.waitForFunction(
+        (id) => !document.querySelector(`[data-testid=archive-user][href$="${id}"]`),
+        erased.userId,
+      );
+      await screenshot(page, "archive-erased");
+
+      await page.getByTestId("nav-erasures").click();
+      const row = page.locator(`[data-testid=erasure-row][data-user-id="${erased.userId}"]`);
+      await row.waitFor();
+      assertEquals((await row.getByTestId("erasure-status").textContent())?.trim(), "completed");
+      assert(((await row.getByTestId("erasure-counts").textContent()) ?? "").includes("(100%)"));
+      assert(((await row.textContent()) ?? "").includes(`user:`), "who asked is shown");
+      await screenshot(page, "erasures");
+      assertEquals(await page.getByRole("alert").count(), 0, "no error on the way");
+    });
+    await withPage(async (page) => {
+      await signIn(page, s.storeAdmin);
+      assertEquals(await page.getByTestId("nav-erasures").count(), 0, "store admins have no Erasures page");
+      await page.goto(`${s.appUrl}/#/erasures`);
+      await page.getByTestId("erasures-forbidden").waitFor();
+      const token = await storedAccessToken(page);
+      const r = await callAdminApi("archive/erasures", token);
+      assertEquals(r.status, 200);
+      assertEquals(r.body.erasures.length, 0, "and the API shows them nothing");
+    });
+  },
+);
+
 /** Clicks a figure's "Download CSV" and returns the file's name and text. */
 async function downloadFigure(page: Page, figure: string): Promise<{ name: string; text: string }> {
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId(`csv-${figure}`).click()]);

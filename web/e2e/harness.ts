@@ -65,6 +65,9 @@ export interface Arranger {
   /** A WhatsApp image from the number of `email`'s profile to the store, archived by the stack (webhook →
    * archive job → GCS emulator); returns the user whose archive holds it. */
   archiveWhatsAppImage(storeId: string, email: string): Promise<string>;
+  /** A new user with a number of their own, and a WhatsApp text from it archived by the stack (their archive,
+   * for tests that erase it); returns the user's id and e-mail. */
+  createArchivedUser(storeId: string): Promise<{ userId: string; email: string }>;
   job(id: string): Promise<{ status: string; replays: number } | null>;
   /** Runs the alert evaluation the worker runs every minute, now. */
   evaluateAlerts(): Promise<void>;
@@ -298,9 +301,32 @@ class StackArranger implements Arranger {
 
   async archiveWhatsAppImage(storeId: string, email: string): Promise<string> {
     const sql = this.sql;
-    const [profile] = await sql`select user_id::text, phone_e164 from public.profiles
-                                where lower(email) = lower(${email}) and phone_e164 is not null`;
+    const [profile] = await sql<{ user_id: string; phone_e164: string }[]>`
+      select user_id::text, phone_e164 from public.profiles where lower(email) = lower(${email}) and phone_e164 is not null`;
     if (!profile) throw new Error(`${email} has no profile with a phone number: seed one`);
+    await this.archiveWhatsApp(storeId, profile, "image");
+    return profile.user_id;
+  }
+
+  async createArchivedUser(storeId: string) {
+    const userId = crypto.randomUUID();
+    const email = `e2e-erase-${userId.slice(0, 8)}@example.test`;
+    // A Brazilian mobile number (valid for WhatsApp, unlike the fictional 555 range of uniquePhone).
+    const phone = `+5511987${String(Math.floor(Math.random() * 1e6)).padStart(6, "0")}`;
+    await this.sql`insert into auth.users (id, email, raw_user_meta_data)
+                   values (${userId}, ${email}, ${this.sql.json({ full_name: "E2E Erased", phone_e164: phone })})`;
+    await this.archiveWhatsApp(storeId, { user_id: userId, phone_e164: phone }, "text");
+    return { userId, email };
+  }
+
+  /** A WhatsApp message from the profile's number to the store, through the Chatwoot sandbox, until the
+   * stack has archived it for that user. */
+  private async archiveWhatsApp(
+    storeId: string,
+    profile: { user_id: string; phone_e164: string },
+    kind: "image" | "text",
+  ): Promise<void> {
+    const sql = this.sql;
     // The store's Chatwoot account, provisioned by the stack's provisioner when the stack started.
     let account: { state: string; account_id: number; token: string | null; account_ref: string | null } | undefined;
     for (const deadline = Date.now() + 90_000; Date.now() < deadline; await sleep(250)) {
@@ -327,16 +353,18 @@ class StackArranger implements Arranger {
     const sent = await this.chatwoot("POST", "/_control/traffic/whatsapp", {
       inbox_id: inbox.id,
       from: profile.phone_e164.replace(/^\+/, ""),
-      kind: "image",
-      caption: "E2E photo of the parcel",
+      ...(kind === "image" ? { kind: "image", caption: "E2E photo of the parcel" } : { kind: "text", text: "E2E: erase me" }),
     });
     const messageId = sent.message.id;
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
-      const [m] = await sql`select user_id::text from public.archived_media
-                            where account_ref = ${account.account_ref} and message_id = ${messageId}`;
+      const [m] = kind === "image"
+        ? await sql`select user_id::text from public.archived_media
+                    where account_ref = ${account.account_ref} and message_id = ${messageId}`
+        : await sql`select user_id::text from public.archived_messages
+                    where account_ref = ${account.account_ref} and message_id = ${messageId}`;
       if (m) {
-        if (m.user_id !== profile.user_id) throw new Error(`the image was archived for ${m.user_id}, not ${email}`);
-        return profile.user_id;
+        if (m.user_id !== profile.user_id) throw new Error(`message ${messageId} was archived for ${m.user_id}`);
+        return;
       }
     }
     throw new Error(`the stack did not archive WhatsApp message ${messageId} within 60 s`);

@@ -9,6 +9,7 @@ import { AiPage } from "./pages/AiPage.tsx";
 import { AnalyticsPage } from "./pages/AnalyticsPage.tsx";
 import { ArchivePage } from "./pages/ArchivePage.tsx";
 import { ContactPage } from "./pages/ContactPage.tsx";
+import { ErasuresPage } from "./pages/ErasuresPage.tsx";
 import { JobsPage } from "./pages/JobsPage.tsx";
 import { OverviewPage } from "./pages/OverviewPage.tsx";
 import { SignInPage } from "./pages/SignInPage.tsx";
@@ -24,6 +25,7 @@ const TITLES: Record<Route["page"], string> = {
   contact: "Contact",
   stores: "Stores",
   archive: "Archive",
+  erasures: "Erasures",
   jobs: "Jobs",
   ai: "AI replies",
   analytics: "Store analytics",
@@ -98,6 +100,8 @@ function CurrentPage({ route }: { route: Route }) {
       return <StoresPage />;
     case "archive":
       return <ArchivePage userId={route.userId} />;
+    case "erasures":
+      return <ErasuresPage />;
     case "jobs":
       return <JobsPage status={route.status} />;
     case "ai":

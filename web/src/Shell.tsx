@@ -17,6 +17,7 @@ const NAV: { label: string; route: Route; pages: Route["page"][]; testId: string
   { label: "Unmapped contacts", route: { page: "unmapped" }, pages: ["unmapped", "contact"], testId: "nav-unmapped" },
   { label: "Stores", route: { page: "stores" }, pages: ["stores"], testId: "nav-stores" },
   { label: "Archive", route: { page: "archive", userId: null }, pages: ["archive"], testId: "nav-archive" },
+  { label: "Erasures", route: { page: "erasures" }, pages: ["erasures"], testId: "nav-erasures", platformOnly: true },
   { label: "Jobs", route: { page: "jobs", status: "dead" }, pages: ["jobs"], testId: "nav-jobs" },
   { label: "AI replies", route: { page: "ai", slug: null }, pages: ["ai"], testId: "nav-ai" },
   { label: "Analytics", route: { page: "analytics", slug: null }, pages: ["analytics"], testId: "nav-analytics" },

@@ -11,6 +11,7 @@ export type Route =
   | { page: "contact"; storeId: string; phone: string }
   | { page: "stores" }
   | { page: "archive"; userId: string | null }
+  | { page: "erasures" }
   | { page: "jobs"; status: JobStatus }
   | { page: "ai"; slug: string | null }
   | { page: "analytics"; slug: string | null }
@@ -50,6 +51,9 @@ export function parseRoute(hash: string): Route {
     case "ai":
       if (parts.length <= 2) return { page: "ai", slug: parts[1] || null };
       break;
+    case "erasures":
+      if (parts.length === 1) return { page: "erasures" };
+      break;
     case "analytics":
       if (parts.length <= 2) return { page: "analytics", slug: parts[1] || null };
       break;
@@ -76,6 +80,8 @@ export function href(route: Route): string {
       return "#/stores";
     case "archive":
       return route.userId ? `#/archive/${encodeURIComponent(route.userId)}` : "#/archive";
+    case "erasures":
+      return "#/erasures";
     case "jobs":
       return `#/jobs/${route.status}`;
     case "ai":

@@ -1,6 +1,8 @@
 // Routes of the GCS JSON API: buckets (insert/get/list/patch/update/delete), objects (get metadata or
 // ?alt=media, list with prefix/delimiter/paging, patch/update, delete, rewrite/copy/move) and the
 // /upload and /download paths. Paths carry object names URL-encoded; a raw `/` inside a name is tolerated.
+// Soft-deleted objects and buckets are listed only with softDeleted=true (objects.list, buckets.list) and read
+// only by generation (objects.get); restoring them is not offered (501).
 
 import { Buffer } from "node:buffer";
 import { GcsError, invalid, objectNotFound, required, routeNotImplemented, uniformAccessForbidsAcl } from "./errors.ts";
@@ -136,19 +138,24 @@ async function insertBucket(deps: ApiDeps, req: GcsRequest): Promise<Reply> {
   return json(bucketResource(record, originOf(req)));
 }
 
+/** Listing position of a soft-deleted version: its name, then its generation. */
+const versionKey = (name: string, generation: number | undefined) => `${name}\u0000${generation ?? 0}`;
+
 function listBuckets(deps: ApiDeps, req: GcsRequest): Reply {
   const params = req.url.searchParams;
   if (!params.get("project")) throw required("project");
   const prefix = params.get("prefix") ?? "";
   const max = maxResultsOf(params);
   const token = decodePageToken(params.get("pageToken"));
-  const all = deps.store.listBuckets().filter((b) =>
-    b.name.startsWith(prefix) && (!token || compareNames(b.name, token.after) > 0)
-  );
+  // softDeleted=true lists only soft-deleted buckets, each with its generation and delete times.
+  const softDeleted = params.get("softDeleted") === "true";
+  const key = (b: { name: string; generation?: number }) => softDeleted ? versionKey(b.name, b.generation) : b.name;
+  const source = softDeleted ? deps.store.listSoftDeletedBuckets() : deps.store.listBuckets();
+  const all = source.filter((b) => b.name.startsWith(prefix) && (!token || compareNames(key(b), token.after) > 0));
   const page = all.slice(0, max);
   const out: Record<string, unknown> = { kind: "storage#buckets" };
   if (page.length) out.items = page.map((b) => bucketResource(b, originOf(req)));
-  if (all.length > max) out.nextPageToken = encodePageToken({ after: page[page.length - 1].name });
+  if (all.length > max) out.nextPageToken = encodePageToken({ after: key(page[page.length - 1]) });
   return json(out);
 }
 
@@ -181,8 +188,35 @@ async function bucketRoute(deps: ApiDeps, req: GcsRequest, bucket: string): Prom
 
 // ------------------------------------------------------------------ objects
 
+/** objects.list with softDeleted=true: every retained soft-deleted generation (prefix and paging apply). */
+function listSoftDeletedObjects(deps: ApiDeps, req: GcsRequest, bucket: string): Reply {
+  const params = req.url.searchParams;
+  if (params.get("versions") === "true") {
+    throw invalid("The softDeleted and versions parameters cannot both be true.", {
+      locationType: "parameter",
+      location: "softDeleted",
+    });
+  }
+  const prefix = params.get("prefix") ?? "";
+  const max = maxResultsOf(params);
+  const token = decodePageToken(params.get("pageToken"));
+  const all = deps.store.softDeletedObjects(bucket).filter((o) =>
+    o.name.startsWith(prefix) && (!token || compareNames(versionKey(o.name, o.generation), token.after) > 0)
+  );
+  const page = all.slice(0, max);
+  const origin = originOf(req);
+  const out: Record<string, unknown> = { kind: "storage#objects" };
+  if (page.length) out.items = page.map((o) => objectResource(o, origin));
+  if (all.length > max) {
+    const last = page[page.length - 1];
+    out.nextPageToken = encodePageToken({ after: versionKey(last.name, last.generation) });
+  }
+  return json(out);
+}
+
 function listObjects(deps: ApiDeps, req: GcsRequest, bucket: string): Reply {
   const params = req.url.searchParams;
+  if (params.get("softDeleted") === "true") return listSoftDeletedObjects(deps, req, bucket);
   const names = deps.store.objectNames(bucket);
   const prefix = params.get("prefix") ?? "";
   const delimiter = params.get("delimiter") || undefined;
@@ -260,6 +294,12 @@ async function objectRoute(deps: ApiDeps, req: GcsRequest, bucket: string, name:
   switch (req.method) {
     case "GET":
     case "HEAD": {
+      if (params.get("softDeleted") === "true") {
+        // A soft-deleted generation's metadata (never its bytes): GCS requires the generation.
+        if (generation === null || !/^\d+$/.test(generation)) throw required("generation");
+        if (params.get("alt") === "media") throw objectNotFound(bucket, name);
+        return json(objectResource(deps.store.getSoftDeletedObject(bucket, name, Number(generation)), originOf(req)));
+      }
       if (params.get("alt") === "media") return await serveMedia(deps.store, req, bucket, name);
       const record = deps.store.getObject(bucket, name);
       requireGeneration(record);

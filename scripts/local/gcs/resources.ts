@@ -33,6 +33,20 @@ const DUAL_REGIONS = ["ASIA1", "EUR4", "EUR5", "EUR7", "EUR8", "NAM4"];
 /** UBLA can be turned off again for 90 days after it is turned on; GCS reports that deadline as lockedTime. */
 const UBLA_LOCK_MS = 90 * 24 * 3600 * 1000;
 
+/**
+ * Soft delete (https://cloud.google.com/storage/docs/soft-delete): a bucket created without a policy keeps deleted
+ * and overwritten objects for seven days; 0 disables it, otherwise the retention is 7 to 90 days. Buckets that
+ * predate the policy got the same default when GCS turned it on for existing buckets in 2024.
+ */
+export const DEFAULT_SOFT_DELETE_SECONDS = 7 * 24 * 3600;
+const MAX_SOFT_DELETE_SECONDS = 90 * 24 * 3600;
+
+export interface SoftDeletePolicy {
+  retentionDurationSeconds: number;
+  /** When this retention (or a longer one) took effect; absent while soft delete is off. */
+  effectiveTime?: string;
+}
+
 /** Bucket fields GCS accepts and returns as sent; the emulator stores them and gives them no behaviour. */
 const PASSTHROUGH_BUCKET_FIELDS = [
   "versioning",
@@ -44,7 +58,6 @@ const PASSTHROUGH_BUCKET_FIELDS = [
   "defaultEventBasedHold",
   "encryption",
   "autoclass",
-  "softDeletePolicy",
   "customPlacementConfig",
   "hierarchicalNamespace",
   "objectRetention",
@@ -70,6 +83,13 @@ export interface BucketRecord {
   labels?: Record<string, string>;
   lifecycle?: { rule: unknown[] };
   rpo?: string;
+  /** Absent in buckets persisted before the emulator modelled it: the default applies (see softDeletePolicyOf). */
+  softDeletePolicy?: SoftDeletePolicy;
+  /** Buckets have generations too (a soft-deleted bucket is restored by its generation); absent in old records. */
+  generation?: number;
+  /** Set once the bucket is soft-deleted. */
+  softDeleteTime?: string;
+  hardDeleteTime?: string;
   /** PASSTHROUGH_BUCKET_FIELDS, as sent. */
   extra: Record<string, unknown>;
 }
@@ -111,6 +131,10 @@ export interface ObjectRecord extends ObjectFields {
   timeCreated: string;
   updated: string;
   timeStorageClassUpdated: string;
+  /** Set when the generation was soft-deleted (deleted or replaced while the bucket's policy retained it). */
+  softDeleteTime?: string;
+  /** When a soft-deleted generation is gone for good. */
+  hardDeleteTime?: string;
   /** The blob's file name under the bucket's blobs/ folder. */
   blob: string;
 }
@@ -210,6 +234,31 @@ function iamConfigurationFrom(
   return out;
 }
 
+/** The policy in force on a bucket (the default for a record that has none). */
+export function softDeletePolicyOf(b: BucketRecord): SoftDeletePolicy {
+  return b.softDeletePolicy ?? { retentionDurationSeconds: DEFAULT_SOFT_DELETE_SECONDS };
+}
+
+/** A softDeletePolicy from a request body; GCS takes the duration as an int64 string or a number. */
+function softDeletePolicyFrom(value: unknown, current: SoftDeletePolicy | undefined, nowMs: number): SoftDeletePolicy {
+  if (value === null) return { retentionDurationSeconds: 0 };
+  if (!isObject(value)) throw invalid("Invalid value for softDeletePolicy: expected an object.");
+  const raw = value.retentionDurationSeconds ?? DEFAULT_SOFT_DELETE_SECONDS;
+  const seconds = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (
+    typeof seconds !== "number" || !Number.isInteger(seconds) ||
+    (seconds !== 0 && (seconds < DEFAULT_SOFT_DELETE_SECONDS || seconds > MAX_SOFT_DELETE_SECONDS))
+  ) {
+    throw invalid(
+      `Invalid argument: softDeletePolicy.retentionDurationSeconds must be 0 or between ${DEFAULT_SOFT_DELETE_SECONDS} and ${MAX_SOFT_DELETE_SECONDS} seconds.`,
+    );
+  }
+  if (seconds === 0) return { retentionDurationSeconds: 0 };
+  // The effective time moves only when the retention changes (a longer one applies from now on).
+  if (current?.retentionDurationSeconds === seconds && current.effectiveTime) return current;
+  return { retentionDurationSeconds: seconds, effectiveTime: new Date(nowMs).toISOString() };
+}
+
 /** A new bucket from a buckets.insert body (name already validated). */
 export function bucketFromInsert(name: string, body: Record<string, unknown>, nowMs: number): BucketRecord {
   const location = typeof body.location === "string" && body.location ? body.location.toUpperCase() : "US";
@@ -225,6 +274,7 @@ export function bucketFromInsert(name: string, body: Record<string, unknown>, no
     timeCreated: time,
     updated: time,
     iamConfiguration: iamConfigurationFrom(body.iamConfiguration, undefined, nowMs),
+    softDeletePolicy: softDeletePolicyFrom(body.softDeletePolicy ?? {}, undefined, nowMs),
     extra: {},
   };
   if (locationType !== "region") record.rpo = typeof body.rpo === "string" ? body.rpo : "DEFAULT";
@@ -246,6 +296,9 @@ export function patchBucket(current: BucketRecord, body: Record<string, unknown>
     next.iamConfiguration = iamConfigurationFrom(body.iamConfiguration, current.iamConfiguration, nowMs);
   }
   if (typeof body.rpo === "string" && current.locationType !== "region") next.rpo = body.rpo;
+  if (body.softDeletePolicy !== undefined) {
+    next.softDeletePolicy = softDeletePolicyFrom(body.softDeletePolicy, softDeletePolicyOf(current), nowMs);
+  }
   for (const field of PASSTHROUGH_BUCKET_FIELDS) {
     if (body[field] === null) delete next.extra[field];
     else if (body[field] !== undefined) next.extra[field] = body[field];
@@ -296,10 +349,20 @@ export function bucketResource(b: BucketRecord, origin: string): Record<string, 
       publicAccessPrevention: b.iamConfiguration.publicAccessPrevention,
     },
     locationType: b.locationType,
+    ...(b.generation !== undefined ? { generation: String(b.generation) } : {}),
+    softDeletePolicy: softDeletePolicyResource(softDeletePolicyOf(b)),
+    ...(b.softDeleteTime ? { softDeleteTime: b.softDeleteTime, hardDeleteTime: b.hardDeleteTime } : {}),
     ...(b.rpo ? { rpo: b.rpo } : {}),
     ...(b.labels ? { labels: b.labels } : {}),
     ...(b.lifecycle ? { lifecycle: b.lifecycle } : {}),
     ...b.extra,
+  };
+}
+
+function softDeletePolicyResource(p: SoftDeletePolicy): Record<string, string> {
+  return {
+    retentionDurationSeconds: String(p.retentionDurationSeconds),
+    ...(p.effectiveTime ? { effectiveTime: p.effectiveTime } : {}),
   };
 }
 
@@ -329,6 +392,7 @@ export function objectResource(o: ObjectRecord, origin: string): Record<string, 
     updated: o.updated,
     timeStorageClassUpdated: o.timeStorageClassUpdated,
     timeFinalized: o.timeCreated,
+    ...(o.softDeleteTime ? { softDeleteTime: o.softDeleteTime, hardDeleteTime: o.hardDeleteTime } : {}),
   };
   for (const field of STRING_OBJECT_FIELDS) {
     if (field !== "contentType" && o[field] !== undefined) out[field] = o[field];

@@ -2,9 +2,15 @@
 // (bucket.json, one JSON per object, one blob file per generation) with write-temp-then-rename commits, so a
 // crash at any point leaves either the old object or the new one visible, never a partial one.
 //
+// Soft delete as GCS does it (https://cloud.google.com/storage/docs/soft-delete): under a bucket's policy a
+// deleted or replaced generation is kept, unreadable and listed only with softDeleted=true, until its hard delete
+// time; a deleted bucket is kept the same way (its live objects must be gone first; soft-deleted ones don't count).
+//
 // Layout:  <dir>/buckets/<bucket>/bucket.json
 //          <dir>/buckets/<bucket>/objects/<sha256(name)>.json   (the ObjectRecord; its `blob` names the bytes)
+//          <dir>/buckets/<bucket>/soft/<sha256(name)>.<generation>.json   (soft-deleted generations)
 //          <dir>/buckets/<bucket>/blobs/<sha256(name)>.<generation>
+//          <dir>/soft-buckets/<bucket>.<generation>/…   (soft-deleted buckets, laid out as above)
 //          <dir>/tmp/…      (half-written files; emptied on open)   <dir>/uploads/…  (resumable sessions)
 
 import { createHash } from "node:crypto";
@@ -12,13 +18,15 @@ import { type FileHandle, open } from "node:fs/promises";
 import { join } from "node:path";
 import { bucketAlreadyOwned, bucketNotEmpty, bucketNotFound, objectNotFound } from "./errors.ts";
 import { compareNames } from "./names.ts";
-import type { BucketRecord, ObjectRecord } from "./resources.ts";
+import { type BucketRecord, type ObjectRecord, softDeletePolicyOf } from "./resources.ts";
 
 interface BucketState {
   record: BucketRecord;
   objects: Map<string, ObjectRecord>;
   /** Object names in listing order; undefined when a name was added or removed since the last sort. */
   sorted?: string[];
+  /** Soft-deleted generations by `softKey`, until their hard delete time. */
+  softDeleted: Map<string, ObjectRecord>;
 }
 
 export interface StoreStats {
@@ -26,6 +34,9 @@ export interface StoreStats {
   objects: number;
   bytes: number;
   perBucket: Record<string, { objects: number; bytes: number }>;
+  /** Generations kept by soft delete (live buckets), and soft-deleted buckets. */
+  softDeletedObjects: number;
+  softDeletedBuckets: number;
 }
 
 export interface StoreOptions {
@@ -56,6 +67,8 @@ class KeyedLock {
 }
 
 const nameKey = (name: string) => createHash("sha256").update(name).digest("hex");
+const softKey = (o: { name: string; generation: number }) => `${nameKey(o.name)}.${o.generation}`;
+const softBucketKey = (b: BucketRecord) => `${b.name}.${b.generation ?? 0}`;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -81,6 +94,8 @@ export class GcsStore {
   readonly #sync: boolean;
   readonly #log?: (entry: Record<string, unknown>) => void;
   #buckets = new Map<string, BucketState>();
+  /** Soft-deleted buckets by `softBucketKey`: only their record is needed (they can be listed, not used). */
+  #softBuckets = new Map<string, BucketRecord>();
   #locks = new KeyedLock();
   #lastGeneration = 0;
 
@@ -98,6 +113,7 @@ export class GcsStore {
     await removeQuietly(join(dir, "tmp"), true);
     await Deno.mkdir(join(dir, "tmp"), { recursive: true });
     await Deno.mkdir(join(dir, "uploads"), { recursive: true });
+    await Deno.mkdir(join(dir, "soft-buckets"), { recursive: true });
     await store.#load();
     return store;
   }
@@ -117,10 +133,18 @@ export class GcsStore {
         }
         throw e;
       }
-      const state: BucketState = { record, objects: new Map() };
+      const state: BucketState = { record, objects: new Map(), softDeleted: new Map() };
       const referenced = new Set<string>();
       await Deno.mkdir(join(bucketDir, "objects"), { recursive: true });
       await Deno.mkdir(join(bucketDir, "blobs"), { recursive: true });
+      await Deno.mkdir(join(bucketDir, "soft"), { recursive: true });
+      for await (const file of Deno.readDir(join(bucketDir, "soft"))) {
+        if (!file.name.endsWith(".json")) continue;
+        const object: ObjectRecord = JSON.parse(await Deno.readTextFile(join(bucketDir, "soft", file.name)));
+        state.softDeleted.set(softKey(object), object);
+        referenced.add(object.blob);
+        this.#lastGeneration = Math.max(this.#lastGeneration, object.generation);
+      }
       for await (const file of Deno.readDir(join(bucketDir, "objects"))) {
         if (!file.name.endsWith(".json")) continue;
         const object: ObjectRecord = JSON.parse(await Deno.readTextFile(join(bucketDir, "objects", file.name)));
@@ -138,6 +162,14 @@ export class GcsStore {
         if (!referenced.has(blob.name)) await removeQuietly(join(bucketDir, "blobs", blob.name));
       }
       this.#buckets.set(record.name, state);
+    }
+    for await (const entry of Deno.readDir(join(this.dir, "soft-buckets"))) {
+      const record: BucketRecord | null = await Deno.readTextFile(
+        join(this.dir, "soft-buckets", entry.name, "bucket.json"),
+      )
+        .then(JSON.parse, () => null);
+      if (record) this.#softBuckets.set(softBucketKey(record), record);
+      else await removeQuietly(join(this.dir, "soft-buckets", entry.name), true);
     }
   }
 
@@ -197,12 +229,15 @@ export class GcsStore {
   createBucket(record: BucketRecord): Promise<BucketRecord> {
     return this.#locks.run(record.name, async () => {
       if (this.#buckets.has(record.name)) throw bucketAlreadyOwned();
+      // A soft-deleted bucket does not hold its name: anyone may create it again (it then cannot be restored).
+      record = { ...record, generation: record.generation ?? this.nextGeneration() };
       const dir = this.#bucketDir(record.name);
       await removeQuietly(dir, true);
       await Deno.mkdir(join(dir, "objects"), { recursive: true });
       await Deno.mkdir(join(dir, "blobs"), { recursive: true });
+      await Deno.mkdir(join(dir, "soft"), { recursive: true });
       await this.writeFileAtomic(join(dir, "bucket.json"), JSON.stringify(record));
-      this.#buckets.set(record.name, { record, objects: new Map() });
+      this.#buckets.set(record.name, { record, objects: new Map(), softDeleted: new Map() });
       return record;
     });
   }
@@ -224,13 +259,51 @@ export class GcsStore {
       const state = this.#buckets.get(name);
       if (!state) throw bucketNotFound();
       check(state.record);
+      // Live objects block the delete; soft-deleted ones do not (they go with the bucket).
       if (state.objects.size) throw bucketNotEmpty();
+      this.#purgeExpired(state);
+      const nowMs = this.#now();
+      const retentionMs = softDeletePolicyOf(state.record).retentionDurationSeconds * 1000;
+      // A soft-deleted bucket is kept at least as long as the latest hard delete time of its objects.
+      const objectsUntil = Math.max(0, ...[...state.softDeleted.values()].map((o) => Date.parse(o.hardDeleteTime!)));
+      const until = Math.max(retentionMs ? nowMs + retentionMs : 0, objectsUntil);
+      if (until > nowMs) {
+        const record: BucketRecord = {
+          ...state.record,
+          generation: state.record.generation ?? Date.parse(state.record.timeCreated) * 1000,
+          softDeleteTime: new Date(nowMs).toISOString(),
+          hardDeleteTime: new Date(until).toISOString(),
+        };
+        await this.writeFileAtomic(join(this.#bucketDir(name), "bucket.json"), JSON.stringify(record));
+        await Deno.rename(this.#bucketDir(name), join(this.dir, "soft-buckets", softBucketKey(record)));
+        this.#buckets.delete(name);
+        this.#softBuckets.set(softBucketKey(record), record);
+        return;
+      }
       // One rename takes the whole bucket out of sight; the removal after it may be interrupted harmlessly.
       const trash = this.tempPath();
       await Deno.rename(this.#bucketDir(name), trash);
       this.#buckets.delete(name);
       await removeQuietly(trash, true);
     });
+  }
+
+  /** Soft-deleted buckets still within their retention, in name then generation order. */
+  listSoftDeletedBuckets(): BucketRecord[] {
+    this.#purgeExpiredBuckets();
+    return [...this.#softBuckets.values()].sort((a, b) =>
+      compareNames(a.name, b.name) || (a.generation ?? 0) - (b.generation ?? 0)
+    );
+  }
+
+  #purgeExpiredBuckets(): void {
+    const nowMs = this.#now();
+    for (const [key, record] of this.#softBuckets) {
+      if (Date.parse(record.hardDeleteTime!) > nowMs) continue;
+      this.#softBuckets.delete(key);
+      // Out of the map first: a removal interrupted here is finished on the next open.
+      removeQuietly(join(this.dir, "soft-buckets", key), true).catch(() => {});
+    }
   }
 
   // ---------------------------------------------------------------- objects
@@ -286,7 +359,8 @@ export class GcsStore {
       }
       state.objects.set(name, record);
       if (!existing) state.sorted = undefined;
-      else await removeQuietly(join(dir, "blobs", existing.blob));
+      // A replaced generation is soft-deleted too, like a deleted one.
+      else await this.#retire(state, existing);
       return record;
     }).catch(async (e) => {
       await removeQuietly(tmpPath);
@@ -321,8 +395,57 @@ export class GcsStore {
       await Deno.remove(join(dir, "objects", `${nameKey(name)}.json`));
       state.objects.delete(name);
       state.sorted = undefined;
-      await removeQuietly(join(dir, "blobs", current.blob));
+      await this.#retire(state, current);
     });
+  }
+
+  /**
+   * What happens to a generation that stops being live: kept as soft-deleted (metadata and bytes) under the bucket's
+   * policy, else its bytes are removed at once. Runs inside the bucket's lock, after the live record is replaced.
+   */
+  async #retire(state: BucketState, old: ObjectRecord): Promise<void> {
+    const dir = this.#bucketDir(state.record.name);
+    const retention = softDeletePolicyOf(state.record).retentionDurationSeconds;
+    if (retention === 0) {
+      await removeQuietly(join(dir, "blobs", old.blob));
+      return;
+    }
+    const nowMs = this.#now();
+    const record: ObjectRecord = {
+      ...old,
+      softDeleteTime: new Date(nowMs).toISOString(),
+      hardDeleteTime: new Date(nowMs + retention * 1000).toISOString(),
+    };
+    await this.writeFileAtomic(join(dir, "soft", `${softKey(record)}.json`), JSON.stringify(record));
+    state.softDeleted.set(softKey(record), record);
+  }
+
+  /** Drops soft-deleted generations past their hard delete time (bytes and metadata). */
+  #purgeExpired(state: BucketState): void {
+    const nowMs = this.#now();
+    const dir = this.#bucketDir(state.record.name);
+    for (const [key, record] of state.softDeleted) {
+      if (Date.parse(record.hardDeleteTime!) > nowMs) continue;
+      state.softDeleted.delete(key);
+      removeQuietly(join(dir, "soft", `${key}.json`)).then(() => removeQuietly(join(dir, "blobs", record.blob)))
+        .catch(() => {});
+    }
+  }
+
+  /** A bucket's soft-deleted generations still retained, in name then generation order (objects.list softDeleted). */
+  softDeletedObjects(bucket: string): ObjectRecord[] {
+    const state = this.#state(bucket);
+    this.#purgeExpired(state);
+    return [...state.softDeleted.values()].sort((a, b) => compareNames(a.name, b.name) || a.generation - b.generation);
+  }
+
+  /** One soft-deleted generation (objects.get softDeleted=true&generation=…), or 404. */
+  getSoftDeletedObject(bucket: string, name: string, generation: number): ObjectRecord {
+    const state = this.#state(bucket);
+    this.#purgeExpired(state);
+    const found = state.softDeleted.get(softKey({ name, generation }));
+    if (!found) throw objectNotFound(bucket, name);
+    return found;
   }
 
   /** Where a record's bytes are on disk. */
@@ -375,23 +498,37 @@ export class GcsStore {
     const perBucket: StoreStats["perBucket"] = {};
     let objects = 0;
     let bytes = 0;
+    let softDeletedObjects = 0;
+    this.#purgeExpiredBuckets();
     for (const [name, state] of this.#buckets) {
+      this.#purgeExpired(state);
+      softDeletedObjects += state.softDeleted.size;
       let b = 0;
       for (const o of state.objects.values()) b += o.size;
       perBucket[name] = { objects: state.objects.size, bytes: b };
       objects += state.objects.size;
       bytes += b;
     }
-    return { buckets: this.#buckets.size, objects, bytes, perBucket };
+    return {
+      buckets: this.#buckets.size,
+      objects,
+      bytes,
+      perBucket,
+      softDeletedObjects,
+      softDeletedBuckets: this.#softBuckets.size,
+    };
   }
 
   /** Removes every bucket and object, in memory and on disk. */
   async reset(): Promise<void> {
     await this.#locks.idle();
     this.#buckets.clear();
-    const trash = this.tempPath();
-    await Deno.rename(join(this.dir, "buckets"), trash);
-    await Deno.mkdir(join(this.dir, "buckets"), { recursive: true });
-    await removeQuietly(trash, true);
+    this.#softBuckets.clear();
+    for (const folder of ["buckets", "soft-buckets"]) {
+      const trash = this.tempPath();
+      await Deno.rename(join(this.dir, folder), trash);
+      await Deno.mkdir(join(this.dir, folder), { recursive: true });
+      await removeQuietly(trash, true);
+    }
   }
 }

@@ -183,6 +183,7 @@ Deno.test("archived media downloads through a short-lived signed URL checked by 
       nearlineDays: 30,
       coldlineDays: 90,
       archiveDays: 365,
+      softDeleteSeconds: 0,
     };
     // A GCS project of this test's own: its one bucket create has the project's quota to itself.
     const project = `admin-test-${crypto.randomUUID().slice(0, 8)}`;
@@ -256,3 +257,46 @@ Deno.test("suspend and reactivate through the API: store admins of that store on
     await sql.end();
   }
 });
+
+Deno.test(
+  "erasing an archive through the API: platform admins follow its progress, store admins see nothing",
+  opts,
+  async () => {
+    const sql = connect(stack.dbUrl, { max: 1 });
+    const userId = crypto.randomUUID();
+    try {
+      await sql`insert into auth.users (id, email) values (${userId}, ${`${userId}@api-erase.test`})`;
+      const admin = await as(PLATFORM, true);
+      const owner = await as(ACME_OWNER);
+      const refused = await owner("POST", `/archive/users/${userId}/erase`);
+      assert.equal(refused.status, 403, JSON.stringify(refused.body));
+      const started = await admin("POST", `/archive/users/${userId}/erase`);
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      assert.equal(started.body.status, "erasing");
+      const id = started.body.erasure_id;
+      assert.match(id, /^[0-9a-f-]{36}$/);
+      // Nothing to erase: the stack's worker completes it in one run.
+      const done = await waitFor(
+        async () => {
+          const r = await admin("GET", `/archive/erasures/${id}`);
+          return r.body.status === "completed" ? r.body : null;
+        },
+        "the erasure to complete",
+        30_000,
+      );
+      assert.equal(done.user_id, userId);
+      assert.equal(done.email, `${userId}@api-erase.test`);
+      assert.equal(done.percent, 100);
+      assert.equal(done.objects_deleted, 0);
+      assert.equal(done.requested_by, `user:${PLATFORM}`);
+      const list = await admin("GET", `/archive/erasures?user_id=${userId}`);
+      assert.deepEqual(list.body.erasures.map((e: { id: string }) => e.id), [id]);
+      assert.equal((await owner("GET", `/archive/erasures/${id}`)).status, 404, "a store admin cannot see it");
+      assert.deepEqual((await owner("GET", "/archive/erasures")).body.erasures, [], "nor list any");
+      assert.equal((await admin("GET", "/archive/erasures/nope")).status, 400);
+    } finally {
+      await sql`delete from auth.users where id = ${userId}`;
+      await sql.end();
+    }
+  },
+);

@@ -5,7 +5,7 @@
 //   GET  /contacts/<store_id>/<phone>                             one contact, messages, suggestions
 //   POST /contacts/<store_id>/<phone>/map   {"user_id": "…"}      map (the archive moves as a job)
 //   POST /contacts/<store_id>/<phone>/ignore                      keep it held, out of the queue
-//   POST /users/<user_id>/erase                                   erase a user's archive (a job)
+//   POST /users/<user_id>/erase                                   erase a user's archive (returns the erasure)
 
 import { callerClaims, isPlatformAdmin } from "../_shared/platform/auth.ts";
 import type { CredentialVerifier } from "../_shared/platform/credentials.ts";

@@ -30,6 +30,11 @@ const config = loadConfig(baseConfigSchema.extend({
   SWITCHBOARD_PUBLIC_FUNCTIONS_URL: z.url().optional(),
   // GCS and the archive's bucket policy, labels checked against GCS's rules (archive/config.ts).
   ...archiveEnvSchema,
+  // An erasure deletes this many objects per job run (a GCS listing page is at most 1,000), this many
+  // at once, for at most this long per run (the job is abandoned after 45 s; the run's budget is 20 s).
+  ARCHIVE_ERASE_BATCH: z.coerce.number().int().min(1).max(10_000).default(1000),
+  ARCHIVE_ERASE_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(16),
+  ARCHIVE_ERASE_SLICE_MS: z.coerce.number().int().min(100).max(40_000).default(15_000),
   CHATWOOT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(3000),
   CONTACT_ERASE_RETRY_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   // "off" disables transcribing voice notes even with an API key.
@@ -62,6 +67,11 @@ const registry = jobRegistry({
     mediaMaxBytes: config.ARCHIVE_MEDIA_MAX_BYTES,
     mediaTimeoutMs: config.ARCHIVE_MEDIA_TIMEOUT_MS,
     bucketOpsIntervalMs: config.ARCHIVE_BUCKET_OPS_INTERVAL_MS,
+    erase: {
+      batchSize: config.ARCHIVE_ERASE_BATCH,
+      concurrency: config.ARCHIVE_ERASE_CONCURRENCY,
+      sliceMs: config.ARCHIVE_ERASE_SLICE_MS,
+    },
   },
 });
 

@@ -7,6 +7,7 @@ import type {
   AiOverview,
   AiSettings,
   ArchivedMessage,
+  ArchiveErasure,
   ArchiveUser,
   BulkResult,
   ContactMessage,
@@ -202,8 +203,20 @@ export class AdminApi {
     );
   }
 
-  eraseArchive(userId: string): Promise<{ status: string; job_id: JobId }> {
+  /** Starts the erasure (or returns the one already under way); follow it with erasure(id). */
+  eraseArchive(userId: string): Promise<{ status: string; erasure_id: string }> {
     return this.request("POST", `archive/users/${encodeURIComponent(userId)}/erase`);
+  }
+
+  erasure(id: string): Promise<ArchiveErasure> {
+    return this.request("GET", `archive/erasures/${encodeURIComponent(id)}`);
+  }
+
+  async erasures(userId?: string | null, limit = 50): Promise<ArchiveErasure[]> {
+    return (await this.request<{ erasures: ArchiveErasure[] }>(
+      "GET",
+      `archive/erasures${query({ user_id: userId, limit })}`,
+    )).erasures;
   }
 
   analytics(slug: string, range: { from: string; to: string }): Promise<StoreAnalytics> {

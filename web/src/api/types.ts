@@ -108,6 +108,39 @@ export type ArchiveUser =
   & LeftJoined<Pick<Row<"profiles">, "full_name" | "email" | "phone_e164">>
   & { messages: number; media: number; bucket: Row<"archived_messages">["bucket"] | null };
 
+/** An archive erasure and how far it got (admin-api/archive/erasures): counts and checkpoints, never data. */
+export type ArchiveErasure =
+  & Constrained<
+    Pick<
+      Row<"archive_erasures">,
+      | "id"
+      | "user_id"
+      | "requested_by"
+      | "status"
+      | "step"
+      | "bucket"
+      | "objects_expected"
+      | "objects_found"
+      | "objects_deleted"
+      | "messages"
+      | "media"
+      | "soft_delete_seconds"
+      | "runs"
+      | "last_error"
+      | "requested_at"
+      | "started_at"
+      | "updated_at"
+      | "finished_at"
+    >,
+    {
+      status: "queued" | "erasing" | "waiting" | "completed" | "failed";
+      step: "recorded_elsewhere" | "bucket_objects" | "bucket" | "done";
+    }
+  >
+  & LeftJoined<Pick<Row<"profiles">, "full_name" | "email">>
+  /** Objects known so far (recorded, or found when more), and the share done (100 once completed). */
+  & { total: number; percent: number };
+
 export type ArchivedMedia = Wire<
   Pick<Row<"archived_media">, "account_ref" | "attachment_id" | "content_type" | "size">,
   "attachment_id" | "size"

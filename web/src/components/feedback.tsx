@@ -76,6 +76,8 @@ const TONES: Record<string, string> = {
   completed: "good",
   mapped: "good",
   running: "info",
+  erasing: "info",
+  waiting: "warn",
   provisioning: "info",
   queued: "info",
   pending: "info",

@@ -1,13 +1,15 @@
 // A user's WhatsApp archive: find the user, read their conversations newest first, download media
-// through short-lived signed URLs, and (platform administrators) erase it after typing the e-mail.
+// through short-lived signed URLs, and (platform administrators) erase it after typing the e-mail,
+// following the erasure's progress (it runs as resumable jobs; see also the Erasures page).
 
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useApi, useMe } from "../auth/session.tsx";
-import type { ArchivedMedia, ArchivedMessage, ArchiveUser, JobId } from "../api/types.ts";
+import type { ArchivedMedia, ArchivedMessage, ArchiveUser } from "../api/types.ts";
 import { ConfirmDialog } from "../components/Dialog.tsx";
+import { ErasureMeter } from "../components/ErasureMeter.tsx";
 import { EmptyState, ErrorAlert, Loading, Notice } from "../components/feedback.tsx";
 import { formatBytes, formatCount, formatDateTime } from "../format.ts";
-import { useJobProgress } from "../hooks/useJobProgress.ts";
+import { useErasureProgress } from "../hooks/useErasureProgress.ts";
 import { useLoader } from "../hooks/useLoader.ts";
 import { usePagedList } from "../hooks/usePagedList.ts";
 import { href } from "../router.ts";
@@ -78,7 +80,7 @@ export function ArchivePage({ userId }: { userId: string | null }) {
         </aside>
         <div className="archive-main">
           {userId
-            ? <Timeline key={userId} userId={userId} user={known[userId] ?? null} />
+            ? <Timeline key={userId} userId={userId} user={known[userId] ?? null} onErased={reloadUsers} />
             : <EmptyState title="Pick a user to read their archive" testId="archive-pick" />}
         </div>
       </div>
@@ -86,13 +88,26 @@ export function ArchivePage({ userId }: { userId: string | null }) {
   );
 }
 
-function Timeline({ userId, user }: { userId: string; user: ArchiveUser | null }) {
+function Timeline(
+  { userId, user, onErased }: { userId: string; user: ArchiveUser | null; onErased: () => void },
+) {
   const api = useApi();
   const me = useMe();
   const list = usePagedList((after) => api.timeline(userId, after), [api, userId]);
   const [erasing, setErasing] = useState(false);
-  const [eraseJob, setEraseJob] = useState<JobId | null>(null);
+  const [erasureId, setErasureId] = useState<string | null>(null);
   const name = user?.full_name ?? user?.email ?? userId;
+  // An erasure already under way (asked for earlier, or elsewhere) is shown rather than offered again.
+  useEffect(() => {
+    if (!me.platform_admin) return;
+    let stale = false;
+    api.erasures(userId, 1).then(([latest]) => {
+      if (!stale && latest && latest.status !== "completed") setErasureId(latest.id);
+    }).catch(() => {});
+    return () => {
+      stale = true;
+    };
+  }, [api, me.platform_admin, userId]);
 
   return (
     <div className="panel" data-testid="timeline">
@@ -104,13 +119,22 @@ function Timeline({ userId, user }: { userId: string; user: ArchiveUser | null }
               `user ${userId}`}
           </p>
         </div>
-        {me.platform_admin && !eraseJob && (
+        {me.platform_admin && !erasureId && (
           <button type="button" className="button button-danger" onClick={() => setErasing(true)} data-testid="erase-archive">
             Erase archive…
           </button>
         )}
       </div>
-      {eraseJob && <ErasureProgress jobId={eraseJob} />}
+      {erasureId && (
+        <ErasureProgress
+          erasureId={erasureId}
+          onCompleted={() => {
+            // The records are gone now: show the archive as it is.
+            list.reload();
+            onErased();
+          }}
+        />
+      )}
 
       {list.status === "loading" && <Loading label="Loading conversations…" />}
       {list.status === "error" && list.error && <ErrorAlert error={list.error} title="Could not load the archive" onRetry={list.reload} />}
@@ -142,8 +166,8 @@ function Timeline({ userId, user }: { userId: string; user: ArchiveUser | null }
           userId={userId}
           user={user}
           onClose={() => setErasing(false)}
-          onErased={(jobId) => {
-            setEraseJob(jobId);
+          onErased={(id) => {
+            setErasureId(id);
             setErasing(false);
           }}
         />
@@ -237,7 +261,7 @@ function EraseDialog({
   userId: string;
   user: ArchiveUser | null;
   onClose: () => void;
-  onErased: (jobId: JobId) => void;
+  onErased: (erasureId: string) => void;
 }) {
   const api = useApi();
   const expected = user?.email ?? userId;
@@ -252,7 +276,7 @@ function EraseDialog({
       onClose={onClose}
       onConfirm={async () => {
         const r = await api.eraseArchive(userId);
-        onErased(r.job_id);
+        onErased(r.erasure_id);
       }}
       testId="erase-dialog"
     >
@@ -272,28 +296,43 @@ function EraseDialog({
       <p>
         Every archived message and medium of <strong>{user?.full_name ?? expected}</strong>
         {user ? ` (${formatCount(user.messages, "message")}, ${formatCount(user.media, "medium", "media")})` : ""} is deleted
-        from storage for good, and the bucket is removed. The audit log keeps only who erased it and when.
+        from storage for good (in batches, which you can follow here and on the Erasures page), then the bucket and
+        the records are removed. The audit log keeps only who erased it, when, and how many objects went.
       </p>
     </ConfirmDialog>
   );
 }
 
-function ErasureProgress({ jobId }: { jobId: JobId }) {
-  const { job, error } = useJobProgress(jobId);
-  if (job?.status === "completed") return <Notice testId="erase-status">Archive erased.</Notice>;
-  if (job?.status === "dead") {
+function ErasureProgress({ erasureId, onCompleted }: { erasureId: string; onCompleted: () => void }) {
+  const { erasure, error } = useErasureProgress(erasureId);
+  const completed = erasure?.status === "completed";
+  const onCompletedRef = useRef(onCompleted);
+  onCompletedRef.current = onCompleted;
+  useEffect(() => {
+    if (completed) onCompletedRef.current();
+  }, [completed]);
+  if (erasure?.status === "completed") {
+    return (
+      <Notice testId="erase-status">
+        Archive erased. <ErasureMeter erasure={erasure} />
+      </Notice>
+    );
+  }
+  if (erasure?.status === "failed") {
     return (
       <ErrorAlert
-        title="Erasing the archive failed"
-        error={`${job.last_error ?? "The erasure job failed."} Replay job #${job.id} from the Jobs page.`}
+        title="Erasing the archive stopped"
+        error={`${erasure.last_error ?? "Its job failed."} Erase again to resume from where it stopped.`}
         testId="erase-status"
       />
     );
   }
   return (
     <Notice tone="info" testId="erase-status">
-      <span className="spinner" aria-hidden="true" /> Erasing the archive… (job #{String(jobId)}
-      {job ? `: ${job.status}` : ""}){error ? ` — could not check progress: ${error.message}` : ""}
+      <span className="spinner" aria-hidden="true" /> Erasing the archive…{" "}
+      <a href={href({ page: "erasures" })}>all erasures</a>
+      {erasure && <ErasureMeter erasure={erasure} />}
+      {error ? ` Could not check progress: ${error.message}` : ""}
     </Notice>
   );
 }

@@ -351,48 +351,6 @@ export async function moveContactArchive(deps: ArchiveDeps, storeId: string, pho
   return messages.length;
 }
 
-/** Erases a user's archive: every object, the bucket, every record and mapping. The audit
- * entry says what was erased (counts, bucket), never the data. */
-export async function eraseUserArchive(
-  deps: ArchiveDeps,
-  userId: string,
-  actor: string,
-): Promise<{ messages: number; media: number }> {
-  const objects = await deps.sql<ArchivedObject[]>`
-    select bucket, object_name from public.archived_media where user_id = ${userId}
-    union all select bucket, object_name from public.archived_messages where user_id = ${userId}`;
-  for (const o of objects) await deleteObject(deps.storage, o.bucket, o.object_name);
-  const [known] = await deps.sql<Pick<Row<"archive_buckets">, "name">[]>`
-    select name from public.archive_buckets where owner_user_id = ${userId}`;
-  const bucket = known?.name ?? userBucketName(deps.policy, userId);
-  if (known) {
-    // Anything left in the user's own bucket is theirs too (e.g. from an interrupted write).
-    const [files] = await deps.storage.bucket(known.name).getFiles();
-    for (const f of files) await deleteObject(deps.storage, known.name, f.name);
-    try {
-      await deps.storage.bucket(known.name).delete();
-    } catch (err) {
-      if ((err as { code?: number })?.code !== 404) throw err;
-    }
-  }
-  return await deps.sql.begin(async (tx) => {
-    const [media] = await tx<
-      { n: number }[]
-    >`with d as (delete from public.archived_media where user_id = ${userId} returning 1)
-                             select count(*)::int as n from d`;
-    const [messages] = await tx<
-      { n: number }[]
-    >`with d as (delete from public.archived_messages where user_id = ${userId} returning 1)
-                                select count(*)::int as n from d`;
-    await tx`delete from public.archive_contacts where user_id = ${userId}`;
-    await tx`delete from public.archive_buckets where owner_user_id = ${userId}`;
-    await tx`insert into private.audit_log (actor, action, target, detail)
-             values (${actor}, 'archive.erase_user', ${`user:${userId}`},
-                     ${tx.json({ bucket, messages: messages.n, media: media.n })})`;
-    return { messages: messages.n, media: media.n };
-  });
-}
-
 /** How long a job waits for an archive that is not configured: half its age, between a minute and
  * an hour, so a backlog piling up before GCS is set up costs few runs and still resumes soon after. */
 export function unconfiguredWaitMs(job: Pick<Job, "created_at">, now = Date.now()): number {
@@ -424,7 +382,8 @@ function whenConfigured(deps: ArchiveDeps, job: Pick<Job, "created_at">): void {
   if (deps.unavailable) throw new Deferred(deps.unavailable, unconfiguredWaitMs(job));
 }
 
-/** The archive's job kinds and their payloads, for the job registry (_shared/jobs/registry.ts). */
+/** The archive's job kinds and their payloads, for the job registry (_shared/jobs/registry.ts); erasing
+ * an archive is erasure.ts's. */
 export function archiveJobHandlers(deps: ArchiveDeps): JobRegistry {
   return {
     "archive.map_contact": jobKind(
@@ -434,15 +393,6 @@ export function archiveJobHandlers(deps: ArchiveDeps): JobRegistry {
         whenConfigured(deps, job);
         const moved = await moveContactArchive(deps, payload.store_id, payload.phone_e164).catch(gcsOutcome(job));
         ctx.log.info("archive moved to the mapped user", { store_id: payload.store_id, messages: moved });
-      },
-    ),
-    "archive.erase_user": jobKind(
-      z.object({ user_id: z.guid(), actor: z.string().nullish() }),
-      async (job, ctx) => {
-        const { payload } = job;
-        // No check first: erasing a user with no archive needs no GCS, configured or not.
-        const erased = await eraseUserArchive(deps, payload.user_id, payload.actor ?? "system").catch(gcsOutcome(job));
-        ctx.log.info("archive erased", { user_id: payload.user_id, ...erased });
       },
     ),
     "archive.message": jobKind(

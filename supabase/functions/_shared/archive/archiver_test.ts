@@ -1,7 +1,7 @@
 // The WhatsApp archive against the GCS emulator, through the real @google-cloud/storage SDK:
 // the right bucket, one object per message and per medium with matching checksums, one bucket
 // however many jobs race, retries through GCS 503s and stalled media links, no partial object
-// after a crash mid-upload, the review queue, mapping that moves everything, and erasure.
+// after a crash mid-upload, the review queue and mapping that moves everything (erasure: erasure_test.ts).
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -11,13 +11,7 @@ import { fixture, insertLinkedAccount, type TestAccount } from "../../../../scri
 import { parseChatwootEvent } from "../chatwoot/events.ts";
 import { normalizeChatwootEvent } from "../chatwoot/normalize.ts";
 import { ingestDelivery, mirrorRows } from "../chatwoot/ingest.ts";
-import {
-  type ArchiveDeps,
-  archiveJobHandlers,
-  archiveMessage,
-  eraseUserArchive,
-  moveContactArchive,
-} from "./archiver.ts";
+import { type ArchiveDeps, archiveJobHandlers, archiveMessage, moveContactArchive } from "./archiver.ts";
 import { cpuMeter, Deferred, enqueueJob, runJobBatch } from "../jobs/queue.ts";
 import { createMemoryLogger } from "../platform/log.ts";
 import { type BucketPolicy, holdingBucketName, userBucketName } from "./buckets.ts";
@@ -97,6 +91,7 @@ function deps(sql: Sql, extra: Partial<ArchiveDeps> = {}): ArchiveDeps {
     nearlineDays: 30,
     coldlineDays: 90,
     archiveDays: 365,
+    softDeleteSeconds: 0,
   };
   // Each test is a GCS project of its own, with GCS's bucket quota (the emulator's default) and the
   // product's limiter in front of it: only a test's own bucket creates wait for each other.
@@ -377,34 +372,6 @@ Deno.test("the Brazilian and Mexican variants of one number map to the same user
       [850001, br, "+5511987650003"],
       [850002, mx, "+525512340003"],
     ]);
-  } finally {
-    await sql.end();
-  }
-});
-
-Deno.test("erasure leaves nothing of the user in GCS or in the archive tables, and an audit entry", opts, async () => {
-  const sql = connect(stack.dbUrl);
-  try {
-    const d = deps(sql);
-    const account = await insertLinkedAccount(sql);
-    const user = await newUser(sql, "+5511987650004");
-    await whatsappMessage(sql, account, { messageId: 860001, phone: "+5511987650004" });
-    await whatsappMessage(sql, account, { messageId: 860002, phone: "+5511987650004", mediaUrl: null });
-    await archive(d, account.accountRef, 860001);
-    await archive(d, account.accountRef, 860002);
-    const bucket = userBucketName(d.policy, user);
-    assert.deepEqual(await eraseUserArchive(d, user, "test"), { messages: 2, media: 1 });
-    const [exists] = await storage.bucket(bucket).exists();
-    assert.equal(exists, false, "the bucket is gone");
-    const [counts] = await sql`select
-      (select count(*) from public.archived_messages where user_id = ${user})::int as messages,
-      (select count(*) from public.archived_media where user_id = ${user})::int as media,
-      (select count(*) from public.archive_contacts where user_id = ${user})::int as contacts,
-      (select count(*) from public.archive_buckets where owner_user_id = ${user})::int as buckets`;
-    assert.deepEqual({ ...counts }, { messages: 0, media: 0, contacts: 0, buckets: 0 });
-    const [audit] = await sql`select action, detail from private.audit_log where target = ${`user:${user}`}`;
-    assert.equal(audit.action, "archive.erase_user");
-    assert.deepEqual(audit.detail, { bucket, messages: 2, media: 1 });
   } finally {
     await sql.end();
   }

@@ -16,6 +16,7 @@ import { createMemoryLogger } from "../platform/log.ts";
 import { type BucketPolicy, userBucketName } from "./buckets.ts";
 import { ArchiveNotConfigured, archiveStorage, createStorage, unconfiguredStorage } from "./storage.ts";
 import { DEFAULT_BUCKET_OPS_INTERVAL_MS } from "./bucket_quota.ts";
+import { DEFAULT_ERASE_OPTIONS, erasureJobHandlers } from "./erasure.ts";
 import { ARCHIVE_NOT_CONFIGURED } from "./config.ts";
 
 const stack = testStack();
@@ -31,6 +32,7 @@ const policy = (): BucketPolicy => ({
   nearlineDays: 30,
   coldlineDays: 90,
   archiveDays: 365,
+  softDeleteSeconds: 0,
 });
 
 /** A WhatsApp text from `phone`, mirrored, its trigger's archive job dropped (the test enqueues its own). */
@@ -169,7 +171,7 @@ Deno.test(
       const prefix = `test.unconfigured_${crypto.randomUUID().slice(0, 8)}`;
       const registry = {
         [`${prefix}.message`]: handlers["archive.message"],
-        [`${prefix}.erase`]: handlers["archive.erase_user"],
+        [`${prefix}.erase`]: erasureJobHandlers({ ...d, erase: DEFAULT_ERASE_OPTIONS })["archive.erase_user"],
       };
       const messageJob = await enqueueJob(sql, {
         kind: `${prefix}.message`,

@@ -16,6 +16,16 @@ export interface BucketPolicy {
   nearlineDays: number;
   coldlineDays: number;
   archiveDays: number;
+  /** How long GCS keeps deleted and replaced objects (soft delete): 0 disables it, else 7–90 days.
+   * GCS turns it on for 7 days unless a bucket says otherwise; an archive that is erased on request
+   * sets it, so "erased" means gone (see ARCHIVE_SOFT_DELETE_SECONDS). */
+  softDeleteSeconds: number;
+}
+
+/** GCS accepts a soft delete retention of 0 (off) or 7 to 90 days (https://cloud.google.com/storage/docs/soft-delete). */
+export function validateSoftDeleteSeconds(seconds: number): string | null {
+  if (seconds === 0 || (seconds >= 7 * 86_400 && seconds <= 90 * 86_400)) return null;
+  return "must be 0 (soft delete off) or between 604800 (7 days) and 7776000 (90 days)";
 }
 
 const PREFIX = /^[a-z0-9][a-z0-9-]{0,23}[a-z0-9]$/;

@@ -4,7 +4,7 @@
 // checked against GCS's label rules at start so a bad one is named there, not at the first bucket.
 
 import { z } from "zod";
-import { type BucketPolicy, validateBucketPrefix } from "./buckets.ts";
+import { type BucketPolicy, validateBucketPrefix, validateSoftDeleteSeconds } from "./buckets.ts";
 import { DEFAULT_BUCKET_OPS_INTERVAL_MS } from "./bucket_quota.ts";
 
 /** The fields of a service-account key file the archive uses (Google's JSON key format). */
@@ -113,6 +113,11 @@ export const archiveEnvSchema = {
   ARCHIVE_NEARLINE_DAYS: z.coerce.number().int().min(1).default(30),
   ARCHIVE_COLDLINE_DAYS: z.coerce.number().int().min(1).default(90),
   ARCHIVE_ARCHIVE_DAYS: z.coerce.number().int().min(1).default(365),
+  // GCS keeps deleted objects 7 days unless a bucket says otherwise; an erased archive must be gone, so
+  // new buckets turn soft delete off (0) unless a deployment chooses a 7–90 day safety net.
+  ARCHIVE_SOFT_DELETE_SECONDS: z.coerce.number().int().default(0).refine((s) => validateSoftDeleteSeconds(s) === null, {
+    message: "must be 0 (soft delete off) or between 604800 (7 days) and 7776000 (90 days)",
+  }),
   ARCHIVE_MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
   ARCHIVE_MEDIA_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   ARCHIVE_BUCKET_OPS_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(DEFAULT_BUCKET_OPS_INTERVAL_MS),
@@ -158,5 +163,6 @@ export function bucketPolicy(env: ArchiveEnv, supabaseUrl: string): BucketPolicy
     nearlineDays: env.ARCHIVE_NEARLINE_DAYS,
     coldlineDays: env.ARCHIVE_COLDLINE_DAYS,
     archiveDays: env.ARCHIVE_ARCHIVE_DAYS,
+    softDeleteSeconds: env.ARCHIVE_SOFT_DELETE_SECONDS,
   };
 }

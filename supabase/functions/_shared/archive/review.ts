@@ -74,8 +74,9 @@ export async function ignoreContact(tx: TransactionSql, input: { storeId: string
   await tx`select public.ignore_archive_contact(${input.storeId}, ${input.phone})`;
 }
 
-/** Erases a user's archive (platform administrators only), as a job whose id is returned. */
+/** Erases a user's archive (platform administrators only) in resumable job runs; returns the erasure's
+ * id (public.archive_erasures shows its progress). Asking again while it runs returns the same one. */
 export async function requestErasure(tx: TransactionSql, userId: string): Promise<string> {
-  const [r] = await tx`select public.request_archive_erasure(${userId})::text as job_id`;
-  return r.job_id;
+  const [r] = await tx`select public.request_archive_erasure(${userId})::text as erasure_id`;
+  return r.erasure_id;
 }

@@ -141,6 +141,8 @@ export async function ensureBucket(
       labels: { ...policy.labels, ...labels },
       iamConfiguration: { uniformBucketLevelAccess: { enabled: true }, publicAccessPrevention: "enforced" },
       lifecycle: { rule: lifecycleRules(policy) },
+      // Without it GCS keeps every deleted object for 7 days: an erased archive would still be there.
+      softDeletePolicy: { retentionDurationSeconds: policy.softDeleteSeconds },
     } as never);
   } catch (err) {
     if (code(err) !== 409) throw err;

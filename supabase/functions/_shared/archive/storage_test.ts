@@ -33,6 +33,7 @@ const policy = {
   nearlineDays: 30,
   coldlineDays: 90,
   archiveDays: 365,
+  softDeleteSeconds: 0,
 };
 
 Deno.test(

@@ -1,6 +1,7 @@
 // Erasure end to end: deleting a customer who is a platform user removes their Chatwoot contact
-// (after Chatwoot refuses while the contact is online), the mirror rows and the WhatsApp archive,
-// through the stack's worker; the audit entry names what was erased, not the data.
+// (after Chatwoot refuses while the contact is online), the mirror rows and the WhatsApp archive (an
+// archive erasure of its own), through the stack's worker; the audit entries name what was erased, not
+// the data.
 
 import assert from "node:assert/strict";
 import { connect } from "../platform/db.ts";
@@ -74,6 +75,19 @@ Deno.test(
              (select count(*) from public.chatwoot_conversations where account_ref = ${accountRef} and contact_id = ${contactId})::int as conversations,
              (select count(*) from public.chatwoot_messages where account_ref = ${accountRef})::int as messages`;
       assert.deepEqual({ ...mirror }, { contacts: 0, conversations: 0, messages: 0 });
+      // The archive is erased by its own resumable job, which the customer's erasure started.
+      const [audit] = await sql`select detail from private.audit_log where action = 'customer.erase'
+                              and target = ${`customer:${customerId}`}`;
+      const erasureId = audit.detail.archive_erasure_id;
+      assert.match(erasureId, /^[0-9a-f-]{36}$/, "the customer's audit entry names the archive's erasure");
+      await waitFor(
+        async () => {
+          const [e] = await sql`select status from public.archive_erasures where id = ${erasureId}`;
+          return e?.status === "completed";
+        },
+        "the archive erasure to complete",
+        30_000,
+      );
       const [left] =
         await sql`select (select count(*) from public.archived_messages where user_id = ${userId})::int as m,
                                     (select count(*) from public.archive_buckets where owner_user_id = ${userId})::int as b`;
@@ -82,12 +96,13 @@ Deno.test(
       assert.equal(res.status, 404, "the user's bucket is deleted");
       await res.body?.cancel();
 
-      const [audit] = await sql`select detail from private.audit_log where action = 'customer.erase'
-                              and target = ${`customer:${customerId}`}`;
       assert.equal(audit.detail.chatwoot_contact_deleted, contactId);
       assert.equal(audit.detail.mirror.contacts, 1);
-      assert.ok(audit.detail.archive.messages >= 1);
-      const text = JSON.stringify(audit.detail);
+      const [archiveAudit] = await sql`select actor, detail from private.audit_log where action = 'archive.erase_user'
+                                       and target = ${`user:${userId}`}`;
+      assert.equal(archiveAudit.actor, `contact-sync:erase:${customerId}`);
+      assert.ok(archiveAudit.detail.messages >= 1);
+      const text = JSON.stringify([audit.detail, archiveAudit.detail]);
       assert.equal(text.includes(phone) || text.includes("Gil"), false, "the audit holds no personal data");
     } finally {
       await sql.end();

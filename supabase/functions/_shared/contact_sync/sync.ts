@@ -44,8 +44,8 @@ export interface ContactSyncDeps {
   onRequest?: (info: { method: string; path: string; status: number | null; waitedMs: number }) => void;
   /** How long to wait before retrying a delete Chatwoot refuses because the contact is online. */
   onlineRetryMs?: number;
-  /** Erases the platform user's WhatsApp archive (the archive's own erasure). */
-  eraseArchive?: (userId: string, actor: string) => Promise<{ messages: number; media: number }>;
+  /** Starts (or finds) the erasure of a user's WhatsApp archive; returns its id. */
+  eraseArchive?: (userId: string, actor: string) => Promise<string>;
 }
 
 export type SyncOutcome = "created" | "updated" | "linked" | "unchanged" | "no_account" | "gone";
@@ -616,7 +616,8 @@ export async function eraseCustomer(deps: ContactSyncDeps, p: ErasurePayload): P
   if (p.account_ref) Object.assign(detail, await eraseContact(deps, p, p.account_ref));
   if (p.user_id) {
     if (!deps.eraseArchive) throw new RetryLater("this worker cannot reach the archive to erase it", 60_000);
-    detail.archive = await deps.eraseArchive(p.user_id, `contact-sync:erase:${p.customer_id}`);
+    // The archive erases itself in resumable runs (public.archive_erasures, its own audit entry).
+    detail.archive_erasure_id = await deps.eraseArchive(p.user_id, `contact-sync:erase:${p.customer_id}`);
   }
   await deps.sql`insert into private.audit_log (actor, action, target, detail)
                  values ('contact-sync', 'customer.erase', ${`customer:${p.customer_id}`}, ${

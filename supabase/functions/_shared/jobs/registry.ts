@@ -9,7 +9,13 @@ import { jobKind, type JobRegistry } from "./queue.ts";
 import { postgresRateLimiter } from "../chatwoot/rate_limit.ts";
 import { reconcileJobHandlers } from "../chatwoot/reconcile.ts";
 import { provisioningJobHandlers } from "../chatwoot/provisioner.ts";
-import { type ArchiveDeps, archiveJobHandlers, eraseUserArchive } from "../archive/archiver.ts";
+import { type ArchiveDeps, archiveJobHandlers } from "../archive/archiver.ts";
+import {
+  DEFAULT_ERASE_OPTIONS,
+  type EraseOptions,
+  erasureJobHandlers,
+  startArchiveErasure,
+} from "../archive/erasure.ts";
 import { contactSyncJobHandlers } from "../contact_sync/sync.ts";
 import { botJobHandlers } from "../ai/reply.ts";
 import { pauseJobHandlers } from "../ai/pause.ts";
@@ -72,6 +78,8 @@ export interface HandlerOptions {
     mediaMaxBytes: number;
     mediaTimeoutMs: number;
     bucketOpsIntervalMs: number;
+    /** Erasure slices (batch, concurrency, wall time per run); defaults when absent. */
+    erase?: EraseOptions;
   };
 }
 
@@ -103,11 +111,16 @@ export function jobRegistry(opts: HandlerOptions): JobRegistry {
     }),
     ...reconcileJobHandlers({ sql: opts.sql, limiter }),
     ...archiveJobHandlers(archive),
+    ...erasureJobHandlers({
+      ...archive,
+      erase: opts.archive.erase ?? DEFAULT_ERASE_OPTIONS,
+    }),
     ...contactSyncJobHandlers({
       sql: opts.sql,
       limiter,
       onlineRetryMs: opts.contactEraseRetryMs,
-      eraseArchive: (userId, actor) => eraseUserArchive(archive, userId, actor),
+      // The archive is erased by its own resumable job; the customer's erasure records which one.
+      eraseArchive: (userId, actor) => startArchiveErasure(opts.sql, userId, actor),
     }),
     ...knowledgeJobHandlers({ sql: opts.sql, embedding: opts.ai.embedding, quotaProbeMs: opts.ai.quotaProbeMs }),
     ...pauseJobHandlers({ sql: opts.sql, embedding: opts.ai.embedding, probeEveryMs: opts.ai.quotaProbeMs }),

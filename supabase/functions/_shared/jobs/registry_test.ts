@@ -93,6 +93,7 @@ async function withRegistry<T>(use: (registry: JobRegistry) => T): Promise<T> {
           nearlineDays: 30,
           coldlineDays: 90,
           archiveDays: 365,
+          softDeleteSeconds: 0,
         },
         mediaMaxBytes: 1024,
         mediaTimeoutMs: 1000,

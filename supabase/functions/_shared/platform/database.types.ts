@@ -668,6 +668,7 @@ export type Database = {
       "resume_ai": { Args: { "p_actor": string; "p_how": string }; Returns: boolean };
       "roll_up_metrics": { Args: { "p_keep"?: string; "p_lag"?: string }; Returns: number };
       "schedule_jobs_worker": { Args: Record<PropertyKey, never>; Returns: string };
+      "start_archive_erasure": { Args: { "p_actor": string; "p_user_id": string }; Returns: string };
       "take_rate_limit_token": {
         Args: { "p_capacity": number; "p_key": string; "p_per_second": number };
         Returns: number;
@@ -1078,6 +1079,79 @@ export type Database = {
             referencedColumns: ["id"];
           },
         ];
+      };
+      "archive_erasures": {
+        Row: {
+          "bucket": string | null;
+          "cursor": string | null;
+          "finished_at": string | null;
+          "id": string;
+          "last_error": string | null;
+          "lease": string | null;
+          "leased_until": string | null;
+          "media": number | null;
+          "messages": number | null;
+          "objects_deleted": number;
+          "objects_expected": number;
+          "objects_found": number;
+          "requested_at": string;
+          "requested_by": string;
+          "runs": number;
+          "soft_delete_seconds": number | null;
+          "started_at": string | null;
+          "status": string;
+          "step": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "bucket"?: string | null;
+          "cursor"?: string | null;
+          "finished_at"?: string | null;
+          "id"?: string;
+          "last_error"?: string | null;
+          "lease"?: string | null;
+          "leased_until"?: string | null;
+          "media"?: number | null;
+          "messages"?: number | null;
+          "objects_deleted"?: number;
+          "objects_expected"?: number;
+          "objects_found"?: number;
+          "requested_at"?: string;
+          "requested_by": string;
+          "runs"?: number;
+          "soft_delete_seconds"?: number | null;
+          "started_at"?: string | null;
+          "status"?: string;
+          "step"?: string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "bucket"?: string | null;
+          "cursor"?: string | null;
+          "finished_at"?: string | null;
+          "id"?: string;
+          "last_error"?: string | null;
+          "lease"?: string | null;
+          "leased_until"?: string | null;
+          "media"?: number | null;
+          "messages"?: number | null;
+          "objects_deleted"?: number;
+          "objects_expected"?: number;
+          "objects_found"?: number;
+          "requested_at"?: string;
+          "requested_by"?: string;
+          "runs"?: number;
+          "soft_delete_seconds"?: number | null;
+          "started_at"?: string | null;
+          "status"?: string;
+          "step"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
       };
       "archived_media": {
         Row: {
@@ -2445,7 +2519,7 @@ export type Database = {
       };
       "platform_overview": { Args: { "p_range"?: string }; Returns: Json };
       "replay_visible_job": { Args: { "p_id": number }; Returns: boolean };
-      "request_archive_erasure": { Args: { "p_user_id": string }; Returns: number };
+      "request_archive_erasure": { Args: { "p_user_id": string }; Returns: string };
       "request_store_reprovision": { Args: { "p_store_id": string }; Returns: number };
       "resume_ai": { Args: Record<PropertyKey, never>; Returns: boolean };
       "return_conversation_to_bot": {

@@ -1,11 +1,13 @@
 // The WhatsApp archive by user: who has an archive, one user's timeline, a short-lived signed URL
-// for one medium, and erasing a user's archive (platform administrators; a job).
+// for one medium, and erasing a user's archive with its progress (platform administrators; an
+// erasure runs as resumable jobs and is followed by its id).
 
 import type { Storage } from "@google-cloud/storage";
 import { z } from "zod";
 import { ApiError, parse } from "../../_shared/platform/http.ts";
 import { ArchiveNotConfigured, signedDownloadUrl } from "../../_shared/archive/storage.ts";
 import { requestErasure } from "../../_shared/archive/review.ts";
+import { erasureProgress, type ErasureView, getErasure, listErasures } from "../../_shared/archive/erasure.ts";
 import { dbError, route, uuid } from "../route.ts";
 
 export interface ArchiveRouteDeps {
@@ -16,9 +18,11 @@ export interface ArchiveRouteDeps {
 /** By name, for archive-admin's alias. */
 export const eraseUserArchive = route("POST", "/archive/users/:user/erase", async ({ params, asCaller }) => {
   const userId = parse(uuid, params.user, "user id");
-  const jobId = await asCaller((tx) => requestErasure(tx, userId)).catch(dbError);
-  return { status: "erasing", job_id: jobId };
+  const erasureId = await asCaller((tx) => requestErasure(tx, userId)).catch(dbError);
+  return { status: "erasing", erasure_id: erasureId };
 }, 202);
+
+const withProgress = (e: ErasureView) => ({ ...e, ...erasureProgress(e) });
 
 export function archiveRoutes(deps: ArchiveRouteDeps) {
   return [
@@ -74,5 +78,26 @@ export function archiveRoutes(deps: ArchiveRouteDeps) {
     }),
 
     eraseUserArchive,
+
+    // Erasures, newest first (RLS: platform administrators only; anyone else gets an empty list).
+    route("GET", "/archive/erasures", ({ url, asCaller }) => {
+      const limit = parse(
+        z.coerce.number().int().min(1).max(200).default(50),
+        url.searchParams.get("limit") ?? undefined,
+        "limit",
+      );
+      const userId = url.searchParams.get("user_id");
+      return asCaller(async (tx) => ({
+        erasures: (await listErasures(tx, { limit, userId: userId ? parse(uuid, userId, "user id") : null }))
+          .map(withProgress),
+      }));
+    }),
+
+    route("GET", "/archive/erasures/:id", async ({ params, asCaller }) => {
+      const id = parse(uuid, params.id, "erasure id");
+      const erasure = await asCaller((tx) => getErasure(tx, id));
+      if (!erasure) throw new ApiError(404, "not_found", "No such erasure (or you cannot see it).");
+      return withProgress(erasure);
+    }),
   ];
 }
