@@ -131,11 +131,12 @@ export async function seedUserArchive(
   let elsewhereBucket: string | null = null;
   const elsewhere: ReturnType<typeof record>[] = [];
   if (opts.elsewhere) {
-    elsewhereBucket = `${policy.prefix}-x-${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    const other = `${policy.prefix}-x-${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    elsewhereBucket = other;
     await createBucket(
       opts.quota,
-      elsewhereBucket,
-      () => ensureBucket(storage, elsewhereBucket, policy, { switchboard: "test" }),
+      other,
+      () => ensureBucket(storage, other, policy, { switchboard: "test" }),
     );
     for (let i = 0; i < opts.elsewhere; i++) {
       const id = 2_000_000 + i;
