@@ -54,27 +54,50 @@ $$;
 
 -- As before (20261208004100_alerts.sql), from the bucket-days: archived objects and bytes by the
 -- storage class GCS has moved them to by now, aged from the end of their day (an object is never
--- classed older than it is).
+-- classed older than it is), first match from the oldest as before. Each bucket's lifecycle is read
+-- once, its days summed by nested age band in one pass (plain comparisons, grouped by bucket), and
+-- a class is its band minus the next older one.
 create or replace function private.archive_storage_classes()
 returns table (storage_class text, buckets bigint, objects bigint, bytes numeric)
 language sql
 stable
 set search_path = ''
 as $$
-  with classed as (
-    select d.bucket, d.objects, d.bytes,
-           case
-             when (now() at time zone 'UTC')::date - d.day - 1 >= coalesce((b.lifecycle ->> 'archive')::integer, 100000) then 'ARCHIVE'
-             when (now() at time zone 'UTC')::date - d.day - 1 >= coalesce((b.lifecycle ->> 'coldline')::integer, 100000) then 'COLDLINE'
-             when (now() at time zone 'UTC')::date - d.day - 1 >= coalesce((b.lifecycle ->> 'nearline')::integer, 100000) then 'NEARLINE'
-             else coalesce(b.storage_class, 'STANDARD')
-           end as storage_class
+  with b as materialized (
+    select b.name as bucket, b.storage_class,
+           t.today - (b.lifecycle ->> 'archive')::integer as archive_through,
+           -- Past any later age too (greatest ignores a missing one): the bands nest whatever the ages.
+           greatest(t.today - (b.lifecycle ->> 'coldline')::integer, t.today - (b.lifecycle ->> 'archive')::integer)
+             as coldline_or_older,
+           greatest(t.today - (b.lifecycle ->> 'nearline')::integer, t.today - (b.lifecycle ->> 'coldline')::integer,
+                    t.today - (b.lifecycle ->> 'archive')::integer) as nearline_or_older
+    from public.archive_buckets b, (select (now() at time zone 'UTC')::date - 1 as today) t
+  ), per_bucket as (
+    select d.bucket, min(b.storage_class) as storage_class,
+           sum(d.objects) filter (where d.day <= b.archive_through) as archive_objects,
+           sum(d.bytes) filter (where d.day <= b.archive_through) as archive_bytes,
+           sum(d.objects) filter (where d.day <= b.coldline_or_older) as coldline_objects,
+           sum(d.bytes) filter (where d.day <= b.coldline_or_older) as coldline_bytes,
+           sum(d.objects) filter (where d.day <= b.nearline_or_older) as nearline_objects,
+           sum(d.bytes) filter (where d.day <= b.nearline_or_older) as nearline_bytes,
+           sum(d.objects) as objects, sum(d.bytes) as bytes
     from private.archive_bucket_days d
-    left join public.archive_buckets b on b.name = d.bucket
+    left join b on b.bucket = d.bucket
     where d.objects > 0
+    group by d.bucket
   )
-  select c.storage_class, count(distinct c.bucket), sum(c.objects)::bigint, sum(c.bytes)
-  from classed c
+  select c.storage_class, count(distinct p.bucket), sum(c.objects)::bigint, sum(c.bytes)
+  from per_bucket p
+  cross join lateral (values
+    ('ARCHIVE', coalesce(p.archive_objects, 0), coalesce(p.archive_bytes, 0)),
+    ('COLDLINE', coalesce(p.coldline_objects, 0) - coalesce(p.archive_objects, 0),
+                 coalesce(p.coldline_bytes, 0) - coalesce(p.archive_bytes, 0)),
+    ('NEARLINE', coalesce(p.nearline_objects, 0) - coalesce(p.coldline_objects, 0),
+                 coalesce(p.nearline_bytes, 0) - coalesce(p.coldline_bytes, 0)),
+    (coalesce(p.storage_class, 'STANDARD'), p.objects - coalesce(p.nearline_objects, 0),
+                                            p.bytes - coalesce(p.nearline_bytes, 0))
+  ) as c(storage_class, objects, bytes)
+  where c.objects > 0
   group by c.storage_class
 $$;
 
