@@ -70,6 +70,28 @@ export type Database = {
         };
         Relationships: [];
       };
+      "archive_bucket_days": {
+        Row: {
+          "bucket": string;
+          "bytes": number;
+          "day": string;
+          "objects": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "bucket": string;
+          "bytes"?: number;
+          "day": string;
+          "objects"?: number;
+        };
+        Update: {
+          "bucket"?: string;
+          "bytes"?: number;
+          "day"?: string;
+          "objects"?: number;
+        };
+        Relationships: [];
+      };
       "audit_log": {
         Row: {
           "action": string;
@@ -417,6 +439,43 @@ export type Database = {
         };
         Relationships: [];
       };
+      "metric_rollups": {
+        Row: {
+          "buckets": (number)[] | null;
+          "count": number;
+          "grain_minutes": number;
+          "labels": NonNullable<Json>;
+          "max_count": number;
+          "max_sum": number;
+          "metric": string;
+          "start": string;
+          "sum": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "buckets"?: (number)[] | null;
+          "count"?: number;
+          "grain_minutes": number;
+          "labels"?: NonNullable<Json>;
+          "max_count"?: number;
+          "max_sum"?: number;
+          "metric": string;
+          "start": string;
+          "sum"?: number;
+        };
+        Update: {
+          "buckets"?: (number)[] | null;
+          "count"?: number;
+          "grain_minutes"?: number;
+          "labels"?: NonNullable<Json>;
+          "max_count"?: number;
+          "max_sum"?: number;
+          "metric"?: string;
+          "start"?: string;
+          "sum"?: number;
+        };
+        Relationships: [];
+      };
       "metric_totals": {
         Row: {
           "buckets": (number)[] | null;
@@ -666,6 +725,7 @@ export type Database = {
       "replay_job": { Args: { "p_id": number }; Returns: boolean };
       "request_chatwoot_reprovision": { Args: { "p_store_id": string }; Returns: number };
       "resume_ai": { Args: { "p_actor": string; "p_how": string }; Returns: boolean };
+      "roll_up_metric_grain": { Args: { "p_from": string; "p_grain_minutes": number }; Returns: number };
       "roll_up_metrics": { Args: { "p_keep"?: string; "p_lag"?: string }; Returns: number };
       "schedule_jobs_worker": { Args: Record<PropertyKey, never>; Returns: string };
       "start_archive_erasure": { Args: { "p_actor": string; "p_user_id": string }; Returns: string };
