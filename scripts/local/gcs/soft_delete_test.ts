@@ -1,10 +1,11 @@
 // Soft delete as GCS models it (https://cloud.google.com/storage/docs/soft-delete and use-soft-deleted-buckets):
 // a new bucket keeps deleted and replaced objects for seven days unless its policy says otherwise, they are listed
 // only with softDeleted=true and never served, they are gone after their hard delete time, a policy of 0 deletes
-// for good, and a deleted bucket is itself kept (and listable) while its retention lasts.
+// for good, and a deleted bucket is itself kept (and listable) while its retention lasts. GCS's bucket rate is
+// off here: these tests create and delete several buckets in a row (projects_test.ts holds the rate).
 
 import assert from "node:assert/strict";
-import { statusOf, withEmulator } from "./testing.ts";
+import { NO_BUCKET_RATE, statusOf, withEmulator } from "./testing.ts";
 
 const SEVEN_DAYS = 7 * 24 * 3600;
 
@@ -56,7 +57,7 @@ Deno.test("a bucket created without a policy retains deleted objects for seven d
     emulator.clock.advance(SEVEN_DAYS * 1000 + 1000);
     assert.deepEqual((await listSoftDeleted(url, "sd-default")).items ?? [], []);
     assert.equal(emulator.state().softDeletedObjects, 0);
-  });
+  }, NO_BUCKET_RATE);
 });
 
 Deno.test("retention 0 disables soft delete: deleted objects are gone at once", async () => {
@@ -74,7 +75,7 @@ Deno.test("retention 0 disables soft delete: deleted objects are gone at once", 
     // No file of it is left on disk either.
     const blobs = [...Deno.readDirSync(`${emulator.dataDir}/buckets/sd-off/blobs`)];
     assert.deepEqual(blobs, []);
-  });
+  }, NO_BUCKET_RATE);
 });
 
 Deno.test("a policy change applies to later deletes only, and out-of-range retentions are refused", async () => {
@@ -102,7 +103,7 @@ Deno.test("a policy change applies to later deletes only, and out-of-range reten
       await res.body?.cancel();
     }
     await storage.createBucket("sd-long", { softDeletePolicy: { retentionDurationSeconds: 90 * 24 * 3600 } } as never);
-  });
+  }, NO_BUCKET_RATE);
 });
 
 Deno.test("a deleted bucket is soft-deleted while its retention lasts; with 0 and nothing retained it is gone", async () => {
@@ -131,7 +132,7 @@ Deno.test("a deleted bucket is soft-deleted while its retention lasts; with 0 an
     emulator.clock.advance(SEVEN_DAYS * 1000 + 1000);
     const expired = await (await fetch(`${url}/storage/v1/b?project=local&softDeleted=true`)).json();
     assert.equal(expired.items, undefined, "soft-deleted buckets go at their hard delete time");
-  });
+  }, NO_BUCKET_RATE);
 });
 
 Deno.test("soft-deleted objects and buckets survive a restart of the emulator", async () => {
@@ -143,13 +144,13 @@ Deno.test("soft-deleted objects and buckets survive a restart of the emulator", 
       await storage.bucket("sd-persist").file("x").delete();
       await storage.createBucket("sd-persist-b");
       await storage.bucket("sd-persist-b").delete();
-    }, { dataDir });
+    }, { ...NO_BUCKET_RATE, dataDir });
     await withEmulator(async ({ url, emulator }) => {
       assert.equal(emulator.state().softDeletedObjects, 1);
       assert.equal(emulator.state().softDeletedBuckets, 1);
       const { items = [] } = await listSoftDeleted(url, "sd-persist");
       assert.deepEqual(items.map((o) => o.name), ["x"]);
-    }, { dataDir });
+    }, { ...NO_BUCKET_RATE, dataDir });
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
