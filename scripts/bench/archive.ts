@@ -16,6 +16,7 @@ import { fixture, insertLinkedAccount } from "../testing/chatwoot.ts";
 import { root, startStack } from "../stack/stack.ts";
 import { percentile, printTable, saveResult } from "./harness.ts";
 import { freePort } from "../stack/proc.ts";
+import { testBucketPolicy } from "../testing/archive.ts";
 
 const MESSAGES = Number(Deno.env.get("BENCH_MESSAGES") ?? 2000);
 const MEDIA_SHARE = 0.3;
@@ -45,17 +46,7 @@ export async function benchArchive() {
   );
   const mediaUrl = `http://127.0.0.1:${media.addr.port}/blob`;
   const storage = createStorage({ apiEndpoint: stack.gcsUrl! });
-  const policy: BucketPolicy = {
-    prefix: "sbbench",
-    salt: crypto.randomUUID(),
-    location: "US",
-    storageClass: "STANDARD",
-    labels: { app: "switchboard" },
-    nearlineDays: 30,
-    coldlineDays: 90,
-    archiveDays: 365,
-    softDeleteSeconds: 0,
-  };
+  const policy: BucketPolicy = testBucketPolicy("sbbench");
   try {
     // ── baseline: raw uploads of the same bytes, same SDK, same emulator, same concurrency ─────
     const rawBucket = `${policy.prefix}-raw-${crypto.randomUUID().slice(0, 8)}`;

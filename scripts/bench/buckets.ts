@@ -24,6 +24,7 @@ import { fixture, insertLinkedAccount } from "../testing/chatwoot.ts";
 import { root, startStack } from "../stack/stack.ts";
 import { printTable, saveResult } from "./harness.ts";
 import { freePort } from "../stack/proc.ts";
+import { testBucketPolicy } from "../testing/archive.ts";
 
 const USERS = Number(Deno.env.get("BENCH_USERS") ?? 500);
 const WORKERS = Number(Deno.env.get("BENCH_WORKERS") ?? 4);
@@ -50,17 +51,7 @@ export async function benchBuckets() {
   const emulator = stack.gcs!.emulator;
   emulator.bucketOps.configure({ interval_ms: GCS_INTERVAL_MS });
   const sql = connect(stack.dbUrl, { max: 4 + WORKERS * 3 });
-  const policy: BucketPolicy = {
-    prefix: "sbbench",
-    salt: crypto.randomUUID(),
-    location: "US",
-    storageClass: "STANDARD",
-    labels: { app: "switchboard" },
-    nearlineDays: 30,
-    coldlineDays: 90,
-    archiveDays: 365,
-    softDeleteSeconds: 0,
-  };
+  const policy: BucketPolicy = testBucketPolicy("sbbench");
   try {
     const registry = archiveJobHandlers({
       sql,

@@ -11,7 +11,7 @@ import { Buffer } from "node:buffer";
 import { connect } from "../../supabase/functions/_shared/platform/db.ts";
 import type { BucketPolicy } from "../../supabase/functions/_shared/archive/buckets.ts";
 import { createStorage } from "../../supabase/functions/_shared/archive/storage.ts";
-import { seedUserArchive } from "../testing/archive.ts";
+import { seedUserArchive, testBucketPolicy } from "../testing/archive.ts";
 import { root, startStack } from "../stack/stack.ts";
 import { printTable, saveResult } from "./harness.ts";
 import { freePort } from "../stack/proc.ts";
@@ -57,17 +57,7 @@ export async function benchErase() {
   const storage = createStorage({ apiEndpoint: stack.gcsUrl! });
   // The client the jobs-worker has: the stack gives functions its local service account (GCS_CREDENTIALS_JSON).
   const secrets = JSON.parse(await Deno.readTextFile(`${stateDir}/secrets.json`));
-  const policy: BucketPolicy = {
-    prefix: "sbbench",
-    salt: crypto.randomUUID(),
-    location: "US",
-    storageClass: "STANDARD",
-    labels: { app: "switchboard" },
-    nearlineDays: 30,
-    coldlineDays: 90,
-    archiveDays: 365,
-    softDeleteSeconds: 0,
-  };
+  const policy: BucketPolicy = testBucketPolicy("sbbench");
   try {
     // Everything is uploaded first, so the three measurements run back to back (this machine is shared).
     const body = Buffer.from(JSON.stringify({ schema: "switchboard.whatsapp-message/1", note: "seeded" }));

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { main } from "./main.ts";
 import { testStack } from "../testing/env.ts";
-import { seedUserArchive } from "../testing/archive.ts";
+import { seedUserArchive, testBucketPolicy } from "../testing/archive.ts";
 import { createStorage } from "../../supabase/functions/_shared/archive/storage.ts";
 
 const stack = testStack();
@@ -237,17 +237,12 @@ Deno.test("archive erase prints the erasure; erase status follows it to the end;
   const storage = createStorage({ apiEndpoint: Deno.env.get("GCS_ENDPOINT")! });
   try {
     // More objects than one run deletes (1,000 by default): the stack's worker takes two runs.
-    const seeded = await seedUserArchive(sql as never, storage, {
-      prefix: "sbcli",
-      salt: crypto.randomUUID(),
-      location: "US",
-      storageClass: "STANDARD",
-      labels: {},
-      nearlineDays: 30,
-      coldlineDays: 90,
-      archiveDays: 365,
-      softDeleteSeconds: 0,
-    }, { messages: 900, media: 100, leftovers: 50, concurrency: 32 });
+    const seeded = await seedUserArchive(sql as never, storage, testBucketPolicy("sbcli", { labels: {} }), {
+      messages: 900,
+      media: 100,
+      leftovers: 50,
+      concurrency: 32,
+    });
     const erase = await cli("archive", "erase", "--user", seeded.userId);
     assert.equal(erase.code, 0, erase.out);
     const erasureId = erase.out.match(/erasure ([0-9a-f-]{36})/)![1];

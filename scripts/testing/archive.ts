@@ -166,3 +166,21 @@ export async function seedUserArchive(
     objects: objects.length,
   };
 }
+
+/** The archive's bucket policy as tests and benches use it: the product's defaults (US, STANDARD, lifecycle
+ * 30/90/365 days, soft delete off) under a prefix of the caller's and a salt of the run's own, so bucket
+ * names never collide between runs. */
+export function testBucketPolicy(prefix: string, overrides: Partial<BucketPolicy> = {}): BucketPolicy {
+  return {
+    prefix,
+    salt: `run-${crypto.randomUUID()}`,
+    location: "US",
+    storageClass: "STANDARD",
+    labels: { app: "switchboard" },
+    nearlineDays: 30,
+    coldlineDays: 90,
+    archiveDays: 365,
+    softDeleteSeconds: 0,
+    ...overrides,
+  };
+}

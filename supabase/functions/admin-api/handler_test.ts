@@ -12,6 +12,7 @@ import { ingestDelivery, mirrorRows } from "../_shared/chatwoot/ingest.ts";
 import { archiveMessage } from "../_shared/archive/archiver.ts";
 import { createStorage } from "../_shared/archive/storage.ts";
 import { signUserToken } from "../../../scripts/local/supabase/keys.ts";
+import { testBucketPolicy } from "../../../scripts/testing/archive.ts";
 
 const stack = testStack();
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -174,17 +175,7 @@ Deno.test("archived media downloads through a short-lived signed URL checked by 
       event: "message_created",
       rows: mirrorRows(normalizeChatwootEvent(parsed.event, account.account_id)),
     });
-    const policy = {
-      prefix: "sbadmin",
-      salt: crypto.randomUUID(),
-      location: "US",
-      storageClass: "STANDARD",
-      labels: {},
-      nearlineDays: 30,
-      coldlineDays: 90,
-      archiveDays: 365,
-      softDeleteSeconds: 0,
-    };
+    const policy = testBucketPolicy("sbadmin", { labels: {} });
     // A GCS project of this test's own: its one bucket create has the project's quota to itself.
     const project = `admin-test-${crypto.randomUUID().slice(0, 8)}`;
     const storage = createStorage({ apiEndpoint: Deno.env.get("GCS_ENDPOINT")!, projectId: project });

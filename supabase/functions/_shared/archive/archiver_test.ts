@@ -18,6 +18,7 @@ import { type BucketPolicy, holdingBucketName, userBucketName } from "./buckets.
 import { createStorage } from "./storage.ts";
 import { listReviewQueue, mapContact } from "./review.ts";
 import { DEFAULT_BUCKET_OPS_INTERVAL_MS } from "./bucket_quota.ts";
+import { testBucketPolicy } from "../../../../scripts/testing/archive.ts";
 
 /** The review as an operator does it: the service role, through the checked SQL functions. */
 const asOperator = <T>(sql: Sql, fn: (tx: TransactionSql) => Promise<T>) =>
@@ -82,17 +83,7 @@ const media = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} },
 const mediaBase = `http://127.0.0.1:${media.addr.port}/media`;
 
 function deps(sql: Sql, extra: Partial<ArchiveDeps> = {}): ArchiveDeps {
-  const policy: BucketPolicy = {
-    prefix: "sbtest",
-    salt: `run-${crypto.randomUUID()}`,
-    location: "US",
-    storageClass: "STANDARD",
-    labels: { app: "switchboard" },
-    nearlineDays: 30,
-    coldlineDays: 90,
-    archiveDays: 365,
-    softDeleteSeconds: 0,
-  };
+  const policy: BucketPolicy = testBucketPolicy("sbtest");
   // Each test is a GCS project of its own, with GCS's bucket quota (the emulator's default) and the
   // product's limiter in front of it: only a test's own bucket creates wait for each other.
   const project = `archiver-test-${crypto.randomUUID().slice(0, 8)}`;

@@ -18,22 +18,13 @@ import { ArchiveNotConfigured, archiveStorage, createStorage, unconfiguredStorag
 import { DEFAULT_BUCKET_OPS_INTERVAL_MS } from "./bucket_quota.ts";
 import { DEFAULT_ERASE_OPTIONS, erasureJobHandlers } from "./erasure.ts";
 import { ARCHIVE_NOT_CONFIGURED } from "./config.ts";
+import { testBucketPolicy } from "../../../../scripts/testing/archive.ts";
 
 const stack = testStack();
 const gcsEndpoint = Deno.env.get("GCS_ENDPOINT")!;
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-const policy = (): BucketPolicy => ({
-  prefix: "sbquota",
-  salt: `run-${crypto.randomUUID()}`,
-  location: "US",
-  storageClass: "STANDARD",
-  labels: { app: "switchboard" },
-  nearlineDays: 30,
-  coldlineDays: 90,
-  archiveDays: 365,
-  softDeleteSeconds: 0,
-});
+const policy = (): BucketPolicy => (testBucketPolicy("sbquota"));
 
 /** A WhatsApp text from `phone`, mirrored, its trigger's archive job dropped (the test enqueues its own). */
 async function whatsappText(sql: Sql, account: TestAccount, messageId: number, phone: string) {

@@ -10,7 +10,7 @@ import "./google_sdk_compat.ts";
 import { Storage } from "@google-cloud/storage";
 import { connect, type Sql } from "../platform/db.ts";
 import { testStack, uniqueKind, waitFor } from "../../../../scripts/testing/env.ts";
-import { type SeededArchive, seedUserArchive } from "../../../../scripts/testing/archive.ts";
+import { type SeededArchive, seedUserArchive, testBucketPolicy } from "../../../../scripts/testing/archive.ts";
 import { cpuMeter, Deferred, enqueueJob, type JobRegistry, runJobBatch } from "../jobs/queue.ts";
 import { createMemoryLogger } from "../platform/log.ts";
 import type { BucketPolicy } from "./buckets.ts";
@@ -31,17 +31,7 @@ const quota = { project, intervalMs: DEFAULT_BUCKET_OPS_INTERVAL_MS };
 const SEVEN_DAYS = 7 * 86_400;
 
 function policyWith(softDeleteSeconds = 0): BucketPolicy {
-  return {
-    prefix: "sberase",
-    salt: `run-${crypto.randomUUID()}`,
-    location: "US",
-    storageClass: "STANDARD",
-    labels: { app: "switchboard" },
-    nearlineDays: 30,
-    coldlineDays: 90,
-    archiveDays: 365,
-    softDeleteSeconds,
-  };
+  return testBucketPolicy("sberase", { softDeleteSeconds });
 }
 
 function deps(

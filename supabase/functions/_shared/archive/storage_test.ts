@@ -11,6 +11,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { startTestEmulator } from "../../../../scripts/local/gcs/testing.ts";
 import { createStorage, ensureBucket, ForeignBucketError, signedDownloadUrl } from "./storage.ts";
 import type { ServiceAccountKey } from "./config.ts";
+import { testBucketPolicy } from "../../../../scripts/testing/archive.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -24,17 +25,7 @@ function serviceAccount(): ServiceAccountKey {
   };
 }
 
-const policy = {
-  prefix: "sbtest",
-  salt: "storage-test",
-  location: "US",
-  storageClass: "STANDARD",
-  labels: { app: "switchboard" },
-  nearlineDays: 30,
-  coldlineDays: 90,
-  archiveDays: 365,
-  softDeleteSeconds: 0,
-};
+const policy = testBucketPolicy("sbtest", { salt: "storage-test" });
 
 Deno.test(
   "a service-account key makes a client that warns about nothing and signs URLs GCS accepts",

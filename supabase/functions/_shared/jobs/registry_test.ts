@@ -7,6 +7,7 @@ import { connect } from "../platform/db.ts";
 import { testStack } from "../../../../scripts/testing/env.ts";
 import { jobRegistry } from "./registry.ts";
 import type { JobRegistry } from "./queue.ts";
+import { testBucketPolicy } from "../../../../scripts/testing/archive.ts";
 
 const root = new URL("../../../../", import.meta.url);
 
@@ -84,17 +85,7 @@ async function withRegistry<T>(use: (registry: JobRegistry) => T): Promise<T> {
       archive: {
         connection: { mode: "emulator", endpoint: "http://127.0.0.1:1", projectId: "registry-test", key: null },
         bucketOpsIntervalMs: 2100,
-        policy: {
-          prefix: "sb-test",
-          salt: "registry-test",
-          location: "US",
-          storageClass: "STANDARD",
-          labels: {},
-          nearlineDays: 30,
-          coldlineDays: 90,
-          archiveDays: 365,
-          softDeleteSeconds: 0,
-        },
+        policy: testBucketPolicy("sb-test", { salt: "registry-test", labels: {} }),
         mediaMaxBytes: 1024,
         mediaTimeoutMs: 1000,
       },
