@@ -272,3 +272,17 @@ Deno.test("archive erase prints the erasure; erase status follows it to the end;
     await sql.end();
   }
 });
+
+Deno.test("the package's bin (what `npx switchboard` runs) starts the CLI", opts, async () => {
+  // package.json's "bin" points at scripts/cli/switchboard.mjs, which hands over to scripts/run.mjs: a
+  // wrong path there breaks every `npx switchboard …` while the in-process tests above still pass.
+  const bin = JSON.parse(await Deno.readTextFile(new URL("../../package.json", import.meta.url))).bin.switchboard;
+  const out = await new Deno.Command("node", {
+    args: [new URL(`../../${bin}`, import.meta.url).pathname, "--help"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, text);
+  assert.match(text, /usage: switchboard <command>/);
+});

@@ -3,4 +3,4 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 process.argv.splice(2, 0, "cli");
-await import(join(dirname(fileURLToPath(import.meta.url)), "run.mjs"));
+await import(join(dirname(fileURLToPath(import.meta.url)), "..", "run.mjs"));
