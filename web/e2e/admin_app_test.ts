@@ -43,7 +43,9 @@ async function searchUnmapped(page: Page, term: string) {
       return !loading &&
         (empty ||
           (rows.length > 0 &&
-            rows.every((r) => (r.dataset.phone ?? "").includes(t) || r.textContent!.includes(t))));
+            rows.every((r) =>
+              (r.dataset.phone ?? "").includes(t) || r.textContent!.includes(t)
+            )));
     },
     term,
   );
@@ -73,7 +75,10 @@ e2e(
       });
     }
     // An archived WhatsApp image, so the archive, its timeline and a signed media download have one.
-    const archivedUser = await s.arranger.archiveWhatsAppImage(ctx.adminStore.id, s.storeAdmin.email);
+    const archivedUser = await s.arranger.archiveWhatsAppImage(
+      ctx.adminStore.id,
+      s.storeAdmin.email,
+    );
     await withPage(async (page) => {
       await page.goto(`${s.appUrl}/`);
       await page.getByTestId("sign-in-email").waitFor();
@@ -99,7 +104,8 @@ e2e(
       const before = await page.getByTestId("unmapped-row").count();
       await page.getByTestId("load-more").click();
       await page.waitForFunction(
-        (n) => document.querySelectorAll("[data-testid=unmapped-row]").length > n,
+        (n) =>
+          document.querySelectorAll("[data-testid=unmapped-row]").length > n,
         before,
       );
 
@@ -111,7 +117,9 @@ e2e(
       await page.getByTestId("store-row").first().waitFor();
       await screenshot(page, "stores");
       // The admin's store was provisioned by the stack, so its widget has a snippet.
-      await page.locator(`[data-testid=store-row][data-slug="${ctx.adminStore.slug}"] [data-testid=store-widget]`)
+      await page.locator(
+        `[data-testid=store-row][data-slug="${ctx.adminStore.slug}"] [data-testid=store-widget]`,
+      )
         .click();
       await page.getByTestId("widget-snippet").waitFor();
       assert(
@@ -125,7 +133,8 @@ e2e(
       await page.getByTestId("nav-archive").click();
       await page.getByTestId("archive-users").waitFor();
       await screenshot(page, "archive");
-      await page.locator(`[data-testid=archive-user][href$="${archivedUser}"]`).click();
+      await page.locator(`[data-testid=archive-user][href$="${archivedUser}"]`)
+        .click();
       await page.getByTestId("timeline-messages").waitFor();
       await screenshot(page, "archive-timeline");
       {
@@ -140,7 +149,10 @@ e2e(
         // The signed URL is GCS's (the emulator checks the signature): it serves the archived image.
         const medium = await fetch(popup.url());
         assertEquals(medium.status, 200, `the signed URL ${popup.url()}`);
-        assert((medium.headers.get("content-type") ?? "").startsWith("image/"), "the medium is the image");
+        assert(
+          (medium.headers.get("content-type") ?? "").startsWith("image/"),
+          "the medium is the image",
+        );
         await medium.body?.cancel();
         await popup.close();
       }
@@ -162,8 +174,9 @@ e2e(
           await confirm.isDisabled(),
           "erase stays disabled for a wrong confirmation",
         );
-        const expected = (await page.locator("[data-testid=erase-dialog] label strong")
-          .textContent())!.trim();
+        const expected =
+          (await page.locator("[data-testid=erase-dialog] label strong")
+            .textContent())!.trim();
         await page.getByTestId("erase-confirm-input").fill(expected);
         assert(
           await confirm.isEnabled(),
@@ -385,7 +398,9 @@ e2e(
       await page.locator("[data-testid=unmapped-table], [data-testid=empty]")
         .first().waitFor();
       const stores = await page.locator("[data-testid=unmapped-row]")
-        .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.store));
+        .evaluateAll((rows) =>
+          rows.map((r) => (r as HTMLElement).dataset.store)
+        );
       assert(
         !stores.includes(ctx.otherStore.slug),
         `rows of ${ctx.otherStore.slug} shown: ${stores.join(", ")}`,
@@ -409,7 +424,9 @@ e2e(
       let after: string | null = null;
       for (let i = 0; i < 50; i++) {
         const r = await callAdminApi(
-          `unmapped?limit=200${after ? `&after=${encodeURIComponent(after)}` : ""}`,
+          `unmapped?limit=200${
+            after ? `&after=${encodeURIComponent(after)}` : ""
+          }`,
           token,
         );
         assertEquals(r.status, 200, JSON.stringify(r.body));
@@ -524,17 +541,19 @@ e2e(
       await page.route(
         "**/functions/v1/admin-api/jobs?**",
         (route) =>
-          route.request().method() === "OPTIONS" ? route.continue() : route.fulfill({
-            status: 401,
-            contentType: "application/json",
-            headers: { "access-control-allow-origin": "*" },
-            body: JSON.stringify({
-              error: {
-                code: "sign_in_required",
-                message: "Sign in to use the admin app.",
-              },
+          route.request().method() === "OPTIONS"
+            ? route.continue()
+            : route.fulfill({
+              status: 401,
+              contentType: "application/json",
+              headers: { "access-control-allow-origin": "*" },
+              body: JSON.stringify({
+                error: {
+                  code: "sign_in_required",
+                  message: "Sign in to use the admin app.",
+                },
+              }),
             }),
-          }),
       );
       await page.getByTestId("nav-jobs").click();
       await notice.waitFor();
@@ -552,14 +571,16 @@ e2e(
       await page.route(
         "**/functions/v1/admin-api/stores",
         (route) =>
-          route.request().method() === "OPTIONS" ? route.continue() : route.fulfill({
-            status: 500,
-            contentType: "application/json",
-            headers: { "access-control-allow-origin": "*" },
-            body: JSON.stringify({
-              error: { code: "internal", message: "Something broke" },
+          route.request().method() === "OPTIONS"
+            ? route.continue()
+            : route.fulfill({
+              status: 500,
+              contentType: "application/json",
+              headers: { "access-control-allow-origin": "*" },
+              body: JSON.stringify({
+                error: { code: "internal", message: "Something broke" },
+              }),
             }),
-          }),
       );
       await page.getByTestId("nav-stores").click();
       const alert = page.getByTestId("stores-page").getByRole("alert");
@@ -579,37 +600,54 @@ e2e(
   },
 );
 
-e2e("a store admin adds an FAQ entry and a file on the AI replies page and sees the bot's settings", async () => {
-  const s = await stack();
-  await withPage(async (page) => {
-    await signIn(page, s.storeAdmin);
-    await page.getByTestId("nav-ai").click();
-    await page.getByTestId("ai-page").waitFor();
-    await page.getByTestId("bot-panel").waitFor();
+e2e(
+  "a store admin adds an FAQ entry and a file on the AI replies page and sees the bot's settings",
+  async () => {
+    const s = await stack();
+    await withPage(async (page) => {
+      await signIn(page, s.storeAdmin);
+      await page.getByTestId("nav-ai").click();
+      await page.getByTestId("ai-page").waitFor();
+      await page.getByTestId("bot-panel").waitFor();
 
-    const question = `Do you deliver to the Moon (${crypto.randomUUID().slice(0, 6)})?`;
-    await page.getByTestId("faq-question").fill(question);
-    await page.getByTestId("faq-answer").fill("Not yet, only to Earth addresses.");
-    await page.getByTestId("faq-add").click();
-    await page.getByTestId("ai-notice").filter({ hasText: "FAQ entry added" }).waitFor();
-    await page.getByTestId("kb-row").filter({ hasText: question }).waitFor();
+      const question = `Do you deliver to the Moon (${
+        crypto.randomUUID().slice(0, 6)
+      })?`;
+      await page.getByTestId("faq-question").fill(question);
+      await page.getByTestId("faq-answer").fill(
+        "Not yet, only to Earth addresses.",
+      );
+      await page.getByTestId("faq-add").click();
+      await page.getByTestId("ai-notice").filter({ hasText: "FAQ entry added" })
+        .waitFor();
+      await page.getByTestId("kb-row").filter({ hasText: question }).waitFor();
 
-    const name = `care-${crypto.randomUUID().slice(0, 6)}.md`;
-    await page.getByTestId("kb-file").setInputFiles({
-      name,
-      mimeType: "text/markdown",
-      buffer: Buffer.from("# Care\n\n## Washing\nMachine wash cold; never use bleach.\n"),
+      const name = `care-${crypto.randomUUID().slice(0, 6)}.md`;
+      await page.getByTestId("kb-file").setInputFiles({
+        name,
+        mimeType: "text/markdown",
+        buffer: Buffer.from(
+          "# Care\n\n## Washing\nMachine wash cold; never use bleach.\n",
+        ),
+      });
+      await page.getByTestId("kb-row").filter({ hasText: name }).waitFor();
+      await screenshot(page, "ai-replies");
+
+      const bad = Buffer.from("MZ\u0000binary");
+      await page.getByTestId("kb-file").setInputFiles({
+        name: "setup.exe",
+        mimeType: "application/octet-stream",
+        buffer: bad,
+      });
+      const error = page.getByTestId("ai-error");
+      await error.waitFor();
+      assert(
+        (await error.textContent())?.includes("setup.exe"),
+        "the API's reason names the refused file",
+      );
     });
-    await page.getByTestId("kb-row").filter({ hasText: name }).waitFor();
-    await screenshot(page, "ai-replies");
-
-    const bad = Buffer.from("MZ\u0000binary");
-    await page.getByTestId("kb-file").setInputFiles({ name: "setup.exe", mimeType: "application/octet-stream", buffer: bad });
-    const error = page.getByTestId("ai-error");
-    await error.waitFor();
-    assert((await error.textContent())?.includes("setup.exe"), "the API's reason names the refused file");
-  });
-});
+  },
+);
 
 e2e(
   "the Overview: a platform admin's landing page with its charts, every time range, a firing alert acknowledged",
@@ -633,30 +671,57 @@ e2e(
       await page.setViewportSize({ width: 1366, height: 1800 });
       await signIn(page, s.admin);
       await page.getByTestId("overview-page").waitFor();
-      assertEquals(await page.getByTestId("nav-overview").getAttribute("aria-current"), "page");
+      assertEquals(
+        await page.getByTestId("nav-overview").getAttribute("aria-current"),
+        "page",
+      );
       for (const chart of charts) await page.locator(chartSvg(chart)).waitFor();
-      const alert = page.locator("[data-testid=overview-alert][data-rule=dead_jobs]");
+      const alert = page.locator(
+        "[data-testid=overview-alert][data-rule=dead_jobs]",
+      );
       await alert.waitFor();
-      assert((await alert.textContent())!.includes("dead jobs"), await alert.textContent() ?? "");
+      assert(
+        (await alert.textContent())!.includes("dead jobs"),
+        await alert.textContent() ?? "",
+      );
       await page.getByTestId("storage-table").waitFor();
+      // Laid out, not just present: the figures sit in a grid of tiles and the charts in columns (a stylesheet
+      // left with an unclosed rule once nested these pages' rules inside another and left them bare).
+      const layout = await page.evaluate(() =>
+        [".overview-stats", ".overview-charts"].map((s) =>
+          getComputedStyle(document.querySelector(s)!).display
+        )
+      );
+      assertEquals(layout.join(" "), "grid grid");
       await screenshot(page, "overview");
 
       for (const range of ["hour", "week", "month", "day"]) {
-        const answered = page.waitForResponse((r) => r.url().includes(`/admin-api/overview?range=${range}`) && r.ok());
+        const answered = page.waitForResponse((r) =>
+          r.url().includes(`/admin-api/overview?range=${range}`) && r.ok()
+        );
         await page.getByTestId(`overview-range-${range}`).click();
         await answered;
-        await page.locator(`[data-testid=overview-range-${range}][aria-current=page]`).waitFor();
-        assertEquals(await page.evaluate(() => location.hash), `#/overview/${range}`);
+        await page.locator(
+          `[data-testid=overview-range-${range}][aria-current=page]`,
+        ).waitFor();
+        assertEquals(
+          await page.evaluate(() => location.hash),
+          `#/overview/${range}`,
+        );
         await page.locator(chartSvg("chart-deliveries")).waitFor();
         if (range === "week") await screenshot(page, "overview-week");
       }
 
       // It refreshes on its own: another answer arrives without a click (the 30 s timer).
-      await page.waitForResponse((r) => r.url().includes("/admin-api/overview?range=day"), { timeout: 40_000 });
+      await page.waitForResponse(
+        (r) => r.url().includes("/admin-api/overview?range=day"),
+        { timeout: 40_000 },
+      );
 
       await alert.getByTestId("overview-alert-ack").click();
       await page.getByTestId("overview-notice").waitFor();
-      await alert.locator(".badge-muted").filter({ hasText: "acknowledged" }).waitFor();
+      await alert.locator(".badge-muted").filter({ hasText: "acknowledged" })
+        .waitFor();
       await screenshot(page, "overview-alert-acknowledged");
     });
 
@@ -687,32 +752,65 @@ e2e(
       await page.getByTestId("dialog-confirm").click();
       await page.getByTestId("erase-status").waitFor();
       await page.waitForFunction(
-        () => document.querySelector("[data-testid=erase-status]")?.textContent?.includes("Archive erased"),
+        () =>
+          document.querySelector("[data-testid=erase-status]")?.textContent
+            ?.includes("Archive erased"),
         undefined,
         { timeout: 45_000 },
       );
-      const counts = (await page.getByTestId("erasure-counts").textContent()) ?? "";
-      assert(/1 object deleted · 1 message and 0 media forgotten \(100%\)/.test(counts), counts);
-      assertEquals(await page.getByTestId("erase-archive").count(), 0, "no second erase button for the same erasure");
-      await page.locator("[data-testid=timeline] [data-testid=empty]").waitFor();
+      const counts = (await page.getByTestId("erasure-counts").textContent()) ??
+        "";
+      assert(
+        /1 object deleted · 1 message and 0 media forgotten \(100%\)/.test(
+          counts,
+        ),
+        counts,
+      );
+      assertEquals(
+        await page.getByTestId("erase-archive").count(),
+        0,
+        "no second erase button for the same erasure",
+      );
+      await page.locator("[data-testid=timeline] [data-testid=empty]")
+        .waitFor();
       await page.waitForFunction(
-        (id) => !document.querySelector(`[data-testid=archive-user][href$="${id}"]`),
+        (id) =>
+          !document.querySelector(`[data-testid=archive-user][href$="${id}"]`),
         erased.userId,
       );
       await screenshot(page, "archive-erased");
 
       await page.getByTestId("nav-erasures").click();
-      const row = page.locator(`[data-testid=erasure-row][data-user-id="${erased.userId}"]`);
+      const row = page.locator(
+        `[data-testid=erasure-row][data-user-id="${erased.userId}"]`,
+      );
       await row.waitFor();
-      assertEquals((await row.getByTestId("erasure-status").textContent())?.trim(), "completed");
-      assert(((await row.getByTestId("erasure-counts").textContent()) ?? "").includes("(100%)"));
-      assert(((await row.textContent()) ?? "").includes(`user:`), "who asked is shown");
+      assertEquals(
+        (await row.getByTestId("erasure-status").textContent())?.trim(),
+        "completed",
+      );
+      assert(
+        ((await row.getByTestId("erasure-counts").textContent()) ?? "")
+          .includes("(100%)"),
+      );
+      assert(
+        ((await row.textContent()) ?? "").includes(`user:`),
+        "who asked is shown",
+      );
       await screenshot(page, "erasures");
-      assertEquals(await page.getByRole("alert").count(), 0, "no error on the way");
+      assertEquals(
+        await page.getByRole("alert").count(),
+        0,
+        "no error on the way",
+      );
     });
     await withPage(async (page) => {
       await signIn(page, s.storeAdmin);
-      assertEquals(await page.getByTestId("nav-erasures").count(), 0, "store admins have no Erasures page");
+      assertEquals(
+        await page.getByTestId("nav-erasures").count(),
+        0,
+        "store admins have no Erasures page",
+      );
       await page.goto(`${s.appUrl}/#/erasures`);
       await page.getByTestId("erasures-forbidden").waitFor();
       const token = await storedAccessToken(page);
@@ -724,113 +822,200 @@ e2e(
 );
 
 /** Clicks a figure's "Download CSV" and returns the file's name and text. */
-async function downloadFigure(page: Page, figure: string): Promise<{ name: string; text: string }> {
-  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId(`csv-${figure}`).click()]);
+async function downloadFigure(
+  page: Page,
+  figure: string,
+): Promise<{ name: string; text: string }> {
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByTestId(`csv-${figure}`).click(),
+  ]);
   const path = await download.path();
-  return { name: download.suggestedFilename(), text: await Deno.readTextFile(path) };
+  return {
+    name: download.suggestedFilename(),
+    text: await Deno.readTextFile(path),
+  };
 }
 
 /** The page's conversation total once the figures for the chosen range have loaded. */
 async function conversationsTotal(page: Page): Promise<number> {
   await page.getByTestId("figure-conversations-per-day").waitFor();
-  return Number((await page.getByTestId("conversations-total").textContent())?.replace(/[^\d]/g, ""));
+  return Number(
+    (await page.getByTestId("conversations-total").textContent())?.replace(
+      /[^\d]/g,
+      "",
+    ),
+  );
 }
 
-e2e("a store admin reads their store's analytics, changes the range and downloads each figure as CSV", async () => {
-  const s = await stack();
-  const ctx = await s.arranger.context();
-  const feedback = `E2E: quick and kind ${crypto.randomUUID().slice(0, 6)}`;
-  await s.arranger.createAnalyticsConversations(ctx.adminStore.id, feedback);
-  await withPage(async (page) => {
-    await signIn(page, s.storeAdmin);
-    await page.getByTestId("nav-analytics").click();
-    await page.getByTestId("analytics-page").waitFor();
-    // The picker (shown when they administer more than one store: other tests may give them one) offers only theirs.
-    const offered = await page.getByTestId("analytics-store").locator("option").evaluateAll((os) =>
-      os.map((o) => (o as HTMLOptionElement).value)
-    );
-    assert(!offered.includes(ctx.otherStore.slug), `the picker offers no other store: ${offered.join(", ")}`);
-    await page.goto(`${s.appUrl}/#/analytics/${ctx.adminStore.slug}`);
-
-    await page.getByTestId("analytics-range").selectOption("7d");
-    const week = await conversationsTotal(page);
-    await page.getByTestId("analytics-range").selectOption("30d");
-    await page.getByTestId("conversations-total").filter({ hasText: String(week + 1) }).waitFor();
-    await page.getByTestId("analytics-range").selectOption("90d");
-    await page.getByTestId("conversations-total").filter({ hasText: String(week + 2) }).waitFor();
-    assert(week >= 2, "the last 7 days hold the two recent conversations");
-
-    await page.getByTestId("csat-feedback").filter({ hasText: feedback }).waitFor();
-    assert(
-      (await page.getByTestId("analytics-zone").textContent())?.includes("UTC") ?? false,
-      "the page says which time zone its days and hours are in",
-    );
-    for (const figure of ["conversations-per-day", "response-times", "answer-share", "busiest-hours"]) {
-      await page.getByTestId(`figure-${figure}`).waitFor();
-    }
-    await page.getByTestId("chart-per-day").locator("canvas").first().waitFor();
-    await page.getByTestId("chart-hours").locator("canvas").first().waitFor();
-    await page.getByTestId("hours-grid").waitFor();
-    await screenshot(page, "analytics");
-    await page.getByTestId("figure-csat").scrollIntoViewIfNeeded();
-    await screenshot(page, "analytics-hours-and-csat");
-
-    const perDay = await downloadFigure(page, "conversations-per-day");
-    assert(perDay.name.startsWith(`${ctx.adminStore.slug}-conversations-per-day-`), `file name ${perDay.name}`);
-    const lines = perDay.text.trim().split("\r\n");
-    assertEquals(lines[0], "day,channel,conversations");
-    const total = lines.slice(1).reduce((n, l) => n + Number(l.split(",")[2]), 0);
-    assertEquals(total, week + 2, "the CSV holds the same conversations as the page");
-    const csat = await downloadFigure(page, "csat");
-    assertEquals(csat.text.split("\r\n")[0], "conversation,rating,feedback,sent_at");
-    assert(csat.text.includes(`,5,${feedback},`), "the CSAT answer and its comment are in the CSV");
-    const share = await downloadFigure(page, "answer-share");
-    assertEquals(share.text.split("\r\n")[0], "outcome,conversations,share");
-    assertEquals(share.text.trim().split("\r\n").length, 5, "bot, handed off, people, unanswered");
-    const hours = await downloadFigure(page, "busiest-hours");
-    assertEquals(hours.text.split("\r\n")[0], "weekday,hour,incoming_messages,time_zone");
-    const times = await downloadFigure(page, "response-times");
-    assert(times.text.includes("first_response,") && times.text.includes("resolution,"), times.text);
-
-    // Another store's analytics are refused by the API, whatever the URL says.
-    await page.goto(`${s.appUrl}/#/analytics/${ctx.otherStore.slug}`);
-    await page.getByTestId("error-alert").filter({ hasText: "No store" }).waitFor();
-  });
-  await withPage(async (page) => {
-    await signIn(page, s.admin);
-    await page.goto(`${s.appUrl}/#/analytics/${ctx.adminStore.slug}`);
-    await page.getByTestId("analytics-store").waitFor();
-    assert((await page.getByTestId("analytics-store").locator("option").count()) >= 2, "a platform admin picks any store");
-    await page.getByTestId("csat-feedback").filter({ hasText: feedback }).waitFor();
-    await screenshot(page, "analytics-platform-admin");
-  });
-});
-
-e2e("the AI page says when the OpenAI account is out of quota; a platform administrator resumes it", async () => {
-  const s = await stack();
-  await s.arranger.pauseAiForQuota("You exceeded your current quota, please check your plan and billing details.");
-  try {
+e2e(
+  "a store admin reads their store's analytics, changes the range and downloads each figure as CSV",
+  async () => {
+    const s = await stack();
+    const ctx = await s.arranger.context();
+    const feedback = `E2E: quick and kind ${crypto.randomUUID().slice(0, 6)}`;
+    await s.arranger.createAnalyticsConversations(ctx.adminStore.id, feedback);
     await withPage(async (page) => {
       await signIn(page, s.storeAdmin);
-      await page.getByTestId("nav-ai").click();
-      const banner = page.getByTestId("ai-paused");
-      await banner.waitFor();
-      const text = (await banner.textContent()) ?? "";
-      assert(text.includes("the OpenAI account is out of quota"), text);
-      assert(text.includes("You exceeded your current quota"), "OpenAI's own words are shown");
-      assert(await page.getByTestId("ai-resume").count() === 0, "a store admin cannot resume the deployment's AI");
-      await screenshot(page, "ai-paused");
+      await page.getByTestId("nav-analytics").click();
+      await page.getByTestId("analytics-page").waitFor();
+      await page.locator(".analytics-grid").waitFor();
+      assertEquals(
+        await page.evaluate(() =>
+          getComputedStyle(document.querySelector(".analytics-grid")!).display
+        ),
+        "grid",
+      );
+      // The picker (shown when they administer more than one store: other tests may give them one) offers only theirs.
+      const offered = await page.getByTestId("analytics-store").locator(
+        "option",
+      ).evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      assert(
+        !offered.includes(ctx.otherStore.slug),
+        `the picker offers no other store: ${offered.join(", ")}`,
+      );
+      await page.goto(`${s.appUrl}/#/analytics/${ctx.adminStore.slug}`);
+
+      await page.getByTestId("analytics-range").selectOption("7d");
+      const week = await conversationsTotal(page);
+      await page.getByTestId("analytics-range").selectOption("30d");
+      await page.getByTestId("conversations-total").filter({
+        hasText: String(week + 1),
+      }).waitFor();
+      await page.getByTestId("analytics-range").selectOption("90d");
+      await page.getByTestId("conversations-total").filter({
+        hasText: String(week + 2),
+      }).waitFor();
+      assert(week >= 2, "the last 7 days hold the two recent conversations");
+
+      await page.getByTestId("csat-feedback").filter({ hasText: feedback })
+        .waitFor();
+      assert(
+        (await page.getByTestId("analytics-zone").textContent())?.includes(
+          "UTC",
+        ) ?? false,
+        "the page says which time zone its days and hours are in",
+      );
+      for (
+        const figure of [
+          "conversations-per-day",
+          "response-times",
+          "answer-share",
+          "busiest-hours",
+        ]
+      ) {
+        await page.getByTestId(`figure-${figure}`).waitFor();
+      }
+      await page.getByTestId("chart-per-day").locator("canvas").first()
+        .waitFor();
+      await page.getByTestId("chart-hours").locator("canvas").first().waitFor();
+      await page.getByTestId("hours-grid").waitFor();
+      await screenshot(page, "analytics");
+      await page.getByTestId("figure-csat").scrollIntoViewIfNeeded();
+      await screenshot(page, "analytics-hours-and-csat");
+
+      const perDay = await downloadFigure(page, "conversations-per-day");
+      assert(
+        perDay.name.startsWith(`${ctx.adminStore.slug}-conversations-per-day-`),
+        `file name ${perDay.name}`,
+      );
+      const lines = perDay.text.trim().split("\r\n");
+      assertEquals(lines[0], "day,channel,conversations");
+      const total = lines.slice(1).reduce(
+        (n, l) => n + Number(l.split(",")[2]),
+        0,
+      );
+      assertEquals(
+        total,
+        week + 2,
+        "the CSV holds the same conversations as the page",
+      );
+      const csat = await downloadFigure(page, "csat");
+      assertEquals(
+        csat.text.split("\r\n")[0],
+        "conversation,rating,feedback,sent_at",
+      );
+      assert(
+        csat.text.includes(`,5,${feedback},`),
+        "the CSAT answer and its comment are in the CSV",
+      );
+      const share = await downloadFigure(page, "answer-share");
+      assertEquals(share.text.split("\r\n")[0], "outcome,conversations,share");
+      assertEquals(
+        share.text.trim().split("\r\n").length,
+        5,
+        "bot, handed off, people, unanswered",
+      );
+      const hours = await downloadFigure(page, "busiest-hours");
+      assertEquals(
+        hours.text.split("\r\n")[0],
+        "weekday,hour,incoming_messages,time_zone",
+      );
+      const times = await downloadFigure(page, "response-times");
+      assert(
+        times.text.includes("first_response,") &&
+          times.text.includes("resolution,"),
+        times.text,
+      );
+
+      // Another store's analytics are refused by the API, whatever the URL says.
+      await page.goto(`${s.appUrl}/#/analytics/${ctx.otherStore.slug}`);
+      await page.getByTestId("error-alert").filter({ hasText: "No store" })
+        .waitFor();
     });
     await withPage(async (page) => {
       await signIn(page, s.admin);
-      await page.getByTestId("nav-ai").click();
-      await page.getByTestId("ai-paused").waitFor();
-      await page.getByTestId("ai-resume").click();
-      await page.getByTestId("ai-notice").filter({ hasText: "AI resumed" }).waitFor();
-      await page.getByTestId("ai-paused").waitFor({ state: "detached" });
-      assert(!(await s.arranger.aiPaused()), "the pause is gone");
+      await page.goto(`${s.appUrl}/#/analytics/${ctx.adminStore.slug}`);
+      await page.getByTestId("analytics-store").waitFor();
+      assert(
+        (await page.getByTestId("analytics-store").locator("option").count()) >=
+          2,
+        "a platform admin picks any store",
+      );
+      await page.getByTestId("csat-feedback").filter({ hasText: feedback })
+        .waitFor();
+      await screenshot(page, "analytics-platform-admin");
     });
-  } finally {
-    await s.arranger.cleanup();
-  }
-});
+  },
+);
+
+e2e(
+  "the AI page says when the OpenAI account is out of quota; a platform administrator resumes it",
+  async () => {
+    const s = await stack();
+    await s.arranger.pauseAiForQuota(
+      "You exceeded your current quota, please check your plan and billing details.",
+    );
+    try {
+      await withPage(async (page) => {
+        await signIn(page, s.storeAdmin);
+        await page.getByTestId("nav-ai").click();
+        const banner = page.getByTestId("ai-paused");
+        await banner.waitFor();
+        const text = (await banner.textContent()) ?? "";
+        assert(text.includes("the OpenAI account is out of quota"), text);
+        assert(
+          text.includes("You exceeded your current quota"),
+          "OpenAI's own words are shown",
+        );
+        assert(
+          await page.getByTestId("ai-resume").count() === 0,
+          "a store admin cannot resume the deployment's AI",
+        );
+        await screenshot(page, "ai-paused");
+      });
+      await withPage(async (page) => {
+        await signIn(page, s.admin);
+        await page.getByTestId("nav-ai").click();
+        await page.getByTestId("ai-paused").waitFor();
+        await page.getByTestId("ai-resume").click();
+        await page.getByTestId("ai-notice").filter({ hasText: "AI resumed" })
+          .waitFor();
+        await page.getByTestId("ai-paused").waitFor({ state: "detached" });
+        assert(!(await s.arranger.aiPaused()), "the pause is gone");
+      });
+    } finally {
+      await s.arranger.cleanup();
+    }
+  },
+);

@@ -5,7 +5,11 @@
 /// <reference lib="deno.ns" />
 /// <reference lib="dom" />
 
-import { type BrowserContext, chromium, type Page } from "npm:playwright-core@1.65.1";
+import {
+  type BrowserContext,
+  chromium,
+  type Page,
+} from "npm:playwright-core@1.65.1";
 import postgres from "npm:postgres@3.4.9";
 
 export type { Page };
@@ -24,7 +28,9 @@ export function assertEquals<T>(
 ): void {
   if (actual !== expected) {
     throw new Error(
-      `${message ? `${message}: ` : ""}expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
+      `${message ? `${message}: ` : ""}expected ${
+        JSON.stringify(expected)
+      }, got ${JSON.stringify(actual)}`,
     );
   }
 }
@@ -67,13 +73,18 @@ export interface Arranger {
   archiveWhatsAppImage(storeId: string, email: string): Promise<string>;
   /** A new user with a number of their own, and a WhatsApp text from it archived by the stack (their archive,
    * for tests that erase it); returns the user's id and e-mail. */
-  createArchivedUser(storeId: string): Promise<{ userId: string; email: string }>;
+  createArchivedUser(
+    storeId: string,
+  ): Promise<{ userId: string; email: string }>;
   job(id: string): Promise<{ status: string; replays: number } | null>;
   /** Runs the alert evaluation the worker runs every minute, now. */
   evaluateAlerts(): Promise<void>;
   /** Four conversations in the store's mirror, 2, 3, 20 and 60 days old (so each range of the analytics page
    * holds a known number more), one with a CSAT answer whose comment is `feedback`. */
-  createAnalyticsConversations(storeId: string, feedback: string): Promise<void>;
+  createAnalyticsConversations(
+    storeId: string,
+    feedback: string,
+  ): Promise<void>;
   /** The deployment's AI paused as a job meeting insufficient_quota pauses it; whether it still is. */
   pauseAiForQuota(reason: string): Promise<void>;
   aiPaused(): Promise<boolean>;
@@ -119,8 +130,14 @@ function requireEnv(name: string): string {
 }
 
 function resolveStack(): Promise<Stack> {
-  const storeAdmin = { email: requireEnv("STORE_ADMIN_EMAIL"), password: requireEnv("STORE_ADMIN_PASSWORD") };
-  const admin = { email: requireEnv("ADMIN_EMAIL"), password: requireEnv("ADMIN_PASSWORD") };
+  const storeAdmin = {
+    email: requireEnv("STORE_ADMIN_EMAIL"),
+    password: requireEnv("STORE_ADMIN_PASSWORD"),
+  };
+  const admin = {
+    email: requireEnv("ADMIN_EMAIL"),
+    password: requireEnv("ADMIN_PASSWORD"),
+  };
   return Promise.resolve({
     appUrl: requireEnv("ADMIN_APP_URL").replace(/\/+$/, ""),
     supabaseUrl: requireEnv("SUPABASE_URL").replace(/\/+$/, ""),
@@ -285,7 +302,12 @@ class StackArranger implements Arranger {
   }
 
   /** The sandbox's Platform API (platform token) or an account's Application API (its admin's token). */
-  private async chatwoot(method: string, path: string, body?: unknown, token?: string) {
+  private async chatwoot(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ) {
     const res = await fetch(`${this.access.chatwootUrl}${path}`, {
       method,
       headers: {
@@ -295,7 +317,13 @@ class StackArranger implements Arranger {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const json = await res.json().catch(() => null);
-    if (!res.ok) throw new Error(`Chatwoot sandbox ${method} ${path} answered ${res.status}: ${JSON.stringify(json)}`);
+    if (!res.ok) {
+      throw new Error(
+        `Chatwoot sandbox ${method} ${path} answered ${res.status}: ${
+          JSON.stringify(json)
+        }`,
+      );
+    }
     return json;
   }
 
@@ -303,7 +331,9 @@ class StackArranger implements Arranger {
     const sql = this.sql;
     const [profile] = await sql<{ user_id: string; phone_e164: string }[]>`
       select user_id::text, phone_e164 from public.profiles where lower(email) = lower(${email}) and phone_e164 is not null`;
-    if (!profile) throw new Error(`${email} has no profile with a phone number: seed one`);
+    if (!profile) {
+      throw new Error(`${email} has no profile with a phone number: seed one`);
+    }
     await this.archiveWhatsApp(storeId, profile, "image");
     return profile.user_id;
   }
@@ -312,10 +342,18 @@ class StackArranger implements Arranger {
     const userId = crypto.randomUUID();
     const email = `e2e-erase-${userId.slice(0, 8)}@example.test`;
     // A Brazilian mobile number (valid for WhatsApp, unlike the fictional 555 range of uniquePhone).
-    const phone = `+5511987${String(Math.floor(Math.random() * 1e6)).padStart(6, "0")}`;
+    const phone = `+5511987${
+      String(Math.floor(Math.random() * 1e6)).padStart(6, "0")
+    }`;
     await this.sql`insert into auth.users (id, email, raw_user_meta_data)
-                   values (${userId}, ${email}, ${this.sql.json({ full_name: "E2E Erased", phone_e164: phone })})`;
-    await this.archiveWhatsApp(storeId, { user_id: userId, phone_e164: phone }, "text");
+                   values (${userId}, ${email}, ${
+      this.sql.json({ full_name: "E2E Erased", phone_e164: phone })
+    })`;
+    await this.archiveWhatsApp(
+      storeId,
+      { user_id: userId, phone_e164: phone },
+      "text",
+    );
     return { userId, email };
   }
 
@@ -328,8 +366,17 @@ class StackArranger implements Arranger {
   ): Promise<void> {
     const sql = this.sql;
     // The store's Chatwoot account, provisioned by the stack's provisioner when the stack started.
-    let account: { state: string; account_id: number; token: string | null; account_ref: string | null } | undefined;
-    for (const deadline = Date.now() + 90_000; Date.now() < deadline; await sleep(250)) {
+    let account: {
+      state: string;
+      account_id: number;
+      token: string | null;
+      account_ref: string | null;
+    } | undefined;
+    for (
+      const deadline = Date.now() + 90_000;
+      Date.now() < deadline;
+      await sleep(250)
+    ) {
       [account] = await sql<NonNullable<typeof account>[]>`
         select p.state, p.account_id, s.admin_api_token as token, a.id::text as account_ref
         from public.chatwoot_provisioning p
@@ -337,37 +384,64 @@ class StackArranger implements Arranger {
         left join public.chatwoot_accounts a on a.store_id = p.store_id
         where p.store_id = ${storeId}`;
       if (account?.state === "failed") break;
-      if (account?.state === "active" && account.token && account.account_ref) break;
+      if (account?.state === "active" && account.token && account.account_ref) {
+        break;
+      }
     }
     if (account?.state !== "active" || !account.token || !account.account_ref) {
-      throw new Error(`store ${storeId} has no active Chatwoot account (${account?.state ?? "none"})`);
+      throw new Error(
+        `store ${storeId} has no active Chatwoot account (${
+          account?.state ?? "none"
+        })`,
+      );
     }
     const api = `/api/v1/accounts/${account.account_id}`;
-    const inboxes = await this.chatwoot("GET", `${api}/inboxes`, undefined, account.token);
-    let inbox = inboxes.payload.find((i: { channel_type: string }) => i.channel_type === "Channel::Whatsapp");
+    const inboxes = await this.chatwoot(
+      "GET",
+      `${api}/inboxes`,
+      undefined,
+      account.token,
+    );
+    let inbox = inboxes.payload.find((i: { channel_type: string }) =>
+      i.channel_type === "Channel::Whatsapp"
+    );
     inbox ??= await this.chatwoot("POST", `${api}/inboxes`, {
       name: "WhatsApp",
       // Chatwoot keeps a WhatsApp number to one inbox.
-      channel: { type: "whatsapp", phone_number: `+5255${String(Date.now() % 1e8).padStart(8, "0")}`, provider: "whatsapp_cloud" },
+      channel: {
+        type: "whatsapp",
+        phone_number: `+5255${String(Date.now() % 1e8).padStart(8, "0")}`,
+        provider: "whatsapp_cloud",
+      },
     }, account.token);
     const sent = await this.chatwoot("POST", "/_control/traffic/whatsapp", {
       inbox_id: inbox.id,
       from: profile.phone_e164.replace(/^\+/, ""),
-      ...(kind === "image" ? { kind: "image", caption: "E2E photo of the parcel" } : { kind: "text", text: "E2E: erase me" }),
+      ...(kind === "image"
+        ? { kind: "image", caption: "E2E photo of the parcel" }
+        : { kind: "text", text: "E2E: erase me" }),
     });
     const messageId = sent.message.id;
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
+    for (
+      const deadline = Date.now() + 60_000;
+      Date.now() < deadline;
+      await sleep(250)
+    ) {
       const [m] = kind === "image"
         ? await sql`select user_id::text from public.archived_media
                     where account_ref = ${account.account_ref} and message_id = ${messageId}`
         : await sql`select user_id::text from public.archived_messages
                     where account_ref = ${account.account_ref} and message_id = ${messageId}`;
       if (m) {
-        if (m.user_id !== profile.user_id) throw new Error(`message ${messageId} was archived for ${m.user_id}`);
+        if (m.user_id !== profile.user_id) {
+          throw new Error(`message ${messageId} was archived for ${m.user_id}`);
+        }
         return;
       }
     }
-    throw new Error(`the stack did not archive WhatsApp message ${messageId} within 60 s`);
+    throw new Error(
+      `the stack did not archive WhatsApp message ${messageId} within 60 s`,
+    );
   }
 
   async context(): Promise<ArrangeContext> {
@@ -417,7 +491,9 @@ class StackArranger implements Arranger {
     await this.sql`
       insert into public.archive_contacts (store_id, phone_e164, status, contact_name, contact_email, messages, media,
                                            first_seen_at, last_message_at)
-      values (${input.storeId}, ${phone}, 'unmapped', ${input.name}, ${input.email ?? null}, 2, ${input.media ?? 0},
+      values (${input.storeId}, ${phone}, 'unmapped', ${input.name}, ${
+      input.email ?? null
+    }, 2, ${input.media ?? 0},
               now() - interval '2 days', now())`;
     this.contacts.push({ storeId: input.storeId, phone });
     return phone;
@@ -444,7 +520,8 @@ class StackArranger implements Arranger {
   }
 
   async pauseAiForQuota(reason: string) {
-    await this.sql`select private.pause_ai('insufficient_quota', 'chat', ${reason}, interval '10 minutes')`;
+    await this
+      .sql`select private.pause_ai('insufficient_quota', 'chat', ${reason}, interval '10 minutes')`;
   }
 
   async aiPaused() {
@@ -460,10 +537,20 @@ class StackArranger implements Arranger {
   async createAnalyticsConversations(storeId: string, feedback: string) {
     const sql = this.sql;
     let account: { id: string } | undefined;
-    for (const deadline = Date.now() + 90_000; !account && Date.now() < deadline; await sleep(250)) {
-      [account] = await sql<{ id: string }[]>`select id::text from public.chatwoot_accounts where store_id = ${storeId}`;
+    for (
+      const deadline = Date.now() + 90_000;
+      !account && Date.now() < deadline;
+      await sleep(250)
+    ) {
+      [account] = await sql<
+        { id: string }[]
+      >`select id::text from public.chatwoot_accounts where store_id = ${storeId}`;
     }
-    if (!account) throw new Error("the store's Chatwoot account was not linked within 90 s");
+    if (!account) {
+      throw new Error(
+        "the store's Chatwoot account was not linked within 90 s",
+      );
+    }
     this.analyticsAccounts.push(account.id);
     const base = ANALYTICS_FIRST_ID;
     const conversations: [number, string, number, string][] = [
@@ -476,14 +563,30 @@ class StackArranger implements Arranger {
       await sql`
         insert into public.chatwoot_conversations (account_ref, display_id, store_id, inbox_id, channel, status, created_at,
                                                    version)
-        values (${account.id}, ${base + n}, ${storeId}, 1, ${channel}, ${status}, now() - make_interval(days => ${daysAgo}),
+        values (${account.id}, ${
+        base + n
+      }, ${storeId}, 1, ${channel}, ${status}, now() - make_interval(days => ${daysAgo}),
                 (extract(epoch from now() - make_interval(days => ${daysAgo}) + interval '1 hour') * 1000)::bigint)`;
-      const messages: [number, string, string | null, number, Record<string, unknown>][] = [
+      const messages: [
+        number,
+        string,
+        string | null,
+        number,
+        Record<string, unknown>,
+      ][] = [
         [1, "incoming", "contact", 0, {}],
-        ...(n === 3 ? [] : [[2, "outgoing", n === 1 ? "agent_bot" : "user", n === 1 ? 30 : 300, {}]] as typeof messages),
+        ...(n === 3 ? [] : [[
+          2,
+          "outgoing",
+          n === 1 ? "agent_bot" : "user",
+          n === 1 ? 30 : 300,
+          {},
+        ]] as typeof messages),
         ...(n === 1
           ? [[3, "template", null, 3600, {
-            submitted_values: { csat_survey_response: { rating: 5, feedback_message: feedback } },
+            submitted_values: {
+              csat_survey_response: { rating: 5, feedback_message: feedback },
+            },
           }]] as typeof messages
           : []),
       ];
@@ -492,8 +595,12 @@ class StackArranger implements Arranger {
           insert into public.chatwoot_messages (account_ref, message_id, store_id, conversation_display_id, inbox_id,
                                                 message_type, sender_type, content_type, content_attributes, created_at,
                                                 version_fingerprint)
-          values (${account.id}, ${(base + n) * 10 + k}, ${storeId}, ${base + n}, 1, ${type}, ${sender},
-                  ${type === "template" ? "input_csat" : "text"}, ${sql.json(attrs as never)},
+          values (${account.id}, ${(base + n) * 10 + k}, ${storeId}, ${
+          base + n
+        }, 1, ${type}, ${sender},
+                  ${type === "template" ? "input_csat" : "text"}, ${
+          sql.json(attrs as never)
+        },
                   now() - make_interval(days => ${daysAgo}) + make_interval(secs => ${after}), ${`e2e-${k}`})`;
       }
     }
@@ -501,10 +608,16 @@ class StackArranger implements Arranger {
 
   async cleanup() {
     for (const ref of this.analyticsAccounts) {
-      await this.sql`delete from public.chatwoot_messages where account_ref = ${ref}
-                     and conversation_display_id between ${ANALYTICS_FIRST_ID} and ${ANALYTICS_FIRST_ID + 99}`;
-      await this.sql`delete from public.chatwoot_conversations where account_ref = ${ref}
-                     and display_id between ${ANALYTICS_FIRST_ID} and ${ANALYTICS_FIRST_ID + 99}`;
+      await this
+        .sql`delete from public.chatwoot_messages where account_ref = ${ref}
+                     and conversation_display_id between ${ANALYTICS_FIRST_ID} and ${
+        ANALYTICS_FIRST_ID + 99
+      }`;
+      await this
+        .sql`delete from public.chatwoot_conversations where account_ref = ${ref}
+                     and display_id between ${ANALYTICS_FIRST_ID} and ${
+        ANALYTICS_FIRST_ID + 99
+      }`;
     }
     this.analyticsAccounts = [];
     await this.sql`select private.resume_ai('e2e', 'cleanup')`;
@@ -513,7 +626,9 @@ class StackArranger implements Arranger {
         .sql`delete from public.archive_contacts where store_id = ${c.storeId} and phone_e164 = ${c.phone}`;
     }
     if (this.jobs.length) {
-      await this.sql`delete from private.jobs where id in ${this.sql(this.jobs)}`;
+      await this.sql`delete from private.jobs where id in ${
+        this.sql(this.jobs)
+      }`;
     }
     for (const id of this.createdStores) {
       await this.sql`delete from public.stores where id = ${id}`;
